@@ -1,0 +1,34 @@
+# PolledNvme — build, test, run, benchmark.
+DOTNET ?= dotnet
+CONFIG ?= Release
+RESULTS ?= TestResults
+
+.PHONY: all build test run bench clean
+
+all: build
+
+build:
+	$(DOTNET) build PolledNvme.sln -c $(CONFIG) --nologo -v:q
+	@mkdir -p bin
+	@printf '#!/bin/sh\nexec "$$(dirname "$$(readlink -f "$$0")")/../src/Bench/bin/$(CONFIG)/net10.0/pnvme" "$$@"\n' > bin/pnvme
+	@chmod +x bin/pnvme
+	@echo "built: ./bin/pnvme"
+
+# The README's test command.
+test:
+	$(DOTNET) test tests/PolledNvme.Tests.csproj -c $(CONFIG) --nologo \
+		--logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
+		--results-directory $(RESULTS)
+
+# The README's main job.
+run: build
+	./bin/pnvme crc --bench
+
+# BenchmarkDotNet suite; pass e.g. FILTER='*Crc*' to narrow it.
+FILTER ?= *
+bench:
+	$(DOTNET) run -c Release --project src/Bench/Micro/PolledNvme.Bench.Micro.csproj -- --filter '$(FILTER)'
+
+clean:
+	$(DOTNET) clean PolledNvme.sln -c $(CONFIG) --nologo -v:q
+	rm -rf bin $(RESULTS) BenchmarkDotNet.Artifacts
