@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+
+namespace PolledNvme.Driver.Spec;
+
+/// <summary>One Error Information log entry, LID 01h (NVMe Base 2.0 §5.16.1.2, Fig 205), 64 bytes.</summary>
+[StructLayout(LayoutKind.Explicit, Size = Size)]
+public struct ErrorInformationEntry
+{
+    /// <summary>Size of an entry.</summary>
+    public const int Size = 64;
+
+    /// <summary>Error Count: unique, incrementing; 0 = entry not valid.</summary>
+    [FieldOffset(0)] public ulong ErrorCount;
+    /// <summary>Submission Queue ID of the failed command.</summary>
+    [FieldOffset(8)] public ushort SqId;
+    /// <summary>Command ID of the failed command.</summary>
+    [FieldOffset(10)] public ushort CommandId;
+    /// <summary>Status field as posted (bit 0 phase tag, bits 15:1 status).</summary>
+    [FieldOffset(12)] public ushort StatusAndPhase;
+    /// <summary>Parameter Error Location: byte [7:0] and bit [10:8] in the command.</summary>
+    [FieldOffset(14)] public ushort ParameterErrorLocation;
+    /// <summary>First LBA that experienced the error.</summary>
+    [FieldOffset(16)] public ulong Lba;
+    /// <summary>Namespace of the error.</summary>
+    [FieldOffset(24)] public uint NamespaceId;
+    /// <summary>Vendor Specific Information Available.</summary>
+    [FieldOffset(28)] public byte VendorSpecificLogPage;
+    /// <summary>Transport Type.</summary>
+    [FieldOffset(29)] public byte TransportType;
+    /// <summary>Command Specific Information.</summary>
+    [FieldOffset(32)] public ulong CommandSpecific;
+
+    /// <summary>The status of the failed command.</summary>
+    public readonly NvmeStatus Status => new((ushort)(StatusAndPhase >> 1));
+}
+
+/// <summary>SMART / Health Information log, LID 02h (NVMe Base 2.0 §5.16.1.3, Fig 207), 512 bytes.</summary>
+[StructLayout(LayoutKind.Explicit, Size = Size)]
+public struct SmartHealthLog
+{
+    /// <summary>Size of the page.</summary>
+    public const int Size = 512;
+
+    /// <summary>Critical Warning bits.</summary>
+    [FieldOffset(0)] public byte CriticalWarning;
+    /// <summary>Composite Temperature in kelvin.</summary>
+    [FieldOffset(1)] public ushort CompositeTemperature;
+    /// <summary>Available Spare, percent.</summary>
+    [FieldOffset(3)] public byte AvailableSpare;
+    /// <summary>Available Spare Threshold, percent.</summary>
+    [FieldOffset(4)] public byte AvailableSpareThreshold;
+    /// <summary>Percentage Used.</summary>
+    [FieldOffset(5)] public byte PercentageUsed;
+    /// <summary>Data Units Read, in thousands of 512-byte units (128-bit; low half).</summary>
+    [FieldOffset(32)] public ulong DataUnitsRead;
+    /// <summary>Data Units Written, in thousands of 512-byte units (128-bit; low half).</summary>
+    [FieldOffset(48)] public ulong DataUnitsWritten;
+    /// <summary>Host Read Commands (128-bit; low half).</summary>
+    [FieldOffset(64)] public ulong HostReadCommands;
+    /// <summary>Host Write Commands (128-bit; low half).</summary>
+    [FieldOffset(80)] public ulong HostWriteCommands;
+    /// <summary>Controller Busy Time, minutes (128-bit; low half).</summary>
+    [FieldOffset(96)] public ulong ControllerBusyTime;
+    /// <summary>Power Cycles (128-bit; low half).</summary>
+    [FieldOffset(112)] public ulong PowerCycles;
+    /// <summary>Power On Hours (128-bit; low half).</summary>
+    [FieldOffset(128)] public ulong PowerOnHours;
+    /// <summary>Unsafe Shutdowns (128-bit; low half).</summary>
+    [FieldOffset(144)] public ulong UnsafeShutdowns;
+    /// <summary>Media and Data Integrity Errors (128-bit; low half).</summary>
+    [FieldOffset(160)] public ulong MediaErrors;
+    /// <summary>Number of Error Information Log Entries (128-bit; low half).</summary>
+    [FieldOffset(176)] public ulong ErrorLogEntries;
+}
