@@ -1,3 +1,4 @@
+using PolledNvme.Protection;
 using PolledNvme.Bench.Options;
 
 namespace PolledNvme.Bench.Engines;
@@ -32,10 +33,10 @@ public enum IoResultKind : byte
 /// The result of one I/O: its kind, the raw NVMe status (15-bit, 0 when not from a
 /// controller) or errno, and for PI errors the failing LBA. A value type: no allocation per I/O.
 /// </summary>
-public readonly record struct IoResult(IoResultKind Kind, int Status, long Lba)
+public readonly record struct IoOutcome(IoResultKind Kind, int Status, long Lba)
 {
     /// <summary>Success.</summary>
-    public static IoResult Ok => default;
+    public static IoOutcome Ok => default;
     /// <summary>Whether the I/O failed in a PI check.</summary>
     public bool IsPiError => Kind is IoResultKind.GuardError or IoResultKind.AppTagError
         or IoResultKind.RefTagError or IoResultKind.StorageTagError;
@@ -45,7 +46,7 @@ public readonly record struct IoResult(IoResultKind Kind, int Status, long Lba)
 public interface IIoCompletionSink
 {
     /// <summary>The I/O submitted in <paramref name="slot"/> finished.</summary>
-    void OnCompleted(int slot, in IoResult result);
+    void OnCompleted(int slot, in IoOutcome result);
 }
 
 /// <summary>The shape of the namespace a run works on.</summary>
@@ -96,6 +97,10 @@ public interface IBenchTarget : IDisposable
     NamespaceGeometry Geometry { get; }
     /// <summary>Whether the target can carry PI options at all (false for the kernel path).</summary>
     bool SupportsPi { get; }
+    /// <summary>Most commands one job can keep in flight (queue entries - 1).</summary>
+    int MaxQueueDepth { get; }
+    /// <summary>Largest data transfer of one I/O in bytes (MDTS), for the data alone.</summary>
+    int MaxIoBytes { get; }
     /// <summary>Opens job <paramref name="jobIndex"/>'s engine. Called on the job's own thread.</summary>
     IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink);
 }

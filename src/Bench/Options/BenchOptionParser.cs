@@ -1,3 +1,4 @@
+using PolledNvme.Protection;
 namespace PolledNvme.Bench.Options;
 
 /// <summary>
@@ -170,9 +171,9 @@ public static class BenchOptionParser
             checks |= part.Trim().ToLowerInvariant() switch
             {
                 "guard" => PiChecks.Guard,
-                "app" or "apptag" => PiChecks.App,
-                "ref" or "reftag" => PiChecks.Ref,
-                "storage" or "stc" => PiChecks.Storage,
+                "app" or "apptag" => PiChecks.ApplicationTag,
+                "ref" or "reftag" => PiChecks.ReferenceTag,
+                "storage" or "stc" => PiChecks.StorageTag,
                 _ => throw new UsageException("--prchk", $"'{part}' is not one of guard, app, ref, storage, none"),
             };
         }

@@ -1,3 +1,5 @@
+using PolledNvme.Protection;
+
 namespace PolledNvme.Bench.Options;
 
 /// <summary>fio's <c>--rw</c> patterns.</summary>
@@ -29,22 +31,6 @@ public enum HostPi
     Verify = 2,
     /// <summary>Both.</summary>
     Both = Generate | Verify,
-}
-
-/// <summary>Which PI fields the controller checks (<c>--prchk</c>): PRINFO bits 2..0 plus STC.</summary>
-[Flags]
-public enum PiChecks
-{
-    /// <summary>No checks.</summary>
-    None = 0,
-    /// <summary>Reference tag (PRINFO bit 0, CDW12[26]).</summary>
-    Ref = 1,
-    /// <summary>Application tag (PRINFO bit 1, CDW12[27]).</summary>
-    App = 2,
-    /// <summary>Guard (PRINFO bit 2, CDW12[28]).</summary>
-    Guard = 4,
-    /// <summary>Storage tag (STC, CDW12[24]).</summary>
-    Storage = 8,
 }
 
 /// <summary>Output format of reports (<c>--output-format</c>).</summary>

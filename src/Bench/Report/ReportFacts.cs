@@ -1,3 +1,4 @@
+using PolledNvme.Protection;
 using PolledNvme.Bench.Options;
 using PolledNvme.Bench.Run;
 
@@ -29,9 +30,9 @@ public static class ReportFacts
         if (c == PiChecks.None) return "none";
         var parts = new List<string>(4);
         if ((c & PiChecks.Guard) != 0) parts.Add("guard");
-        if ((c & PiChecks.App) != 0) parts.Add("app");
-        if ((c & PiChecks.Ref) != 0) parts.Add("ref");
-        if ((c & PiChecks.Storage) != 0) parts.Add("storage");
+        if ((c & PiChecks.ApplicationTag) != 0) parts.Add("app");
+        if ((c & PiChecks.ReferenceTag) != 0) parts.Add("ref");
+        if ((c & PiChecks.StorageTag) != 0) parts.Add("storage");
         return string.Join(',', parts);
     }
 

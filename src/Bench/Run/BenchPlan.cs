@@ -1,3 +1,4 @@
+using PolledNvme.Protection;
 using System.Diagnostics;
 using PolledNvme.Bench.Engines;
 using PolledNvme.Bench.Options;
@@ -63,6 +64,10 @@ public sealed class BenchPlan
             throw new UsageException("--bs", $"{options.BlockSizeBytes} is not a multiple of the namespace's {g.BlockSize}-byte logical block");
         if (options.OffsetBytes % g.BlockSize != 0)
             throw new UsageException("--offset", $"{options.OffsetBytes} is not a multiple of the namespace's {g.BlockSize}-byte logical block");
+        if (options.IoDepth > target.MaxQueueDepth)
+            throw new UsageException("--iodepth", $"{options.IoDepth} is more than the {target.MaxQueueDepth} commands one queue pair of {target.EngineName} holds");
+        if (options.BlockSizeBytes > target.MaxIoBytes)
+            throw new UsageException("--bs", $"{options.BlockSizeBytes} is more than the {target.MaxIoBytes} bytes one command may transfer (MDTS)");
         long capacity = g.BlockCount * g.BlockSize;
         if (options.OffsetBytes >= capacity)
             throw new UsageException("--offset", $"{options.OffsetBytes} is at or beyond the end of the namespace ({capacity} bytes)");
@@ -83,8 +88,8 @@ public sealed class BenchPlan
             if (options.AppTagGiven) throw new UsageException("--apptag", why);
             if (options.StorageTag != 0) throw new UsageException("--storage-tag", why);
         }
-        PiChecks checks = pi ? options.Checks ?? (PiChecks.Guard | PiChecks.App | PiChecks.Ref) : PiChecks.None;
-        if ((checks & PiChecks.Storage) != 0 && g.StorageTagBits == 0)
+        PiChecks checks = pi ? options.Checks ?? (PiChecks.Guard | PiChecks.ApplicationTag | PiChecks.ReferenceTag) : PiChecks.None;
+        if ((checks & PiChecks.StorageTag) != 0 && g.StorageTagBits == 0)
             throw new UsageException("--prchk", "storage: the format has no storage tag (STS = 0)");
         if (options.StorageTag != 0 && (g.StorageTagBits == 0 || (g.StorageTagBits < 64 && options.StorageTag >> g.StorageTagBits != 0)))
             throw new UsageException("--storage-tag", $"0x{options.StorageTag:x} does not fit the format's {g.StorageTagBits}-bit storage tag");

@@ -7,7 +7,7 @@ namespace PolledNvme.Bench.Run;
 public static class ErrorText
 {
     /// <summary>E.g. <c>EndToEndGuardCheckError (SCT 2h, SC 82h)</c>, or <c>host PI verify: guard mismatch</c>.</summary>
-    public static string Describe(in IoResult result)
+    public static string Describe(in IoOutcome result)
     {
         if (result.Status > 0) return new NvmeStatus((ushort)result.Status).ToString();
         if (result.Status < 0) return $"errno {-result.Status} ({new System.ComponentModel.Win32Exception(-result.Status).Message})";

@@ -224,7 +224,7 @@ internal sealed class JobWorker : IIoCompletionSink
     }
 
     /// <inheritdoc />
-    public void OnCompleted(int slot, in IoResult result)
+    public void OnCompleted(int slot, in IoOutcome result)
     {
         long now = Stopwatch.GetTimestamp();
         long started = _submitTicks[slot];
@@ -261,7 +261,7 @@ internal sealed class JobWorker : IIoCompletionSink
         }
     }
 
-    private void NoteError(IoDirection direction, long lba, in IoResult result)
+    private void NoteError(IoDirection direction, long lba, in IoOutcome result)
     {
         if (FirstError is not null) return;
         FirstError = $"{(direction == IoDirection.Read ? "read" : "write")} lba {(result.Lba >= 0 && result.IsPiError ? result.Lba : lba)}: {ErrorText.Describe(result)}";
