@@ -1,4 +1,5 @@
 using PolledNvme.Bench.Commands;
+using PolledNvme.Bench.Tools;
 
 namespace PolledNvme.Bench;
 
@@ -13,6 +14,14 @@ internal static class Cli
     private static readonly Dictionary<string, Func<string[], TextWriter, TextWriter, int>> Commands = new(StringComparer.Ordinal)
     {
         ["bench"] = BenchCommand.Run,
+        ["list"] = ListCommand.Run,
+        ["id-ctrl"] = IdCtrlCommand.Run,
+        ["id-ns"] = IdNsCommand.Run,
+        ["format"] = FormatCommand.Run,
+        ["read"] = BlockIoCommand.Read,
+        ["write"] = BlockIoCommand.Write,
+        ["write-zeroes"] = RangeCommands.WriteZeroes,
+        ["dsm"] = RangeCommands.Dsm,
     };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

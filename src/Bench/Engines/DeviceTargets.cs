@@ -1,4 +1,6 @@
 using PolledNvme.Bench.Options;
+using PolledNvme.Driver;
+using PolledNvme.Driver.Emulated;
 
 namespace PolledNvme.Bench.Engines;
 
@@ -21,7 +23,7 @@ public static class DeviceTargets
         {
             error = e;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or Driver.NvmeException or Driver.NvmeControllerException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException)
         {
             error = new IOException($"--device {device}: {e.Message}", e);
         }
@@ -34,6 +36,33 @@ public static class DeviceTargets
     /// <summary>A temp file path for the default device.</summary>
     public static string DefaultDevicePath() => Path.Combine(Path.GetTempPath(), $"pnvme-{Environment.ProcessId}-{Guid.NewGuid():N}.img");
 
+    /// <summary>
+    /// Opens the controller a device string names: the emulated controller for <c>emu:</c>,
+    /// <c>mem:</c> and <c>null:</c> (created here, so its <see cref="EmulatedController.Faults"/>
+    /// stay reachable through <paramref name="emulated"/>), the driver's transports otherwise.
+    /// </summary>
+    public static NvmeController OpenController(string device, out EmulatedController? emulated)
+    {
+        emulated = null;
+        if (device.StartsWith("emu:", StringComparison.Ordinal) || device.StartsWith("mem:", StringComparison.Ordinal) || device.StartsWith("null:", StringComparison.Ordinal))
+        {
+            var emu = EmulatedController.Create(EmulatedControllerOptions.Parse(device));
+            emulated = emu;
+            try
+            {
+                return NvmeController.Open(emu.Transport, ownsTransport: true, emulated: true);
+            }
+            catch (NvmeControllerException e) when (emu.LastEnableError is { } why)
+            {
+                throw new NvmeControllerException($"{e.Message} The emulated controller says: {why}", e.ControllerStatus, e.IsFatal);
+            }
+        }
+        return NvmeController.Open(device);
+    }
+
+    /// <summary>Like <see cref="OpenController(string, out EmulatedController?)"/>.</summary>
+    public static NvmeController OpenController(string device) => OpenController(device, out _);
+
     private static IBenchTarget Open(string? device)
     {
         if (device is null)
@@ -41,7 +70,7 @@ public static class DeviceTargets
             string path = DefaultDevicePath();
             try
             {
-                return new NvmeBenchTarget(Driver.NvmeController.Open($"emu:{path},{DefaultNamespaceOptions}"), deleteOnDispose: path);
+                return new NvmeBenchTarget(OpenController($"emu:{path},{DefaultNamespaceOptions}"), deleteOnDispose: path);
             }
             catch
             {
@@ -56,7 +85,7 @@ public static class DeviceTargets
             case "mem":
             case "null":
             case "pci":
-                return new NvmeBenchTarget(Driver.NvmeController.Open(device));
+                return new NvmeBenchTarget(OpenController(device));
             default:
                 throw new UsageException("--device", $"'{device}': unknown kind '{kind}' (use emu:, mem:, null:, pci: or uring:)");
         }
