@@ -27,8 +27,8 @@ internal sealed class AdminQueue : IDisposable
         _state = state;
         _timeout = timeout;
         int dstrd = state.Capabilities.Dstrd;
-        _sqMemory = memory.Allocate(entries * SubmissionEntry.Size);
-        _cqMemory = memory.Allocate(entries * CompletionEntry.Size);
+        _sqMemory = memory.AllocatePageAligned(entries * SubmissionEntry.Size);
+        _cqMemory = memory.AllocatePageAligned(entries * CompletionEntry.Size);
         var sq = new SubmissionQueue(0, _sqMemory, entries, transport.Registers, ControllerRegisters.SqTailDoorbell(0, dstrd));
         var cq = new CompletionQueue(0, _cqMemory, entries, transport.Registers, ControllerRegisters.CqHeadDoorbell(0, dstrd));
         _pair = new QueuePair<AdminRequest>(sq, cq, id => new AdminRequest(id));

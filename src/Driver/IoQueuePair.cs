@@ -35,8 +35,8 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         Id = id;
         int dstrd = controller.Capabilities.Dstrd;
         DmaAllocator memory = controller.Memory;
-        _sqMemory = memory.Allocate(entries * SubmissionEntry.Size);
-        _cqMemory = memory.Allocate(entries * CompletionEntry.Size);
+        _sqMemory = memory.AllocatePageAligned(entries * SubmissionEntry.Size);
+        _cqMemory = memory.AllocatePageAligned(entries * CompletionEntry.Size);
         try
         {
             var sq = new SubmissionQueue(id, _sqMemory, entries, _transport.Registers, ControllerRegisters.SqTailDoorbell(id, dstrd));

@@ -1,3 +1,4 @@
+using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Transport;
 
 namespace PolledNvme.Driver;
@@ -8,6 +9,9 @@ internal static class TransportFactory
     /// <summary>Creates the transport for <paramref name="address"/>; says whether it is emulated.</summary>
     public static (INvmeTransport Transport, bool Emulated) Create(string address)
     {
+        if (address.StartsWith("emu:", StringComparison.Ordinal) || address.StartsWith("mem:", StringComparison.Ordinal)
+            || address.StartsWith("null:", StringComparison.Ordinal))
+            return (EmulatedController.Create(EmulatedControllerOptions.Parse(address)).Transport, true);
         if (address.StartsWith("pci:", StringComparison.Ordinal))
             throw new NotSupportedException(
                 $"'{address}': the VFIO transport for real PCIe controllers is not in this build yet (a later issue adds it). "

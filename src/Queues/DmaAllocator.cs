@@ -56,13 +56,22 @@ public sealed class DmaAllocator : IDisposable
     /// A zeroed buffer of <paramref name="length"/> bytes. Up to 4 KiB it does not cross a
     /// 4 KiB page; up to 2 MiB it lies in one chunk; above that it is one dedicated region.
     /// </summary>
-    public DmaBuffer Allocate(int length)
+    public DmaBuffer Allocate(int length) => Allocate(length, pageAligned: false);
+
+    /// <summary>
+    /// A zeroed buffer of <paramref name="length"/> bytes starting on a 4 KiB page boundary, as
+    /// queue rings and PRP list pages must (NVMe Base 2.0 §3.1.4.9-10, §5.4).
+    /// </summary>
+    public DmaBuffer AllocatePageAligned(int length) => Allocate(length, pageAligned: true);
+
+    private DmaBuffer Allocate(int length, bool pageAligned)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            DmaBuffer buffer = length > PinnedPages.HugepageSize ? AllocateLarge(length) : AllocateClass(length);
+            int classLength = pageAligned ? Math.Max(length, PageSize) : length;
+            DmaBuffer buffer = classLength > PinnedPages.HugepageSize ? AllocateLarge(classLength) : AllocateClass(classLength);
             buffer.Revive(this, length);
             buffer.Span.Clear();
             return buffer;

@@ -48,7 +48,7 @@ public sealed unsafe class PrpBuilder : IDisposable
         long bytes = (long)_listPagesPerSlot * pageSize * slots;
         if (bytes > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(maxTransferBytes), $"{slots} slots of {_listPagesPerSlot} PRP list pages need {bytes} bytes, more than one allocation can hold; lower the queue depth or the maximum transfer size.");
-        _lists = allocator.Allocate(Math.Max((int)bytes, pageSize));
+        _lists = allocator.AllocatePageAligned(Math.Max((int)bytes, pageSize));
         if ((_lists.Iova & (ulong)(pageSize - 1)) != 0)
             throw new DmaMemoryException($"PRP list memory at IOVA 0x{_lists.Iova:X} is not aligned to the {pageSize}-byte memory page size.");
         _listBase = (ulong*)_lists.Pointer;
