@@ -129,6 +129,8 @@ internal static class BenchCommand
           --ramp_time TIME       warm-up not counted
           --randseed N           seed of offsets and of the verify pattern
           --verify[=pattern]     write a pattern derived from LBA and seed, check every read
+                                 (the region is laid out with the pattern first, not timed)
+          --verify_only          only read the region back and check an earlier --verify run's pattern
           --output-format FMT    normal|json (fio-shaped JSON)
           --output FILE          write the report to FILE
           --plot FILE            latency distribution and IOPS over time, .png or .svg

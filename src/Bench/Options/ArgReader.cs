@@ -13,10 +13,12 @@ public sealed class ArgReader
     /// <summary>Parses <paramref name="args"/> against the command's flags.</summary>
     /// <param name="args">The arguments after the sub-command name.</param>
     /// <param name="valueFlags">Long names (without dashes) of flags that take a value.</param>
-    /// <param name="switchFlags">Long names of flags that take no value (they may be written <c>--flag=1</c> or <c>--flag=0</c>).</param>
+    /// <param name="switchFlags">Long names of flags that take no separate value (<c>--flag</c>, <c>--flag=0</c>, <c>--flag=1</c>, or <c>--flag=word</c> kept in <see cref="Get"/>).</param>
     /// <param name="aliases">Short or alternative spellings mapped to long names, e.g. <c>("s", "start-block")</c>.</param>
+    /// <param name="switchesTakingWords">Switches that may also be written <c>--flag=word</c> (e.g. <c>--verify=pattern</c>).</param>
     public ArgReader(IReadOnlyList<string> args, IReadOnlyCollection<string> valueFlags,
-        IReadOnlyCollection<string> switchFlags, IReadOnlyDictionary<string, string>? aliases = null)
+        IReadOnlyCollection<string> switchFlags, IReadOnlyDictionary<string, string>? aliases = null,
+        IReadOnlyCollection<string>? switchesTakingWords = null)
     {
         for (int i = 0; i < args.Count; i++)
         {
@@ -60,14 +62,23 @@ public sealed class ArgReader
             {
                 if (_values.ContainsKey(name) || _switches.Contains(name))
                     throw new UsageException(shown, "given more than once");
-                bool on = inline switch
+                // A switch is on when bare or =1, off when =0; any other inline value is kept for
+                // the command to judge (e.g. --verify=pattern), and the switch counts as on.
+                switch (inline)
                 {
-                    null or "1" or "true" or "yes" => true,
-                    "0" or "false" or "no" => false,
-                    _ => throw new UsageException(shown, $"takes no value, or 0/1 (got '{inline}')"),
-                };
-                if (on) _switches.Add(name);
-                else _values[name] = "0";
+                    case null or "1" or "true" or "yes":
+                        _switches.Add(name);
+                        break;
+                    case "0" or "false" or "no":
+                        _values[name] = "0";
+                        break;
+                    default:
+                        if (switchesTakingWords is null || !switchesTakingWords.Contains(name))
+                            throw new UsageException(shown, $"takes no value, or 0/1 (got '{inline}')");
+                        _switches.Add(name);
+                        _values[name] = inline;
+                        break;
+                }
             }
             else
             {

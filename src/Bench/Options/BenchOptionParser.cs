@@ -12,18 +12,17 @@ public static class BenchOptionParser
     [
         "name", "device", "rw", "readwrite", "rwmixread", "rwmixwrite", "bs", "blocksize", "iodepth", "numjobs",
         "runtime", "size", "offset", "ramp_time", "randseed", "output-format", "output", "plot",
-        "prchk", "apptag", "apptag-mask", "storage-tag", "host-pi", "verify",
+        "prchk", "apptag", "apptag-mask", "storage-tag", "host-pi",
     ];
 
     /// <summary>Flags that take no value.</summary>
-    public static readonly string[] SwitchFlags = ["time_based", "pract", "pin", "progress"];
+    public static readonly string[] SwitchFlags = ["time_based", "pract", "pin", "progress", "verify", "verify_only"];
 
     /// <summary>Parses <paramref name="args"/> (the arguments after <c>bench</c>).</summary>
     /// <exception cref="UsageException">A flag is unknown, misses its value, or has a bad value.</exception>
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
-        var a = new ArgReader(args, ValueFlags, SwitchFlags,
-            new Dictionary<string, string> { ["verify_pattern"] = "verify" });
+        var a = new ArgReader(args, ValueFlags, SwitchFlags, switchesTakingWords: ["verify"]);
         var o = new BenchOptions();
 
         if (a.Get("name") is { } name)
@@ -84,17 +83,25 @@ public static class BenchOptionParser
             o = o with { RampTime = FioValues.ParseTime("--ramp_time", ramp) };
         if (a.Get("randseed") is { } seed)
             o = o with { Seed = FioValues.ParseUnsigned("--randseed", seed) };
-        if (a.Get("verify") is { } verify)
+        if (a.Given("verify"))
         {
+            string verify = a.Get("verify") ?? "pattern";
             o = o with
             {
                 Verify = verify switch
                 {
-                    "1" or "pattern" or "lba" => true,
+                    "pattern" or "lba" => true,
                     "0" => false,
-                    _ => throw new UsageException("--verify", $"'{verify}' is not supported: use --verify=pattern (an LBA- and seed-derived pattern; PI is checked by --prchk/--host-pi) or 0"),
+                    _ => throw new UsageException("--verify", $"'{verify}' is not supported: use --verify (=pattern: an LBA- and seed-derived pattern; PI is checked by --prchk/--host-pi) or --verify=0"),
                 },
             };
+        }
+        if (a.Has("verify_only"))
+        {
+            if (a.Get("verify") == "0")
+                throw new UsageException("--verify_only", "checks the --verify pattern; it cannot go with --verify=0");
+            // fio: the workload is not run, the region is read back and checked.
+            o = o with { Verify = true, VerifyOnly = true, Pattern = o.IsRandom ? RwPattern.RandRead : RwPattern.Read };
         }
         if (a.Get("output-format") is { } fmt)
         {

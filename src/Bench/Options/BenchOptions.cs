@@ -74,6 +74,11 @@ public sealed record BenchOptions
     public TimeSpan RampTime { get; init; }
     /// <summary>Write an LBA-derived pattern and check every read against it (<c>--verify</c>).</summary>
     public bool Verify { get; init; }
+    /// <summary>
+    /// Only read and check what an earlier <c>--verify</c> run wrote (<c>--verify_only</c>, fio's
+    /// flag): no lay-out pass, no writes.
+    /// </summary>
+    public bool VerifyOnly { get; init; }
     /// <summary>Seed of random offsets and of the verify pattern (<c>--randseed</c>).</summary>
     public ulong Seed { get; init; } = 0x5EED_0F_7A_5EED;
     /// <summary>Report format (<c>--output-format</c>).</summary>

@@ -75,7 +75,7 @@ internal sealed class JobWorker : IIoCompletionSink
             _engine = _target.OpenJob(_index, _plan.Settings, this);
             for (int s = 0; s < _freeSlots.Length; s++) _freeSlots[s] = _freeSlots.Length - 1 - s;
             _freeCount = _freeSlots.Length;
-            if (_plan.Options.Verify) Prefill();
+            if (_plan.Options.Verify && !_plan.Options.VerifyOnly) Prefill();
         }
         catch (Exception e)
         {
