@@ -80,8 +80,9 @@ public sealed record NamespaceGeometry(int BlockSize, int MetadataSize, long Blo
 /// <param name="StorageTag">LBST.</param>
 /// <param name="HostGenerate">The host computes PI for writes.</param>
 /// <param name="HostVerify">The host verifies PI of reads.</param>
+/// <param name="HostChecks">What the host's verify compares: every field the format has, whatever the controller checks.</param>
 public sealed record JobIoSettings(int IoDepth, int BlocksPerIo, bool WritePract, bool ReadPract, PiChecks Checks,
-    ushort AppTag, ushort AppTagMask, ulong StorageTag, bool HostGenerate, bool HostVerify);
+    ushort AppTag, ushort AppTagMask, ulong StorageTag, bool HostGenerate, bool HostVerify, PiChecks HostChecks = PiChecks.None);
 
 /// <summary>
 /// A device opened once per run (<c>emu:</c>, <c>mem:</c>, <c>null:</c>, <c>pci:</c>, <c>uring:</c>);

@@ -27,6 +27,7 @@ internal sealed class NvmeJobEngine : IIoEngine
     private readonly Slot[] _slots;
     private readonly IoProtectionOptions _writePi;
     private readonly IoProtectionOptions _readPi;
+    private readonly IoProtectionOptions _hostPi;
     private readonly int _blocks;
     private readonly bool _direct;
 
@@ -39,6 +40,7 @@ internal sealed class NvmeJobEngine : IIoEngine
         var checks = settings.Checks;
         _writePi = new IoProtectionOptions { Pract = settings.WritePract, Checks = checks, ApplicationTag = settings.AppTag, ApplicationTagMask = settings.AppTagMask, StorageTag = settings.StorageTag };
         _readPi = new IoProtectionOptions { Pract = settings.ReadPract, Checks = checks, ApplicationTag = settings.AppTag, ApplicationTagMask = settings.AppTagMask, StorageTag = settings.StorageTag };
+        _hostPi = _readPi with { Checks = settings.HostChecks };
         long hostBytes = (long)_blocks * _ns.BlockSize;
         // Direct: the host buffer is the DMA buffer, when both directions move data only and the host does no PI.
         _direct = !settings.HostGenerate && !settings.HostVerify
@@ -108,7 +110,7 @@ internal sealed class NvmeJobEngine : IIoEngine
         {
             if (_settings.HostVerify)
             {
-                if (!HostProtection.TryVerifyFrom(_ns, in _readPi, (ulong)s.Lba, s.Data, s.Metadata, s.Host, _blocks, out PiError error))
+                if (!HostProtection.TryVerifyFrom(_ns, in _hostPi, (ulong)s.Lba, s.Data, s.Metadata, s.Host, _blocks, out PiError error))
                 {
                     _sink.OnCompleted(s.Index, new IoOutcome(KindOf(error.Kind), 0, s.Lba + error.BlockIndex));
                     return;

@@ -100,8 +100,9 @@ public static class BenchOptionParser
         {
             if (a.Get("verify") == "0")
                 throw new UsageException("--verify_only", "checks the --verify pattern; it cannot go with --verify=0");
-            // fio: the workload is not run, the region is read back and checked.
-            o = o with { Verify = true, VerifyOnly = true, Pattern = o.IsRandom ? RwPattern.RandRead : RwPattern.Read };
+            // fio: the workload is not run; the region is read back once, in order, and checked.
+            o = o with { Verify = true, VerifyOnly = true, Pattern = RwPattern.Read };
+            if (!a.Given("time_based")) o = o with { TimeBased = false, Runtime = runtime == TimeSpan.FromSeconds(10) && !a.Given("runtime") ? null : runtime };
         }
         if (a.Get("output-format") is { } fmt)
         {

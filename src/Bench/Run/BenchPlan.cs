@@ -107,7 +107,8 @@ public sealed class BenchPlan
             AppTagMask: options.AppTagMask,
             StorageTag: options.StorageTag,
             HostGenerate: hostGenerate,
-            HostVerify: hostVerify);
+            HostVerify: hostVerify,
+            HostChecks: hostVerify ? PiChecks.Guard | PiChecks.ApplicationTag | PiChecks.ReferenceTag | (g.StorageTagBits > 0 ? PiChecks.StorageTag : PiChecks.None) : PiChecks.None);
         return new BenchPlan(options, g, settings, options.OffsetBytes / g.BlockSize, regionIos, hostPi, checks);
     }
 }
