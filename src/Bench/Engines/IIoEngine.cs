@@ -98,6 +98,11 @@ public interface IBenchTarget : IDisposable
     NamespaceGeometry Geometry { get; }
     /// <summary>Whether the target can carry PI options at all (false for the kernel path).</summary>
     bool SupportsPi { get; }
+    /// <summary>
+    /// Whether the device runs on this machine's CPUs (the emulated controller's thread): then a
+    /// job with nothing to reap yields its core instead of spinning, or it would starve the device.
+    /// </summary>
+    bool YieldWhenIdle { get; }
     /// <summary>Most commands one job can keep in flight (queue entries - 1).</summary>
     int MaxQueueDepth { get; }
     /// <summary>Largest data transfer of one I/O in bytes (MDTS), for the data alone.</summary>

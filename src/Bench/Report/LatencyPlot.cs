@@ -20,10 +20,9 @@ public static class LatencyPlot
     /// <summary>Renders <paramref name="result"/> to <paramref name="path"/> (.png or .svg).</summary>
     public static void Save(BenchResult result, string path)
     {
-        var multi = new Multiplot();
         var latency = new Plot();
         var iops = new Plot();
-        multi.Subplots.Add(latency);
+        var multi = new Multiplot(latency);
         multi.Subplots.Add(iops);
         multi.Layout = new ScottPlot.MultiplotLayouts.Rows();
 

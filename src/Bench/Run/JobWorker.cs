@@ -26,6 +26,7 @@ internal sealed class JobWorker : IIoCompletionSink
     private long _sequentialNext;
     private long _measureStartTicks = long.MaxValue;
     private bool _prefilling;
+    private readonly bool _yieldWhenIdle;
     private volatile int _progressIos;
     private long _progressBytes;
 
@@ -42,6 +43,7 @@ internal sealed class JobWorker : IIoCompletionSink
         _freeSlots = new int[depth];
         _random = SplitSeed(plan.Options.Seed, index);
         Timeline = new IopsTimeline(plan.TimelineBucket);
+        _yieldWhenIdle = target.YieldWhenIdle;
     }
 
     /// <summary>Read statistics of the measured phase.</summary>
@@ -123,7 +125,8 @@ internal sealed class JobWorker : IIoCompletionSink
                 SubmitAt(IoDirection.Write, _plan.RegionFirstLba + next * _plan.Settings.BlocksPerIo);
                 next++;
             }
-            engine.Poll(_freeSlots.Length);
+            if (engine.Poll(_freeSlots.Length) == 0 && _yieldWhenIdle)
+                Thread.Yield();
         }
         _prefilling = false;
         if (FirstError is not null)
@@ -170,7 +173,8 @@ internal sealed class JobWorker : IIoCompletionSink
                 SubmitAt(direction, NextLba());
                 if (measuring) issued++;
             }
-            engine.Poll(_freeSlots.Length);
+            if (engine.Poll(_freeSlots.Length) == 0 && _yieldWhenIdle)
+                Thread.Yield();
         }
 
         long finish = Stopwatch.GetTimestamp();
