@@ -263,10 +263,14 @@ internal sealed unsafe partial class UringRing : IDisposable
         return cqe;
     }
 
+    /// <summary>io_uring_enter calls made so far (for syscalls-per-I/O figures).</summary>
+    public long EnterCalls { get; private set; }
+
     private int Enter(uint toSubmit, uint minComplete, uint flags)
     {
         while (true)
         {
+            EnterCalls++;
             int result = LibC.io_uring_enter(_ringFd, toSubmit, minComplete, flags, null);
             if (result >= 0)
                 return result;
