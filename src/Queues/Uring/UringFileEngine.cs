@@ -111,7 +111,8 @@ public sealed unsafe class UringFileEngine : IDisposable
         int depth = _options.QueueDepth;
         uint sqEntries = (uint)depth;
         using var ring = UringRing.Create(new UringRingOptions { SqEntries = sqEntries, CqEntries = sqEntries * 2, SqPoll = _options.SqPoll });
-        bool fixedBuffers = _options.RegisterBuffers && ring.Probe.Supports(UringOpcode.ReadFixed);
+        // READ/WRITE arrived in 5.6; READ_FIXED/WRITE_FIXED exist since 5.1, so they are the fallback.
+        bool fixedBuffers = _options.RegisterBuffers || !ring.Probe.Supports(UringOpcode.Read);
         bool fixedFile = _options.RegisterFile;
         _usingFixedBuffers = fixedBuffers;
         if (fixedBuffers) ring.RegisterBuffers([_buffers.AsIoVec()]);

@@ -115,4 +115,37 @@ public unsafe class UringSetupTests
         Assert.That(ring.Probe.LastOpcode, Is.GreaterThanOrEqualTo((int)UringOpcode.Write));
         Assert.That(ring.Probe.Supports((UringOpcode)255), Is.False, "an opcode beyond the kernel's last is unsupported");
     }
+
+    [Test]
+    public void SqPollRingSubmitsWithoutEnteringWhileItsThreadIsAwake()
+    {
+        using var ring = UringRing.Create(new UringRingOptions { SqEntries = 8, SqPoll = true, SqPollIdleMilliseconds = 2000 });
+        Assert.That(ring.AppliedFlags & UringSetupFlags.SqPoll, Is.EqualTo(UringSetupFlags.SqPoll));
+        for (ulong i = 0; i < 20; i++)
+        {
+            ring.GetSqe().PrepareNop(i);
+            ring.Submit();
+            Assert.That(ring.WaitCompletion().UserData, Is.EqualTo(i));
+        }
+        Assert.That(ring.EnterCalls, Is.LessThan(40), "the kernel thread consumes the SQ; enters only wake it or wait");
+    }
+
+    [Test]
+    public void ReadyCompletionsAreReapedWithoutASystemCall()
+    {
+        // Without DEFER_TASKRUN a NOP completes during the submitting io_uring_enter.
+        using var ring = UringRing.Create(new UringRingOptions { SqEntries = 8, SingleIssuer = false });
+        for (ulong i = 0; i < 4; i++)
+            ring.GetSqe().PrepareNop(100 + i);
+        ring.Submit();
+        long enters = ring.EnterCalls;
+        Assert.That(ring.ReadyCompletions, Is.EqualTo(4u));
+        for (ulong i = 0; i < 4; i++)
+        {
+            Assert.That(ring.TryReap(out UringCqe cqe), Is.True);
+            Assert.That(cqe.UserData, Is.EqualTo(100 + i));
+        }
+        Assert.That(ring.TryReap(out _), Is.False);
+        Assert.That(ring.EnterCalls, Is.EqualTo(enters), "reaping touched only the mapped CQ");
+    }
 }

@@ -25,7 +25,8 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     private readonly NativeFile? _direct;
     private readonly AlignedBuffer _bounce;  // registered buffer 0: staging for O_DIRECT transfers
     private readonly AlignedBuffer _zeros;   // source of zero writes for edges a hole cannot cover
-    private bool _punchSupported = true;
+    private readonly bool _vectored;
+    private bool _punchSupported;
     private MediaFormatRecord _format;
 
     private UringFileBackend(string path, NativeFile buffered, NativeFile? direct, UringRing ring)
@@ -36,6 +37,9 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
         _ring = ring;
         _bounce = new AlignedBuffer(BounceSize, Page);
         _zeros = new AlignedBuffer(64 * 1024, Page);
+        // Kernels before 5.6 have neither READ/WRITE nor FALLOCATE: READV/WRITEV and zero writes instead.
+        _vectored = !ring.Probe.Supports(UringOpcode.Read);
+        _punchSupported = ring.Probe.Supports(UringOpcode.Fallocate);
         try
         {
             _ring.RegisterBuffers([_bounce.AsIoVec()]);
@@ -264,7 +268,15 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
             {
                 ref UringSqe sqe = ref _ring.GetSqe();
                 uint length = (uint)(span.Length - done);
-                if (opcode == UringOpcode.Read)
+                IoVec vector = new() { Base = (nint)(start + done), Length = length }; // read by the kernel before Complete returns
+                if (_vectored)
+                {
+                    if (opcode == UringOpcode.Read)
+                        sqe.PrepareReadv(BufferedFile, &vector, 1, (ulong)(offset + done), 0, fixedFile: true);
+                    else
+                        sqe.PrepareWritev(BufferedFile, &vector, 1, (ulong)(offset + done), 0, fixedFile: true);
+                }
+                else if (opcode == UringOpcode.Read)
                     sqe.PrepareRead(BufferedFile, start + done, length, (ulong)(offset + done), 0, fixedFile: true);
                 else
                     sqe.PrepareWrite(BufferedFile, start + done, length, (ulong)(offset + done), 0, fixedFile: true);
