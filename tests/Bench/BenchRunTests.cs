@@ -208,3 +208,44 @@ public class BenchRunTests
         Assert.That(File.ReadAllText(svg), Does.Contain("<svg"));
     }
 }
+
+/// <summary>The kernel path (uring:) on a temp file.</summary>
+[TestFixture]
+public class UringBenchTests
+{
+    [Test]
+    public void Uring_engine_runs_and_verifies_a_file()
+    {
+        using var files = new TempFiles();
+        string image = files.New(".img");
+        var run = CliRunner.Run("bench", $"--device=uring:{image},size=4M", "--rw=write", "--verify", "--size=1m", "--progress=0");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr + run.Stdout);
+        Assert.That(run.Stdout, Does.Contain("ioengine=io_uring"));
+        Assert.That(new FileInfo(image).Length, Is.EqualTo(4L << 20));
+        var check = CliRunner.Run("bench", $"--device=uring:{image}", "--verify_only", "--size=1m", "--progress=0");
+        Assert.That(check.ExitCode, Is.EqualTo(0), check.Stderr + check.Stdout);
+        using (var f = new FileStream(image, FileMode.Open, FileAccess.ReadWrite))
+        {
+            f.Position = 3 * 512 + 40;
+            int b = f.ReadByte();
+            f.Position--;
+            f.WriteByte((byte)(b ^ 1));
+        }
+        var bad = CliRunner.Run("bench", $"--device=uring:{image}", "--verify_only", "--size=1m", "--bs=512", "--progress=0");
+        Assert.That(bad.ExitCode, Is.EqualTo(1));
+        Assert.That(bad.Stdout, Does.Contain("read lba 3: data does not match the --verify pattern"));
+    }
+
+    [Test]
+    public void Uring_engine_refuses_pi_flags_and_missing_files()
+    {
+        using var files = new TempFiles();
+        string image = files.New(".img");
+        var missing = CliRunner.Run("bench", $"--device=uring:{image}");
+        Assert.That(missing.ExitCode, Is.EqualTo(2));
+        Assert.That(missing.Stderr, Does.Contain("--device"));
+        var pract = CliRunner.Run("bench", $"--device=uring:{image},size=1M", "--pract");
+        Assert.That(pract.ExitCode, Is.EqualTo(2));
+        Assert.That(pract.Stderr, Does.Contain("--pract: the io_uring engine carries no PI"));
+    }
+}

@@ -23,7 +23,7 @@ public static class DeviceTargets
         {
             error = e;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException or Queues.Uring.UringException)
         {
             error = new IOException($"--device {device}: {e.Message}", e);
         }
@@ -86,6 +86,8 @@ public static class DeviceTargets
             case "null":
             case "pci":
                 return new NvmeBenchTarget(OpenController(device));
+            case "uring":
+                return new UringBenchTarget(device);
             default:
                 throw new UsageException("--device", $"'{device}': unknown kind '{kind}' (use emu:, mem:, null:, pci: or uring:)");
         }
