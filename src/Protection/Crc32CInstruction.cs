@@ -25,6 +25,7 @@ internal static unsafe class Crc32CInstruction
     public static bool IsSupported => Sse42.X64.IsSupported && Pclmulqdq.IsSupported;
 
     /// <summary>Advances the (already inverted) CRC-32C register over <paramref name="data"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint Update(uint register, ReadOnlySpan<byte> data)
     {
         fixed (byte* start = data)

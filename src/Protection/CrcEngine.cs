@@ -50,6 +50,8 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
         {
             fixed (byte* p = data)
                 register = CrcKernels.Fold<TOrder>(kernel, register, p, data.Length, TParameters.Constants, out consumed);
+            if (consumed == data.Length)
+                return register;
         }
         return TParameters.UpdateTable(register, data.Slice(consumed));
     }
@@ -77,6 +79,12 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
                         registers[j] = initial;
                     int first = i * stride;
                     int consumed = CrcKernels.FoldFourBlocks<TOrder>(kernel, registers, p + first, blockLength, stride, TParameters.Constants);
+                    if (consumed == blockLength)
+                    {
+                        for (int j = 0; j < CrcFolding.InterleavedBlocks; j++)
+                            crcs[i + j] = TParameters.FromRegister(registers[j]);
+                        continue;
+                    }
                     for (int j = 0; j < CrcFolding.InterleavedBlocks; j++)
                     {
                         ReadOnlySpan<byte> tail = source.Slice(first + j * stride + consumed, blockLength - consumed);

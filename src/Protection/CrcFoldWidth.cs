@@ -75,7 +75,7 @@ internal readonly unsafe struct FoldWidth256 : ICrcFoldWidth<Vector256<ulong>>
     public static Vector256<ulong> Xor(Vector256<ulong> a, Vector256<ulong> b) => a ^ b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<ulong> Broadcast(Vector128<ulong> pair) => Vector256.Create(pair, pair);
+    public static Vector256<ulong> Broadcast(Vector128<ulong> pair) => Vector256.Create(pair);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<ulong> Fold(Vector256<ulong> acc, Vector256<ulong> next, Vector256<ulong> k)
@@ -106,7 +106,7 @@ internal readonly unsafe struct FoldWidth512 : ICrcFoldWidth<Vector512<ulong>>
     public static Vector512<ulong> Xor(Vector512<ulong> a, Vector512<ulong> b) => a ^ b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<ulong> Broadcast(Vector128<ulong> pair) => Vector512.Create(Vector256.Create(pair, pair), Vector256.Create(pair, pair));
+    public static Vector512<ulong> Broadcast(Vector128<ulong> pair) => Vector512.Create(pair);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<ulong> Fold(Vector512<ulong> acc, Vector512<ulong> next, Vector512<ulong> k)
