@@ -1,3 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace PolledNvme.Protection;
 
 /// <summary>
@@ -38,7 +42,8 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
     /// <summary>Continues from <paramref name="previous"/> on <paramref name="kernel"/>, which must be a table or folding path.</summary>
     public static TValue Update(TValue previous, ReadOnlySpan<byte> data, CrcKernel kernel)
     {
-        ThrowIfUnsupported(kernel);
+        if (!TParameters.IsSupported(kernel))
+            ThrowUnsupported(kernel);
         return TParameters.FromRegister(UpdateRegister(TParameters.ToRegister(previous), data, kernel));
     }
 
@@ -48,7 +53,7 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
         int consumed = 0;
         if (kernel != CrcKernel.Table && data.Length >= 16)
         {
-            fixed (byte* p = data)
+            fixed (byte* p = &MemoryMarshal.GetReference(data))
                 register = CrcKernels.Fold<TOrder>(kernel, register, p, data.Length, TParameters.Constants, out consumed);
             if (consumed == data.Length)
                 return register;
@@ -64,7 +69,8 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
         delegate*<TValue, ReadOnlySpan<byte>, CrcKernel, TValue> fallback)
     {
         CrcBlocks.Validate(source.Length, blockLength, stride, crcs.Length);
-        ThrowIfUnsupported(kernel);
+        if (!TParameters.IsSupported(kernel))
+            ThrowUnsupported(kernel);
         int count = crcs.Length;
         int i = 0;
         if (CrcKernels.IsFoldingSupported(kernel) && blockLength >= 16)
@@ -97,10 +103,10 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
             crcs[i] = fallback(default, source.Slice(i * stride, blockLength), kernel);
     }
 
-    private static void ThrowIfUnsupported(CrcKernel kernel)
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowUnsupported(CrcKernel kernel)
     {
-        if (!TParameters.IsSupported(kernel))
-            throw new PlatformNotSupportedException(
+        throw new PlatformNotSupportedException(
                 $"{TParameters.Name} kernel {kernel} is not supported on this machine (or not defined for this CRC); check {TParameters.Name}.IsSupported first.");
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -30,6 +31,7 @@ internal static unsafe class CrcKernels
     }
 
     /// <summary>Runs the folding kernel of <paramref name="kernel"/> (a supported folding path).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Fold<TOrder>(CrcKernel kernel, ulong register, byte* p, int length, CrcFoldingConstants k, out int consumed)
         where TOrder : struct, ICrcBitOrder => kernel switch
     {

@@ -46,14 +46,14 @@ internal static unsafe class CrcBenchTable
             }
 
             stdout.WriteLine($"CRC throughput in GB/s (10^9 bytes/s), best of several runs; * = default path on this CPU.");
-            stdout.WriteLine($"{"algorithm",-11} {"path",-24} {"512 B",8} {"4 KiB",8} {"1 MiB",8}");
+            stdout.WriteLine($"{"algorithm",-11} {"path",-26} {"512 B",8} {"4 KiB",8} {"1 MiB",8}");
             string? last = null;
             foreach (var row in rows)
             {
                 string algorithm = row.Algorithm == last ? "" : row.Algorithm;
                 last = row.Algorithm;
                 s_kernel = KernelOf(row.Path);
-                var line = $"{algorithm,-11} {row.Path + (row.IsDefault ? " *" : ""),-24}";
+                var line = $"{algorithm,-11} {row.Path + (row.IsDefault ? " *" : ""),-26}";
                 foreach (int size in s_sizes)
                     line += $" {Measure(row, buffer, size, perCell),8:F2}";
                 stdout.WriteLine(line);
