@@ -22,6 +22,7 @@ internal static class Cli
         ["write"] = BlockIoCommand.Write,
         ["write-zeroes"] = RangeCommands.WriteZeroes,
         ["dsm"] = RangeCommands.Dsm,
+        ["crc"] = (args, stdout, stderr) => CrcCommand.Run(args, stdout, stderr),
     };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
