@@ -120,11 +120,11 @@ internal sealed unsafe partial class ControllerCore : IDisposable
     {
         if (_actionCount != 0)
             RunQueuedActions();
+        if (_shutdownCompletePending)
+            CompleteShutdown();   // one pass after SHST 01b was shown
         var change = Registers.Observe();
         if (change != ConfigurationEvent.None)
             OnConfigurationChange(change);
-        if (_shutdownCompletePending)
-            CompleteShutdown();
         if (!_ready || _fatal || _shutdown)
             return 0;
         if (_deferred.Count != 0)
