@@ -211,6 +211,22 @@ public class AdminCommandTests
     }
 
     [Test]
+    public void DeletingASubmissionQueueAbortsWhatItStillHolds()
+    {
+        using var host = TestHost.Create();
+        var q = host.Start();
+        var data = host.Alloc(512);
+        ushort first = host.Submit(q, TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova));
+        ushort second = host.Submit(q, TestHost.Rw(NvmOpcode.Write, 1, 1, data.Iova));
+        Assert.That(host.Admin(Delete(AdminOpcode.DeleteIoSubmissionQueue, 1)).Status, Is.Zero);   // admin runs first
+        Assert.That(host.TryReap(q, out var a), Is.True);
+        Assert.That(host.TryReap(q, out var b), Is.True);
+        Assert.That((a.CommandId, b.CommandId), Is.EqualTo((first, second)));
+        Assert.That(a.Status, Is.EqualTo(NvmeStatus.AbortedSqDeletion.Value));
+        Assert.That(b.Status, Is.EqualTo(NvmeStatus.AbortedSqDeletion.Value));
+    }
+
+    [Test]
     public void NumberOfQueuesLimitsQueueCreationAndIsFixedOnceQueuesExist()
     {
         using var host = TestHost.Create(controller: o => o.MaxIoQueuePairs = 8);

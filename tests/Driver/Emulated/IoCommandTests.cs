@@ -253,6 +253,40 @@ public class IoCommandTests
     }
 
     [Test]
+    public void MdtsCountsInterleavedMetadata()
+    {
+        // MDTS 1 = 8 KiB: 15 extended blocks of 520 bytes fit (7800), 16 do not (8320).
+        using var host = TestHost.Create(ns => { ns.MetadataSize = 8; ns.ExtendedLba = true; }, o => o.Mdts = 1);
+        var q = host.Start();
+        var buffer = host.Alloc(16384);
+        var list = host.Alloc(4096);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(list.Span, buffer.Iova + 4096);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(list.Span[8..], buffer.Iova + 8192);
+        TestHost.Expect(host.Execute(q, TestHost.Rw(NvmOpcode.Write, 0, 15, buffer.Iova, buffer.Iova + 4096)), NvmeStatus.Success, "15 blocks");
+        Assert.That(host.Execute(q, TestHost.Rw(NvmOpcode.Write, 0, 16, buffer.Iova, list.Iova)).Status, Is.EqualTo(NvmeStatus.InvalidField.Value));
+    }
+
+    [Test]
+    public void WriteZeroesClearsMetadataOfANamespaceWithoutPi()
+    {
+        using var host = TestHost.Create(ns => ns.MetadataSize = 8);
+        var q = host.Start();
+        var data = host.Alloc(512);
+        var metadata = host.Alloc(8);
+        data.Span.Fill(1);
+        metadata.Span.Fill(2);
+        var write = TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova);
+        write.MetadataPointer = metadata.Iova;
+        TestHost.Expect(host.Execute(q, write), NvmeStatus.Success, "write");
+        TestHost.Expect(host.Execute(q, TestHost.Rw(NvmOpcode.WriteZeroes, 0, 1, 0)), NvmeStatus.Success, "write zeroes");
+        var read = TestHost.Rw(NvmOpcode.Read, 0, 1, data.Iova);
+        read.MetadataPointer = metadata.Iova;
+        TestHost.Expect(host.Execute(q, read), NvmeStatus.Success, "read");
+        Assert.That(data.Span[..512].IndexOfAnyExcept((byte)0), Is.EqualTo(-1));
+        Assert.That(metadata.Span[..8].IndexOfAnyExcept((byte)0), Is.EqualTo(-1));
+    }
+
+    [Test]
     public void NullBackendStoresNothing()
     {
         using var host = TestHost.Create(ns => ns.Backend = MediaBackendKind.Null);
