@@ -157,6 +157,9 @@ internal sealed class AdminCommands
         };
         if (logSize < 0)
             return NvmeStatus.InvalidLogPage;
+        // LPA bit 0 is clear: SMART is controller-wide, so a specific NSID is an invalid field (§5.16.1.3).
+        if ((LogPageId)lid == LogPageId.SmartHealth && c.NamespaceId != 0 && c.NamespaceId != AllNamespaces)
+            return NvmeStatus.InvalidField;
         long length = dwords * 4;
         if ((offset & 3) != 0 || offset > (ulong)logSize || length > _buffer.Length)
             return NvmeStatus.InvalidField;

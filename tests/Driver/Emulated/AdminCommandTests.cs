@@ -318,6 +318,8 @@ public class AdminCommandTests
             Assert.That(smart.DataUnitsWritten, Is.EqualTo(1ul), "24 units of 512 bytes round up to 1 thousand");
             Assert.That(smart.DataUnitsRead, Is.EqualTo(1ul));
         });
+        c.NamespaceId = 1;
+        Assert.That(host.Admin(c).Status, Is.EqualTo(NvmeStatus.InvalidField.Value), "no per-namespace SMART (LPA bit 0 = 0)");
     }
 
     [Test]
