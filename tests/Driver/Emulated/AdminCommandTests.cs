@@ -345,7 +345,23 @@ public class AdminCommandTests
             Assert.That(entry.Lba, Is.EqualTo(5000ul));
             Assert.That(entry.NamespaceId, Is.EqualTo(1u));
         });
+        // Past the end of the log: zeros; an offset beyond the log or a transfer above MDTS: Invalid Field.
+        var big = host.Alloc(8192);
+        big.Span.Fill(0xEE);
+        c.Prp1 = big.Iova;
+        c.Prp2 = big.Iova + 4096;
+        c.Cdw10 = (uint)LogPageId.ErrorInformation | ((8192u / 4 - 1) << 16);
+        c.Cdw12 = 64;
+        Assert.That(host.Admin(c).Status, Is.Zero);
+        Assert.That(big.Span.IndexOfAnyExcept((byte)0), Is.EqualTo(-1), "entries 1-15 are empty, the rest past the log");
+        c.Cdw12 = 1028;
+        Assert.That(host.Admin(c).Status, Is.EqualTo(NvmeStatus.InvalidField.Value), "offset past the log");
+        c.Cdw12 = 0;
+        c.Cdw10 = (uint)LogPageId.ErrorInformation | (0xFFFFu << 16);
+        c.Cdw11 = 0xFFFF;
+        Assert.That(host.Admin(c).Status, Is.EqualTo(NvmeStatus.InvalidField.Value), "above MDTS");
         c.Cdw10 = 0x42;
+        c.Cdw11 = 0;
         Assert.That(host.Admin(c).Status, Is.EqualTo(NvmeStatus.InvalidLogPage.Value));
     }
 
