@@ -84,7 +84,7 @@ public readonly struct ProtectionContext
     public ulong ExpectedReferenceTag(int blockIndex)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(blockIndex);
-        return new PiTagPlan(this).ReferenceTag(blockIndex);
+        return PiTagPlan.ReferenceTag(RequireFormat(), InitialReferenceTag, blockIndex);
     }
 
     /// <summary>Writes the PI tuple of every block (metadata bytes outside the tuple are left as they are).</summary>
