@@ -116,6 +116,14 @@ public readonly struct ProtectionContext
         };
     }
 
+    /// <summary><see cref="Verify"/> for callers that prefer exceptions.</summary>
+    /// <exception cref="ProtectionException">A check failed; <see cref="ProtectionException.Error"/> says which.</exception>
+    public void VerifyOrThrow(ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata, int blockCount)
+    {
+        if (!Verify(data, metadata, blockCount, out PiError error))
+            throw new ProtectionException(error);
+    }
+
     /// <summary>
     /// Copies the data of interleaved (extended LBA) blocks into a data-only buffer, without
     /// checking. Works on the interleaved form whatever <see cref="ProtectionFormat.Layout"/> says.
