@@ -24,6 +24,7 @@ public sealed unsafe class UringFileEngine : IDisposable
     private readonly int[] _freeSlots;
     private readonly long[] _slotOffset;
     private readonly bool[] _slotIsWrite;
+    private readonly long[] _slotSubmittedAt;  // Stopwatch ticks when the slot's I/O was prepared
     private readonly long _regionStart;
     private readonly long _regionBlocks;
     private bool _running;
@@ -61,6 +62,7 @@ public sealed unsafe class UringFileEngine : IDisposable
             _freeSlots = new int[options.QueueDepth];
             _slotOffset = new long[options.QueueDepth];
             _slotIsWrite = new bool[options.QueueDepth];
+            _slotSubmittedAt = new long[options.QueueDepth];
         }
         catch
         {
@@ -131,7 +133,7 @@ public sealed unsafe class UringFileEngine : IDisposable
         double nsPerTick = 1e9 / Stopwatch.Frequency;
         Span<UringCqe> cqes = stackalloc UringCqe[Math.Min(depth, 256)];
         long reads = 0, writes = 0, issued = 0;
-        long[] submittedAt = new long[depth];
+        long[] submittedAt = _slotSubmittedAt;
 
         var cpuStart = ThreadCpuTime.Now();
         long enterStart = ring.EnterCalls;

@@ -207,10 +207,8 @@ internal sealed unsafe partial class UringRing : IDisposable
             return (int)toSubmit;
         }
 
-        if (toSubmit == 0 && minComplete == 0)
-            return 0;
-        if (minComplete > 0 && ReadyCompletions >= minComplete && (AppliedFlags & UringSetupFlags.DeferTaskRun) == 0 && toSubmit == 0)
-            return 0;
+        if (toSubmit == 0 && ReadyCompletions >= minComplete)
+            return 0; // nothing to hand over and enough already posted: no system call
         return Enter(toSubmit, minComplete, flags);
     }
 

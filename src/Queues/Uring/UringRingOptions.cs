@@ -5,7 +5,7 @@ namespace PolledNvme.Queues.Uring;
 /// requested and silently dropped when the kernel rejects them; <c>UringRing.AppliedFlags</c>
 /// says what was granted.
 /// </summary>
-public sealed record UringRingOptions
+internal sealed record UringRingOptions
 {
     /// <summary>Submission queue entries (1..32768, rounded up to a power of two by the kernel).</summary>
     public uint SqEntries { get; init; } = 64;
