@@ -249,3 +249,24 @@ public class UringBenchTests
         Assert.That(pract.Stderr, Does.Contain("--pract: the io_uring engine carries no PI"));
     }
 }
+
+/// <summary>The job thread's submit/complete/record path allocates nothing per I/O.</summary>
+[TestFixture]
+public class BenchAllocationTests
+{
+    [TestCase("mem:pi=1,ms=8,size=16M", "--host-pi=both")]
+    [TestCase("mem:pi=1,ms=8,mset=1,size=16M", "--host-pi=verify")]
+    [TestCase("mem:size=16M", "--verify")]
+    public void Measured_phase_allocates_nothing_per_io(string device, string extra)
+    {
+        var controller = DeviceTargets.OpenController(device);
+        using var target = new NvmeBenchTarget(controller);
+        var options = BenchOptionParser.Parse(["--runtime=400ms", "--ramp_time=100ms", "--iodepth=16", "--progress=0", "--pin=0", extra]);
+        var result = BenchRunner.Run(BenchPlan.Create(options, target), target, null);
+        long ios = result.Total.Reads.Ios + result.Total.Writes.Ios;
+        Assert.That(result.HasErrors, Is.False, result.Total.FirstError);
+        Assert.That(ios, Is.GreaterThan(1000));
+        // A few hundred bytes may come from one-time runtime work (tiered JIT, first Yield); per-I/O allocation would be ios × tens of bytes.
+        Assert.That(result.Total.AllocatedBytes, Is.LessThan(4096), $"{result.Total.AllocatedBytes} bytes over {ios} I/Os");
+    }
+}

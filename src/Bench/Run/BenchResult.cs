@@ -2,7 +2,7 @@ namespace PolledNvme.Bench.Run;
 
 /// <summary>What one job measured.</summary>
 public sealed record JobResult(int Index, DirectionStats Reads, DirectionStats Writes, TimeSpan Elapsed,
-    CpuSample Cpu, bool Pinned, string? FirstError, IopsTimeline Timeline)
+    CpuSample Cpu, bool Pinned, string? FirstError, IopsTimeline Timeline, long AllocatedBytes = 0)
 {
     /// <summary>PI errors of both directions.</summary>
     public long PiErrors => Reads.PiErrors + Writes.PiErrors;

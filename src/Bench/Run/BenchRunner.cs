@@ -43,7 +43,7 @@ public static class BenchRunner
         if (failed?.Fault is { } fault)
             throw fault as BenchFailedException ?? new BenchFailedException($"job failed: {fault.Message}", fault);
 
-        var jobs = workers.Select((w, i) => new JobResult(i, w.Reads, w.Writes, w.Elapsed, w.Cpu, w.Pinned, w.FirstError, w.Timeline)).ToArray();
+        var jobs = workers.Select((w, i) => new JobResult(i, w.Reads, w.Writes, w.Elapsed, w.Cpu, w.Pinned, w.FirstError, w.Timeline, w.AllocatedBytes)).ToArray();
         return new BenchResult(plan, target.Description, target.EngineName, jobs, Merge(jobs, plan), startedAt);
     }
 
@@ -65,7 +65,7 @@ public static class BenchRunner
             cpu = new CpuSample(cpu.User + j.Cpu.User, cpu.System + j.Cpu.System, cpu.ContextSwitches + j.Cpu.ContextSwitches);
             firstError ??= j.FirstError;
         }
-        return new JobResult(-1, reads, writes, elapsed, cpu, jobs.All(j => j.Pinned), firstError, timeline);
+        return new JobResult(-1, reads, writes, elapsed, cpu, jobs.All(j => j.Pinned), firstError, timeline, jobs.Sum(j => j.AllocatedBytes));
     }
 
     private static void DrawProgress(BenchPlan plan, JobWorker[] workers, Thread[] threads, Stopwatch clock, TextWriter progress)

@@ -29,6 +29,7 @@ internal sealed class JobWorker : IIoCompletionSink
     private readonly bool _yieldWhenIdle;
     private volatile int _progressIos;
     private long _progressBytes;
+    private long _allocatedAtStart;
 
     public JobWorker(BenchPlan plan, IBenchTarget target, int index, Barrier startLine)
     {
@@ -54,6 +55,8 @@ internal sealed class JobWorker : IIoCompletionSink
     public IopsTimeline Timeline { get; }
     /// <summary>CPU time of the job thread in the measured phase.</summary>
     public CpuSample Cpu { get; private set; }
+    /// <summary>Bytes the job thread allocated in the measured phase (the hot path should allocate none).</summary>
+    public long AllocatedBytes { get; private set; }
     /// <summary>Length of the measured phase.</summary>
     public TimeSpan Elapsed { get; private set; }
     /// <summary>Whether pinning worked (false when not asked or refused).</summary>
@@ -178,6 +181,7 @@ internal sealed class JobWorker : IIoCompletionSink
         }
 
         long finish = Stopwatch.GetTimestamp();
+        AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - _allocatedAtStart;
         Elapsed = TimeSpan.FromSeconds((double)(finish - _measureStartTicks) / Stopwatch.Frequency);
         Cpu = NativeThread.SampleThread() - cpuStart;
     }
@@ -190,6 +194,7 @@ internal sealed class JobWorker : IIoCompletionSink
         _measureStartTicks = now;
         Timeline.Start(now);
         cpuStart = NativeThread.SampleThread();
+        _allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
     }
 
     private IoDirection NextDirection()
