@@ -38,6 +38,9 @@ public static class JsonReport
         w.WriteString("engine", result.EngineName);
         WriteNamespace(w, plan);
         WritePiSettings(w, plan);
+        w.WriteNumber("process_usr_cpu_s", result.ProcessCpu.User.TotalSeconds);
+        w.WriteNumber("process_sys_cpu_s", result.ProcessCpu.System.TotalSeconds);
+        w.WriteNumber("wall_s", result.WallTime.TotalSeconds);
         w.WritePropertyName("total");
         WriteJob(w, o.Name, result.Total, plan);
         w.WriteEndObject();

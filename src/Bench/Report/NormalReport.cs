@@ -45,6 +45,9 @@ public static class NormalReport
         var t = result.Total;
         if (o.HasReads) WriteGroupLine(w, "   READ", t.Reads, t.Elapsed);
         if (o.HasWrites) WriteGroupLine(w, "  WRITE", t.Writes, t.Elapsed);
+        double wall = Math.Max(1e-9, result.WallTime.TotalSeconds);
+        long ios = t.Reads.Ios + t.Writes.Ios;
+        w.WriteLine($"    CPU: process usr={(100 * result.ProcessCpu.User.TotalSeconds / wall).ToString("F1", Inv)}%, sys={(100 * result.ProcessCpu.System.TotalSeconds / wall).ToString("F1", Inv)}% over {result.WallTime.TotalSeconds.ToString("F2", Inv)}s{(ios > 0 ? $", {((result.ProcessCpu.User + result.ProcessCpu.System).TotalNanoseconds / ios).ToString("F0", Inv)} ns CPU per I/O" : "")}");
         w.WriteLine();
         w.WriteLine(result.HasErrors
             ? $"errors: {t.PiErrors} PI, {t.VerifyErrors} verify, {t.OtherErrors} other; first: {t.FirstError}"

@@ -13,8 +13,10 @@ public sealed record JobResult(int Index, DirectionStats Reads, DirectionStats W
 }
 
 /// <summary>A finished run: every job, and the total merged from them.</summary>
+/// <param name="ProcessCpu">CPU time of the whole process over the run (jobs, and the emulated controller's device thread when there is one).</param>
+/// <param name="WallTime">Wall time of the run, from the start line to the last job's end.</param>
 public sealed record BenchResult(BenchPlan Plan, string DeviceDescription, string EngineName,
-    IReadOnlyList<JobResult> Jobs, JobResult Total, DateTimeOffset StartedAt)
+    IReadOnlyList<JobResult> Jobs, JobResult Total, DateTimeOffset StartedAt, CpuSample ProcessCpu = default, TimeSpan WallTime = default)
 {
     /// <summary>Whether any I/O failed, any PI check failed or any block failed --verify.</summary>
     public bool HasErrors => Total.PiErrors + Total.OtherErrors + Total.VerifyErrors > 0;

@@ -29,6 +29,8 @@ public static class BenchRunner
         foreach (var t in threads) t.Start();
         startLine.SignalAndWait();
         var clock = Stopwatch.StartNew();
+        var process = Process.GetCurrentProcess();
+        TimeSpan user0 = process.UserProcessorTime, system0 = process.PrivilegedProcessorTime;
 
         if (progress is null)
         {
@@ -39,12 +41,15 @@ public static class BenchRunner
             DrawProgress(plan, workers, threads, clock, progress);
         }
 
+        clock.Stop();
+        process.Refresh();
+        var processCpu = new CpuSample(process.UserProcessorTime - user0, process.PrivilegedProcessorTime - system0, 0);
         var failed = workers.FirstOrDefault(w => w.Fault is not null);
         if (failed?.Fault is { } fault)
             throw fault as BenchFailedException ?? new BenchFailedException($"job failed: {fault.Message}", fault);
 
         var jobs = workers.Select((w, i) => new JobResult(i, w.Reads, w.Writes, w.Elapsed, w.Cpu, w.Pinned, w.FirstError, w.Timeline, w.AllocatedBytes)).ToArray();
-        return new BenchResult(plan, target.Description, target.EngineName, jobs, Merge(jobs, plan), startedAt);
+        return new BenchResult(plan, target.Description, target.EngineName, jobs, Merge(jobs, plan), startedAt, processCpu, clock.Elapsed);
     }
 
     /// <summary>Merges per-job results into the total (histograms added, elapsed = longest job).</summary>
