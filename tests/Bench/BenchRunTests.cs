@@ -112,6 +112,7 @@ public class BenchRunTests
     [TestCase("--iodepth=4000", "--iodepth")]
     [TestCase("--bs=16m", "--bs")]
     [TestCase("--prchk=storage", "--prchk")]
+    [TestCase("--numjobs=17", "--numjobs")]
     public void Combinations_that_cannot_work_are_refused_before_io(string flag, string name)
     {
         var run = CliRunner.Run("bench", "--device=mem:pi=1,ms=8,size=16M", flag, "--progress=0");

@@ -105,6 +105,8 @@ public interface IBenchTarget : IDisposable
     bool YieldWhenIdle { get; }
     /// <summary>Most commands one job can keep in flight (queue entries - 1).</summary>
     int MaxQueueDepth { get; }
+    /// <summary>Most jobs (queue pairs) the device grants at once.</summary>
+    int MaxJobs { get; }
     /// <summary>Largest data transfer of one I/O in bytes (MDTS), for the data alone.</summary>
     int MaxIoBytes { get; }
     /// <summary>Opens job <paramref name="jobIndex"/>'s engine. Called on the job's own thread.</summary>

@@ -49,6 +49,8 @@ public sealed class NvmeBenchTarget : IBenchTarget
     /// <inheritdoc />
     public bool YieldWhenIdle => !Controller.Address.StartsWith("pci:", StringComparison.Ordinal);
     /// <inheritdoc />
+    public int MaxJobs => Controller.MaxIoQueuePairs;
+    /// <inheritdoc />
     public int MaxQueueDepth => Controller.MaxQueueEntries - 1;
     /// <inheritdoc />
     public int MaxIoBytes => (int)Math.Min(int.MaxValue, Controller.MaxTransferBytes / Math.Max(1L, Namespace.DataBytes(1, false)) * Namespace.BlockSize);

@@ -65,6 +65,8 @@ public sealed class UringBenchTarget : IBenchTarget
     /// <inheritdoc />
     public int MaxQueueDepth => 4096;
     /// <inheritdoc />
+    public int MaxJobs => 256;
+    /// <inheritdoc />
     public int MaxIoBytes => 16 << 20;
 
     /// <inheritdoc />

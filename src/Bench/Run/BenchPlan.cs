@@ -64,6 +64,8 @@ public sealed class BenchPlan
             throw new UsageException("--bs", $"{options.BlockSizeBytes} is not a multiple of the namespace's {g.BlockSize}-byte logical block");
         if (options.OffsetBytes % g.BlockSize != 0)
             throw new UsageException("--offset", $"{options.OffsetBytes} is not a multiple of the namespace's {g.BlockSize}-byte logical block");
+        if (options.NumJobs > target.MaxJobs)
+            throw new UsageException("--numjobs", $"{options.NumJobs} jobs need as many I/O queue pairs; {target.EngineName} grants {target.MaxJobs}");
         if (options.IoDepth > target.MaxQueueDepth)
             throw new UsageException("--iodepth", $"{options.IoDepth} is more than the {target.MaxQueueDepth} commands one queue pair of {target.EngineName} holds");
         if (options.BlockSizeBytes > target.MaxIoBytes)
