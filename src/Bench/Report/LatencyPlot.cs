@@ -36,11 +36,14 @@ public static class LatencyPlot
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         string[] names = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"];
         for (int i = 0; i < names.Length; i++) ticks.AddMajor(i, names[i]);
+        ticks.AddMajor(Math.Log10(2), "50%");
         latency.Axes.Bottom.TickGenerator = ticks;
         latency.ShowLegend(Alignment.UpperLeft);
 
-        var timeline = total.Timeline.ToIops();
         double step = total.Timeline.BucketSeconds;
+        // The last bucket is cut short by the end of the run (and the drain): leave it out.
+        var all = total.Timeline.ToIops();
+        var timeline = all[..Math.Min(all.Length, Math.Max(1, (int)(total.Elapsed.TotalSeconds / step)))];
         var xs = new double[timeline.Length];
         for (int i = 0; i < xs.Length; i++) xs[i] = (i + 1) * step;
         var line = iops.Add.Scatter(xs, timeline);
