@@ -145,41 +145,40 @@ internal static class PiEngine<TGuard, TCrc>
     {
         int start = TupleStart(format, interleaved, out int stride);
         Span<byte> tuples = (interleaved ? data : metadata).Slice(start + first * stride);
-        int tupleSize = TGuard.TupleSize;
+        UInt128 tags = plan.TagFields;
+        ulong reference = plan.ReferenceTag(first), referenceMask = plan.ReferenceTagMask;
+        ulong step = plan.IncrementReferenceTag ? 1UL : 0UL;
         for (int i = 0; i < crcs.Length; i++)
         {
-            Span<byte> tuple = tuples.Slice(i * stride, tupleSize);
-            TGuard.WriteGuard(tuple, crcs[i]);
-            PiTupleCodec<TGuard, TCrc>.WriteApplicationTag(tuple, plan.ApplicationTag);
-            PiTupleCodec<TGuard, TCrc>.WriteSpace(tuple, plan.Space(first + i));
+            PiTupleCodec<TGuard, TCrc>.WriteTuple(tuples.Slice(i * stride, TGuard.TupleSize),
+                tags | PiTupleCodec<TGuard, TCrc>.GuardField(crcs[i]) | reference);
+            reference = (reference + step) & referenceMask;
         }
     }
 
-    /// <summary>Checks the tuples of blocks [first, first + crcs.Length); crcs are only read when the guard is checked.</summary>
+    /// <summary>
+    /// Checks the tuples of blocks [first, first + crcs.Length): each tuple, read as one
+    /// number, against the expected tuple under the mask of the enabled checks. The crcs are
+    /// only meaningful (and only compared) when the guard is checked.
+    /// </summary>
     private static bool CheckTuples(ProtectionFormat format, bool interleaved, ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata,
         int first, ReadOnlySpan<TCrc> crcs, in PiTagPlan plan, out PiError error)
     {
         int start = TupleStart(format, interleaved, out int stride);
         ReadOnlySpan<byte> tuples = (interleaved ? data : metadata).Slice(start + first * stride);
-        int tupleSize = TGuard.TupleSize;
+        UInt128 tags = plan.TagFields, escape = plan.Escape;
+        UInt128 mask = plan.CheckGuard ? plan.TagCheckMask | PiTupleCodec<TGuard, TCrc>.GuardField(TCrc.AllBitsSet) : plan.TagCheckMask;
+        ulong reference = plan.ReferenceTag(first), referenceMask = plan.ReferenceTagMask;
+        ulong step = plan.IncrementReferenceTag ? 1UL : 0UL;
         for (int i = 0; i < crcs.Length; i++)
         {
-            ReadOnlySpan<byte> tuple = tuples.Slice(i * stride, tupleSize);
-            ushort applicationTag = PiTupleCodec<TGuard, TCrc>.ReadApplicationTag(tuple);
-            UInt128 space = PiTupleCodec<TGuard, TCrc>.ReadSpace(tuple);
-
-            // Escapes (PI.md §5): app tag FFFFh disables every check of the block; type 3 also
-            // needs the reference tag all ones (ReferenceField is 0 when it has no bits).
-            if (applicationTag == 0xFFFF && (!plan.Type3 || (space & plan.ReferenceField) == plan.ReferenceField))
-                continue;
-
-            bool guardFails = plan.CheckGuard && TGuard.ReadGuard(tuple) != crcs[i];
-            UInt128 difference = space ^ plan.Space(first + i);
-            if (guardFails
-                || ((applicationTag ^ plan.ApplicationTag) & plan.ApplicationCheckMask) != 0
-                || (difference & (plan.ReferenceCheckMask | plan.StorageCheckMask)) != UInt128.Zero)
+            ReadOnlySpan<byte> tuple = tuples.Slice(i * stride, TGuard.TupleSize);
+            UInt128 actual = PiTupleCodec<TGuard, TCrc>.ReadTuple(tuple);
+            UInt128 expected = tags | PiTupleCodec<TGuard, TCrc>.GuardField(crcs[i]) | reference;
+            reference = (reference + step) & referenceMask;
+            if (((actual ^ expected) & mask) != UInt128.Zero && (actual & escape) != escape)
             {
-                error = Describe(tuple, guardFails ? crcs[i] : default, guardFails, first + i, plan);
+                error = Describe(tuple, crcs[i], first + i, plan);
                 return false;
             }
         }
@@ -187,19 +186,19 @@ internal static class PiEngine<TGuard, TCrc>
         return true;
     }
 
-    /// <summary>Names the first failing check of a tuple, in the order guard, application, reference, storage tag.</summary>
+    /// <summary>Names the first failing check of a tuple, in the order guard, application, reference, storage tag (PI.md §5).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PiError Describe(ReadOnlySpan<byte> tuple, TCrc crc, bool guardFails, int blockIndex, in PiTagPlan plan)
+    private static PiError Describe(ReadOnlySpan<byte> tuple, TCrc crc, int blockIndex, in PiTagPlan plan)
     {
-        if (guardFails)
-            return new PiError(blockIndex, PiErrorKind.Guard, ulong.CreateTruncating(crc), ulong.CreateTruncating(TGuard.ReadGuard(tuple)));
-        ushort applicationTag = PiTupleCodec<TGuard, TCrc>.ReadApplicationTag(tuple);
-        if (((applicationTag ^ plan.ApplicationTag) & plan.ApplicationCheckMask) != 0)
-            return new PiError(blockIndex, PiErrorKind.ApplicationTag, plan.ApplicationTag, applicationTag);
-        UInt128 space = PiTupleCodec<TGuard, TCrc>.ReadSpace(tuple);
+        PiTuple actual = PiTupleCodec<TGuard, TCrc>.Read(tuple, plan.ReferenceTagBits);
+        ulong guard = ulong.CreateTruncating(crc);
+        if (plan.CheckGuard && actual.Guard != guard)
+            return new PiError(blockIndex, PiErrorKind.Guard, guard, actual.Guard);
+        if (((actual.ApplicationTag ^ plan.ApplicationTag) & plan.ApplicationCheckMask) != 0)
+            return new PiError(blockIndex, PiErrorKind.ApplicationTag, plan.ApplicationTag, actual.ApplicationTag);
         ulong expectedReference = plan.ReferenceTag(blockIndex);
-        if (((space ^ expectedReference) & plan.ReferenceCheckMask) != UInt128.Zero)
-            return new PiError(blockIndex, PiErrorKind.ReferenceTag, expectedReference, (ulong)(space & plan.ReferenceField));
-        return new PiError(blockIndex, PiErrorKind.StorageTag, plan.StorageTag, (ulong)(space >> plan.ReferenceTagBits));
+        if (((actual.ReferenceTag ^ expectedReference) & plan.ReferenceCheckMask) != 0)
+            return new PiError(blockIndex, PiErrorKind.ReferenceTag, expectedReference, actual.ReferenceTag);
+        return new PiError(blockIndex, PiErrorKind.StorageTag, plan.StorageTag, actual.StorageTag);
     }
 }
