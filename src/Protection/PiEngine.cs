@@ -130,8 +130,8 @@ internal static class PiEngine<TGuard, TCrc>
     }
 
     /// <summary>
-    /// The tuples of the call start at <c>TupleStart</c> of the returned buffer and repeat every
-    /// <paramref name="stride"/> bytes.
+    /// Offset of block 0's tuple in the buffer that holds the tuples (data when interleaved,
+    /// metadata when separate); the tuples repeat every <paramref name="stride"/> bytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int TupleStart(ProtectionFormat format, bool interleaved, out int stride)

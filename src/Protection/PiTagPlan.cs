@@ -17,7 +17,7 @@ internal readonly struct PiTagPlan
         ReferenceTagBits = referenceTagBits;
         ReferenceTagMask = format.ReferenceTagMask;
         InitialReferenceTag = context.InitialReferenceTag;
-        IncrementReferenceTag = format.Type is PiType.Type1 or PiType.Type2;
+        IncrementReferenceTag = format.Type is PiType.Type1 or PiType.Type2; // same rule as the static ReferenceTag
         CheckGuard = (checks & PiChecks.Guard) != 0;
         ApplicationTag = context.ApplicationTag;
         StorageTag = context.StorageTag;
@@ -65,4 +65,10 @@ internal readonly struct PiTagPlan
     /// <summary>The reference tag of block <paramref name="blockIndex"/>: wraps at its width (types 1/2), constant for type 3.</summary>
     public ulong ReferenceTag(int blockIndex)
         => IncrementReferenceTag ? (InitialReferenceTag + (ulong)blockIndex) & ReferenceTagMask : InitialReferenceTag;
+
+    /// <summary>The same rule for a format and initial tag, without building a plan.</summary>
+    public static ulong ReferenceTag(ProtectionFormat format, ulong initialReferenceTag, int blockIndex)
+        => format.Type is PiType.Type1 or PiType.Type2
+            ? (initialReferenceTag + (ulong)blockIndex) & format.ReferenceTagMask
+            : initialReferenceTag;
 }

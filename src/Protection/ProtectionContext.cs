@@ -84,7 +84,7 @@ public readonly struct ProtectionContext
     public ulong ExpectedReferenceTag(int blockIndex)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(blockIndex);
-        return new PiTagPlan(this).ReferenceTag(blockIndex);
+        return PiTagPlan.ReferenceTag(RequireFormat(), InitialReferenceTag, blockIndex);
     }
 
     /// <summary>Writes the PI tuple of every block (metadata bytes outside the tuple are left as they are).</summary>
@@ -114,6 +114,14 @@ public readonly struct ProtectionContext
             PiGuardFormat.Guard64 => PiEngine<Guard64, ulong>.Verify(this, data, metadata, blockCount, interleaved, out error),
             _ => true, // no PI: nothing to check
         };
+    }
+
+    /// <summary><see cref="Verify"/> for callers that prefer exceptions.</summary>
+    /// <exception cref="ProtectionException">A check failed; <see cref="ProtectionException.Error"/> says which.</exception>
+    public void VerifyOrThrow(ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata, int blockCount)
+    {
+        if (!Verify(data, metadata, blockCount, out PiError error))
+            throw new ProtectionException(error);
     }
 
     /// <summary>
