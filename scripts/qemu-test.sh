@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Runs the real VFIO path against QEMU's own NVMe controller: boots a software-emulated (TCG)
+# q35 guest with a virtual IOMMU, binds the emulated NVMe to vfio-pci in the guest's /init,
+# runs tests/GuestTest (NativeAOT, linked against the real driver) and reports through
+# isa-debug-exit. One boot per nvme-ns configuration, each with a fresh backing image.
+# Prints one summary line per configuration; exits non-zero on any failure.
+#
+# Usage: scripts/qemu-test.sh [configuration-name ...]   (default: all)
+# Env:   QEMU_CACHE (default .cache/qemu), QEMU_TIMEOUT seconds per boot (default 240).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache=${QEMU_CACHE:-$repo/.cache/qemu}
+timeout_s=${QEMU_TIMEOUT:-240}
+modules=(nvme vfio-pci vfio_iommu_type1 crct10dif_generic crc64_rocksoft_generic)
+packages=(qemu-system-x86 busybox-static cpio kmod clang lld)
+
+log() { printf 'qemu-test: %s\n' "$*"; }
+die() { printf 'qemu-test: error: %s\n' "$*" >&2; exit 1; }
+
+# Configurations: name and the nvme-ns / nvme properties under test. Names are passed to the
+# guest program, which picks its expectations from them (tests/GuestTest/GuestConfiguration.cs).
+configs=(
+  "lba512-ms0        logical_block_size=512,physical_block_size=512"
+)
+
+install_packages() {
+  local need=() p
+  for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  [ ${#need[@]} -eq 0 ] && return
+  [ "$(id -u)" -eq 0 ] || die "packages ${need[*]} are missing and installing them needs root"
+  log "installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
+# The Debian kernel that linux-image-amd64 depends on, unpacked with a fresh modules.dep.
+fetch_kernel() {
+  local pkg
+  pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+  [ -n "$pkg" ] || die "apt-cache depends linux-image-amd64 names no kernel package (apt-get update?)"
+  kdir=$cache/kernel/$pkg
+  if [ ! -e "$kdir/.done" ]; then
+    log "fetching $pkg"
+    rm -rf "$kdir" && mkdir -p "$kdir" "$cache/deb"
+    # apt's sandbox user cannot write into the cache; downloading as root is fine here.
+    (cd "$cache/deb" && apt-get download -q "$pkg" >/dev/null 2>"$cache/apt-download.log") \
+      || { cat "$cache/apt-download.log" >&2; die "apt-get download $pkg failed"; }
+    dpkg -x "$cache"/deb/"${pkg}"_*.deb "$kdir"
+    kver=$(ls "$kdir/lib/modules")
+    depmod -b "$kdir" "$kver"
+    touch "$kdir/.done"
+  fi
+  kver=$(ls "$kdir/lib/modules")
+  vmlinuz=$kdir/boot/vmlinuz-$kver
+  [ -f "$vmlinuz" ] || die "no kernel image $vmlinuz in $pkg"
+}
+
+build_guest_program() {
+  log "publishing tests/GuestTest (NativeAOT)"
+  dotnet publish "$repo/tests/GuestTest/PolledNvme.GuestTest.csproj" -c Release -r linux-x64 \
+    -p:PublishAot=true -p:InvariantGlobalization=true -p:StripSymbols=true \
+    -o "$cache/guest" --nologo -v:q >"$cache/publish.log" 2>&1 \
+    || { cat "$cache/publish.log" >&2; die "dotnet publish of the guest program failed"; }
+}
+
+# Copies a host binary's shared libraries (and the loader) into the initramfs root.
+copy_libraries() {
+  local binary=$1 root=$2 lib
+  for lib in $(ldd "$binary" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+}
+
+build_initramfs() {
+  local root=$cache/initramfs mod line ko
+  rm -rf "$root"
+  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,mnt/huge,lib/modules/"$kver"}
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in $("$root/bin/busybox" --list); do
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+  done
+  # The modules in load order, with their dependencies.
+  : >"$root/modules.order"
+  for mod in "${modules[@]}"; do
+    while read -r line; do
+      case $line in
+        insmod\ *)
+          ko=${line#insmod }; ko=${ko%% *}
+          mkdir -p "$root$(dirname "${ko#"$kdir"}")"
+          cp "$ko" "$root${ko#"$kdir"}"
+          grep -qxF "${ko#"$kdir"}" "$root/modules.order" || echo "${ko#"$kdir"}" >>"$root/modules.order"
+          ;;
+      esac
+    done < <(modprobe -d "$kdir" -S "$kver" --show-depends "$mod")
+  done
+  cp "$cache/guest/pnvme-guest-test" "$root/bin/"
+  copy_libraries "$cache/guest/pnvme-guest-test" "$root"
+  cat >"$root/init" <<'INIT'
+#!/bin/sh
+# Guest /init: load modules, bind the NVMe (PCI class 0x010802) to vfio-pci, run the test,
+# report its exit code through isa-debug-exit (QEMU exits with 2N+1), power off.
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
+report() { printf "\\$(printf %03o "$1")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null; poweroff -f; }
+while read -r ko; do insmod "$ko" || { echo "init: insmod $ko failed"; report 3; }; done < /modules.order
+echo 64 > /proc/sys/vm/nr_hugepages
+mount -t hugetlbfs none /mnt/huge
+config=$(sed -n 's/.*pnvme_config=\([^ ]*\).*/\1/p' /proc/cmdline)
+bdf=
+for dev in /sys/bus/pci/devices/*; do
+  [ "$(cat "$dev/class")" = 0x010802 ] && bdf=${dev##*/}
+done
+[ -n "$bdf" ] || { echo "init: no NVMe device (class 0x010802)"; report 4; }
+dev=/sys/bus/pci/devices/$bdf
+[ -e "$dev/driver" ] && echo "$bdf" > "$dev/driver/unbind"
+echo vfio-pci > "$dev/driver_override"
+echo "$bdf" > /sys/bus/pci/drivers_probe
+group=$(basename "$(readlink "$dev/iommu_group")")
+[ -e "/dev/vfio/$group" ] || { echo "init: /dev/vfio/$group missing after binding $bdf to vfio-pci"; report 5; }
+/bin/pnvme-guest-test "pci:$bdf" "$config"
+report $?
+INIT
+  chmod +x "$root/init"
+  (cd "$root" && find . | cpio -o -H newc --quiet >"$cache/initramfs.cpio")
+}
+
+# Boots one configuration; prints its summary line; returns 0 on pass.
+run_config() {
+  local name=$1 props=$2 image=$cache/nvm-$1.img out=$cache/$1.log rc start end
+  rm -f "$image" && truncate -s 64M "$image"
+  start=$(date +%s.%N)
+  set +e
+  timeout "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 -m 1G \
+    -nographic -no-reboot -nic none \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 -device intel-iommu,intremap=on \
+    -kernel "$vmlinuz" -initrd "$cache/initramfs.cpio" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt pnvme_config=$name" \
+    -drive "file=$image,if=none,id=nvm,format=raw" \
+    -device nvme,serial=deadbeef,id=nvme0 \
+    -device "nvme-ns,drive=nvm,nsid=1,$props" </dev/null >"$out" 2>&1
+  rc=$?
+  set -e
+  end=$(date +%s.%N)
+  rm -f "$image"
+  # The console has CRs and terminal escapes (SeaBIOS clears the screen): strip them first.
+  tr -d '\r' <"$out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' >"$out.txt"
+  grep -E '^(PASS|FAIL|     |guest-summary|init:)' "$out.txt" | sed "s/^/  [$name] /" || true
+  local summary secs
+  summary=$(grep -o 'guest-summary .*' "$out.txt" | tail -n 1 | sed 's/^guest-summary [^:]*: //')
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+  if [ "$rc" -eq 1 ]; then
+    log "$name: PASS ($summary, ${secs} s)"
+    return 0
+  fi
+  case $rc in
+    124) log "$name: FAIL (timed out after ${timeout_s} s; console in $out)" ;;
+    0) log "$name: FAIL (guest powered off without reporting; console in $out)" ;;
+    *) log "$name: FAIL (guest reported $(((rc - 1) / 2)), ${summary:-no summary}, ${secs} s; console in $out)" ;;
+  esac
+  return 1
+}
+
+main() {
+  mkdir -p "$cache"
+  install_packages
+  command -v dotnet >/dev/null || die "the .NET SDK (dotnet) is not on PATH"
+  fetch_kernel
+  build_guest_program
+  build_initramfs
+  local failed=0 passed=0 entry name props wanted
+  for entry in "${configs[@]}"; do
+    read -r name props <<<"$entry"
+    if [ $# -gt 0 ]; then
+      wanted=no
+      for w in "$@"; do [ "$w" = "$name" ] && wanted=yes; done
+      [ "$wanted" = yes ] || continue
+    fi
+    if run_config "$name" "$props"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  done
+  log "configurations: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+main "$@"

@@ -1,0 +1,30 @@
+namespace PolledNvme.GuestTest;
+
+/// <summary>Prints "PASS name: detail" / "FAIL name: detail" lines and the final count the host script greps.</summary>
+internal sealed class GuestLog(TextWriter output, string configuration)
+{
+    private int _passed;
+    private int _failed;
+
+    public void Pass(string check, string detail)
+    {
+        _passed++;
+        output.WriteLine($"PASS {check}: {detail}");
+    }
+
+    public void Fail(string check, string detail)
+    {
+        _failed++;
+        output.WriteLine($"FAIL {check}: {detail}");
+    }
+
+    public void Info(string text) => output.WriteLine($"     {text}");
+
+    /// <summary>Prints the summary line and returns the process exit code.</summary>
+    public int Finish()
+    {
+        output.WriteLine($"guest-summary {configuration}: {_passed} passed, {_failed} failed");
+        output.Flush();
+        return _failed == 0 && _passed > 0 ? 0 : 1;
+    }
+}
