@@ -51,6 +51,7 @@ public readonly record struct PciAddress
         if (string.IsNullOrEmpty(text)) { error = "it is empty"; return false; }
         ReadOnlySpan<char> s = text;
         if (s.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)) s = s[Scheme.Length..];
+        if (s.IsEmpty) { error = $"it is empty after '{Scheme}'"; return false; }
 
         int dot = s.LastIndexOf('.');
         if (dot < 0) { error = "the function number after '.' is missing"; return false; }

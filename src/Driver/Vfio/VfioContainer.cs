@@ -25,6 +25,9 @@ public sealed unsafe class VfioContainer : IDisposable
         try
         {
             int version = VfioSyscalls.Ioctl(fd, VfioIoctl.GetApiVersion);
+            if (version < 0)
+                throw VfioException.FromErrno($"VFIO_GET_API_VERSION on {path}", -version,
+                    $"{path} is not the VFIO container device (character device 10:196 created by the vfio module); remove it and run 'modprobe vfio'.");
             if (version != VfioIoctl.ApiVersion)
                 throw new VfioException($"VFIO_GET_API_VERSION on {path} returned {version}, expected {VfioIoctl.ApiVersion}: this kernel's VFIO is not supported.");
             if (VfioSyscalls.Ioctl(fd, VfioIoctl.CheckExtension, VfioIoctl.Type1v2Iommu) <= 0)
