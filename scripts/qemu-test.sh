@@ -81,8 +81,7 @@ build_initramfs() {
   for applet in $("$root/bin/busybox" --list); do
     [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
   done
-  # The modules in load order, with their dependencies.
-  : >"$root/modules.order"
+  # The modules with their dependencies; busybox modprobe reads the modules.dep made here.
   for mod in "${modules[@]}"; do
     while read -r line; do
       case $line in
@@ -90,36 +89,46 @@ build_initramfs() {
           ko=${line#insmod }; ko=${ko%% *}
           mkdir -p "$root$(dirname "${ko#"$kdir"}")"
           cp "$ko" "$root${ko#"$kdir"}"
-          grep -qxF "${ko#"$kdir"}" "$root/modules.order" || echo "${ko#"$kdir"}" >>"$root/modules.order"
           ;;
       esac
     done < <(modprobe -d "$kdir" -S "$kver" --show-depends "$mod")
   done
+  cp "$kdir/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/"
+  depmod -b "$root" "$kver"
   cp "$cache/guest/pnvme-guest-test" "$root/bin/"
   copy_libraries "$cache/guest/pnvme-guest-test" "$root"
+  # The guest binds the controller with our own setup script (bash, like on a real host).
+  cp /bin/bash "$root/bin/bash"
+  copy_libraries /bin/bash "$root"
+  cp "$repo/scripts/setup-hugepages.sh" "$root/bin/setup-hugepages.sh"
   cat >"$root/init" <<'INIT'
 #!/bin/sh
-# Guest /init: load modules, bind the NVMe (PCI class 0x010802) to vfio-pci, run the test,
-# report its exit code through isa-debug-exit (QEMU exits with 2N+1), power off.
+# Guest /init: load the NVMe driver, let scripts/setup-hugepages.sh reserve hugepages and move
+# the controller (PCI class 0x010802) from nvme to vfio-pci, run the test program, hand the
+# controller back with 'reset', and report through isa-debug-exit (QEMU exits with 2N+1).
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
-report() { printf "\\$(printf %03o "$1")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null; poweroff -f; }
-while read -r ko; do insmod "$ko" || { echo "init: insmod $ko failed"; report 3; }; done < /modules.order
-echo 64 > /proc/sys/vm/nr_hugepages
-mount -t hugetlbfs none /mnt/huge
+report() { up report; printf "\\$(printf %03o "$1")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null; poweroff -f; }
+for mod in nvme crct10dif_generic crc64_rocksoft_generic; do
+  modprobe "$mod" || { echo "init: modprobe $mod failed"; report 3; }
+done
 config=$(sed -n 's/.*pnvme_config=\([^ ]*\).*/\1/p' /proc/cmdline)
 bdf=
 for dev in /sys/bus/pci/devices/*; do
   [ "$(cat "$dev/class")" = 0x010802 ] && bdf=${dev##*/}
 done
 [ -n "$bdf" ] || { echo "init: no NVMe device (class 0x010802)"; report 4; }
-dev=/sys/bus/pci/devices/$bdf
-[ -e "$dev/driver" ] && echo "$bdf" > "$dev/driver/unbind"
-echo vfio-pci > "$dev/driver_override"
-echo "$bdf" > /sys/bus/pci/drivers_probe
-group=$(basename "$(readlink "$dev/iommu_group")")
-[ -e "/dev/vfio/$group" ] || { echo "init: /dev/vfio/$group missing after binding $bdf to vfio-pci"; report 5; }
+up() { echo "init: uptime $(cut -d" " -f1 /proc/uptime) $*"; }
+setup() { up "setup $*"; bash /bin/setup-hugepages.sh "$@" >/tmp/setup.log 2>&1; r=$?; sed 's/^/setup: /' /tmp/setup.log; return $r; }
+HUGEMEM=128 HUGEPAGE_MOUNT=/mnt/huge setup config || { echo "init: setup-hugepages.sh config failed"; report 5; }
+[ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)")" = vfio-pci ] || { echo "init: setup-hugepages.sh config did not bind $bdf"; report 5; }
+setup status
 /bin/pnvme-guest-test "pci:$bdf" "$config"
-report $?
+rc=$?
+setup reset || echo "init: setup-hugepages.sh reset failed"
+if [ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)")" != nvme ]; then
+  echo "init: setup-hugepages.sh reset did not give $bdf back to nvme"; [ "$rc" = 0 ] && rc=6
+fi
+report "$rc"
 INIT
   chmod +x "$root/init"
   (cd "$root" && find . | cpio -o -H newc --quiet >"$cache/initramfs.cpio")
@@ -135,7 +144,7 @@ run_config() {
     -nographic -no-reboot -nic none \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 -device intel-iommu,intremap=on \
     -kernel "$vmlinuz" -initrd "$cache/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt pnvme_config=$name" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check pnvme_config=$name" \
     -drive "file=$image,if=none,id=nvm,format=raw" \
     -device nvme,serial=deadbeef,id=nvme0 \
     -device "nvme-ns,drive=nvm,nsid=1,$props" </dev/null >"$out" 2>&1
@@ -145,7 +154,7 @@ run_config() {
   rm -f "$image"
   # The console has CRs and terminal escapes (SeaBIOS clears the screen): strip them first.
   tr -d '\r' <"$out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' >"$out.txt"
-  grep -E '^(PASS|FAIL|     |guest-summary|init:)' "$out.txt" | sed "s/^/  [$name] /" || true
+  grep -E '^(PASS|FAIL|     |guest-summary|init:|setup:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
   local summary secs
   summary=$(grep -o 'guest-summary .*' "$out.txt" | tail -n 1 | sed 's/^guest-summary [^:]*: //')
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
