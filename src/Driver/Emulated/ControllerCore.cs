@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using PolledNvme.Driver.Spec;
+using PolledNvme.Queues;
+
+namespace PolledNvme.Driver.Emulated;
+
+/// <summary>
+/// The device: register state machine, queue arbitration and completion posting. Everything
+/// here runs on one thread at a time (the device thread, or the caller of Step in inline mode);
+/// the host reaches it only through the register page and the DMA mappings.
+/// </summary>
+internal sealed unsafe partial class ControllerCore : IDisposable
+{
+    private readonly AdminCommands _admin;
+    private readonly IoCommands _io;
+    private readonly EmulatedSubmissionQueue?[] _submissionQueues;
+    private readonly EmulatedCompletionQueue?[] _completionQueues;
+    private EmulatedSubmissionQueue[] _ioQueues = [];
+    private readonly List<DeferredCompletion> _deferred = [];
+    private readonly List<(ushort SqId, ushort CommandId)> _aborts = [];
+    private readonly ConcurrentQueue<DeviceAction> _actions = new();
+    private volatile int _actionCount;
+    private bool _ready;
+    private bool _fatal;
+    private bool _shutdown;
+    private bool _shutdownCompletePending;
+
+    private sealed record DeviceAction(Action Work, ManualResetEventSlim Done)
+    {
+        public Exception? Error;
+    }
+
+    private readonly record struct DeferredCompletion(long DueTimestamp, EmulatedCompletionQueue Queue, EmulatedSubmissionQueue Sq,
+        ushort CommandId, NvmeStatus Status, uint Result);
+
+    public ControllerCore(EmulatedControllerOptions options)
+    {
+        Options = options;
+        var cap = ControllerCapabilities.Create(options.MaxQueueEntries - 1, cqr: true, to: 20, options.DoorbellStride,
+            css: 1, mpsmin: 0, mpsmax: 4);
+        Registers = new ControllerRegisterFile(cap, options.MaxIoQueuePairs);
+        Dma = new DmaAddressSpace();
+        MaxTransferBytes = 4096 << options.Mdts;
+        Namespaces = new EmulatedNamespace[options.Namespaces.Count];
+        try
+        {
+            for (int i = 0; i < Namespaces.Length; i++)
+                Namespaces[i] = new EmulatedNamespace((uint)(i + 1), options.Namespaces[i]);
+        }
+        catch
+        {
+            foreach (var ns in Namespaces)
+                ns?.Dispose();
+            Registers.Dispose();
+            throw;
+        }
+        Logs = new ControllerLogs();
+        Features = new FeatureSettings(options.MaxIoQueuePairs);
+        Faults = new FaultInjector(this);
+        _submissionQueues = new EmulatedSubmissionQueue?[options.MaxIoQueuePairs + 1];
+        _completionQueues = new EmulatedCompletionQueue?[options.MaxIoQueuePairs + 1];
+        _admin = new AdminCommands(this);
+        _io = new IoCommands(this);
+    }
+
+    public EmulatedControllerOptions Options { get; }
+    public ControllerRegisterFile Registers { get; }
+    public DmaAddressSpace Dma { get; }
+    public EmulatedNamespace[] Namespaces { get; }
+    public ControllerLogs Logs { get; }
+    public FeatureSettings Features { get; }
+    public FaultInjector Faults { get; }
+
+    /// <summary>Largest data transfer (Identify MDTS) in bytes.</summary>
+    public int MaxTransferBytes { get; }
+
+    /// <summary>The thread allowed to run device work in threaded mode (null: whoever calls Step).</summary>
+    public Thread? DeviceThread { get; set; }
+
+    /// <summary>The namespace with <paramref name="namespaceId"/>; throws for public callers (fault injection).</summary>
+    public EmulatedNamespace GetNamespace(uint namespaceId)
+        => namespaceId >= 1 && namespaceId <= Namespaces.Length
+            ? Namespaces[namespaceId - 1]
+            : throw new ArgumentException($"namespace {namespaceId} does not exist; this controller has namespaces 1-{Namespaces.Length}.", nameof(namespaceId));
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the device: at once when no device thread runs, otherwise
+    /// queued for the device thread, waiting until it ran (exceptions are rethrown here).
+    /// </summary>
+    public void RunOnDevice(Action work)
+    {
+        var thread = DeviceThread;
+        if (thread is null || thread == Thread.CurrentThread)
+        {
+            work();
+            return;
+        }
+        if (!thread.IsAlive)
+            throw new ObjectDisposedException(nameof(EmulatedController), "the emulated controller's device thread has stopped.");
+        using var done = new ManualResetEventSlim();
+        var action = new DeviceAction(work, done);
+        _actions.Enqueue(action);
+        Interlocked.Increment(ref _actionCount);
+        if (!done.Wait(TimeSpan.FromSeconds(30)))
+            throw new TimeoutException("the emulated controller's device thread did not run the request within 30 s (is it stopped?).");
+        if (action.Error is { } error)
+            throw error;
+    }
+
+    /// <summary>Sets CSTS.CFS and stops command processing until a controller reset.</summary>
+    public void EnterFatalState()
+    {
+        _fatal = true;
+        Registers.UpdateStatus(ControllerStatus.Fatal, 0);
+    }
+
+    /// <summary>One pass over registers and queues; returns the number of commands processed.</summary>
+    public int Step()
+    {
+        if (_actionCount != 0)
+            RunQueuedActions();
+        var change = Registers.Observe();
+        if (change != ConfigurationEvent.None)
+            OnConfigurationChange(change);
+        if (_shutdownCompletePending)
+            CompleteShutdown();
+        if (!_ready || _fatal || _shutdown)
+            return 0;
+        if (_deferred.Count != 0)
+            PostDeferred();
+
+        int processed = Drain(_submissionQueues[0]!, admin: true);
+        var ioQueues = _ioQueues;
+        for (int i = 0; i < ioQueues.Length; i++)
+            processed += Drain(ioQueues[i], admin: false);
+        return processed;
+    }
+
+    private int Drain(EmulatedSubmissionQueue sq, bool admin)
+    {
+        int processed = 0;
+        var cq = sq.CompletionQueue;
+        while (sq.HasWork() && !cq.IsFull)
+        {
+            sq.Fetch(out SubmissionEntry command);
+            processed++;
+            uint result = 0;
+            NvmeStatus status;
+            if (Faults.Armed && Faults.TryTakeStatus(admin, command.Opcode, command.NamespaceId, out status))
+            {
+            }
+            else if (_aborts.Count != 0 && TakeAbort(sq.Id, command.CommandId))
+                status = NvmeStatus.AbortedByRequest;
+            else
+                status = admin ? _admin.Execute(ref command, out result) : _io.Execute(ref command, out result);
+
+            if (status == AdminCommands.HeldForEvent)
+                continue;   // an Asynchronous Event Request: completes when an event occurs
+            if (!status.IsSuccess)
+                Logs.RecordError(sq.Id, command.CommandId, status, command.NamespaceId, admin ? 0 : _io.LastErrorLba);
+            if (Faults.Armed && Faults.TryTakeCompletionFault(admin, command.Opcode, command.NamespaceId, out bool drop, out TimeSpan delay))
+            {
+                if (!drop)
+                    _deferred.Add(new DeferredCompletion(Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency),
+                        cq, sq, command.CommandId, status, result));
+                continue;
+            }
+            if (_fatal || !_ready)
+                break;   // the command took the controller down (fault) or reset it
+            cq.Post(result, (ushort)sq.Head, sq.Id, command.CommandId, status);
+        }
+        return processed;
+    }
+
+    private void PostDeferred()
+    {
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < _deferred.Count; i++)
+        {
+            var d = _deferred[i];
+            if (d.DueTimestamp > now || d.Queue.IsFull)
+                continue;
+            d.Queue.Post(d.Result, (ushort)d.Sq.Head, d.Sq.Id, d.CommandId, d.Status);
+            _deferred.RemoveAt(i--);
+        }
+    }
+
+    private void RunQueuedActions()
+    {
+        while (_actions.TryDequeue(out var action))
+        {
+            Interlocked.Decrement(ref _actionCount);
+            try
+            {
+                action.Work();
+            }
+            catch (Exception e)
+            {
+                action.Error = e;
+            }
+            action.Done.Set();
+        }
+    }
+
+    /// <summary>Fails every queued device action (the device thread is stopping).</summary>
+    public void AbandonQueuedActions()
+    {
+        while (_actions.TryDequeue(out var action))
+        {
+            action.Error = new ObjectDisposedException(nameof(EmulatedController), "the emulated controller was disposed before the request ran.");
+            action.Done.Set();
+        }
+    }
+
+    /// <summary>Marks an unfetched command for abort (Abort command); false when it is not waiting in that SQ.</summary>
+    public bool RequestAbort(ushort sqId, ushort commandId)
+    {
+        if (sqId >= _submissionQueues.Length || _submissionQueues[sqId] is not { } sq || !sq.IsPending(commandId))
+            return false;
+        _aborts.Add((sqId, commandId));
+        return true;
+    }
+
+    private bool TakeAbort(ushort sqId, ushort commandId)
+    {
+        int i = _aborts.IndexOf((sqId, commandId));
+        if (i < 0)
+            return false;
+        _aborts.RemoveAt(i);
+        return true;
+    }
+
+    public void Dispose()
+    {
+        foreach (var ns in Namespaces)
+            ns.Dispose();
+        Dma.Clear();
+        Registers.Dispose();
+    }
+}
