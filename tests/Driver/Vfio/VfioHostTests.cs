@@ -177,6 +177,14 @@ public class VfioHostTests
     }
 
     [Test]
+    public void ControllerOpenRoutesPciAddressesToVfio()
+    {
+        var e = Assert.Throws<VfioException>(() => PolledNvme.Driver.NvmeController.Open("pci:ffff:ff:1f.7"))!;
+        Assert.That(e.Message, Does.Contain("No PCI device ffff:ff:1f.7"));
+        Assert.Throws<FormatException>(() => PolledNvme.Driver.NvmeController.Open("pci:not-a-bdf"));
+    }
+
+    [Test]
     public void TransportRejectsABadAddressBeforeTouchingTheHost()
         => Assert.Throws<FormatException>(() => VfioTransport.Open("emu:/tmp/ns.img"));
 }
