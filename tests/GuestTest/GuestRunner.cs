@@ -18,9 +18,15 @@ internal static class GuestRunner
         var log = new GuestLog(output, args[1]);
         try
         {
-            using VfioTransport transport = VfioTransport.Open(args[0]);
-            log.Pass("vfio-open", $"{transport.Address} group {transport.IommuGroup} reset={transport.WasReset}");
-            TransportChecks.Run(transport, log);
+            using (VfioTransport transport = VfioTransport.Open(args[0]))
+            {
+                log.Pass("vfio-open", $"{transport.Address} group {transport.IommuGroup} reset={transport.WasReset}");
+                TransportChecks.Run(transport, log);
+            }
+            using var controller = PolledNvme.Driver.NvmeController.Open(args[0]);
+            log.Pass("controller-open", $"{controller.Identify.ModelNumber} sn {controller.Identify.SerialNumber}, MDTS {controller.MaxTransferBytes} B, {controller.Memory.MemoryKind}");
+            foreach (var ns in controller.Namespaces) log.Info(ns.ToString());
+            foreach (var f in controller.Namespaces[0].LbaFormats) log.Info(f.ToString());
         }
         catch (Exception e)
         {
