@@ -18,11 +18,27 @@ packages=(qemu-system-x86 busybox-static cpio kmod clang lld)
 log() { printf 'qemu-test: %s\n' "$*"; }
 die() { printf 'qemu-test: error: %s\n' "$*" >&2; exit 1; }
 
-# Configurations: name and the nvme-ns / nvme properties under test. Names are passed to the
-# guest program, which picks its expectations from them (tests/GuestTest/GuestConfiguration.cs).
+# Boot configurations, named like tests/Conformance/ConformanceFormat.cs names formats: the
+# namespace QEMU starts with. The guest checks that format, then walks every format of the same
+# guard that the namespace offers with Format NVM. QEMU cannot swap nvme-ns properties at run
+# time, and it marks only the started LBA format with pif=2, so each 64b-guard metadata size
+# needs its own boot: 48 + 12 + 12 PI formats and one without PI.
 configs=(
-  "lba512-ms0        logical_block_size=512,physical_block_size=512"
+  bs512-ms8-sep-pi1-pil0-pif0
+  bs4096-ms16-ext-pi2-pil1-pif2
+  bs4096-ms64-sep-pi3-pil0-pif2
+  bs4096-ms0-sep-pi0-pil0-pif0
 )
+
+# QEMU 7.2 nvme-ns properties for a configuration name (qemu-vfio.md).
+qemu_props() {
+  local re='^bs([0-9]+)-ms([0-9]+)-(sep|ext)-pi([0-3])-pil([01])-pif([02])$'
+  [[ $1 =~ $re ]] || die "configuration '$1' is not named like bs512-ms8-sep-pi1-pil0-pif0"
+  local mset=0
+  [ "${BASH_REMATCH[3]}" = ext ] && mset=1
+  printf 'logical_block_size=%s,physical_block_size=%s,ms=%s,mset=%s,pi=%s,pil=%s,pif=%s' \
+    "${BASH_REMATCH[1]}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "$mset" "${BASH_REMATCH[4]}" "${BASH_REMATCH[5]}" "${BASH_REMATCH[6]}"
+}
 
 install_packages() {
   local need=() p
@@ -154,7 +170,7 @@ run_config() {
   rm -f "$image"
   # The console has CRs and terminal escapes (SeaBIOS clears the screen): strip them first.
   tr -d '\r' <"$out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' >"$out.txt"
-  grep -E '^(PASS|FAIL|     |guest-summary|init:|setup:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
+  grep -E '^(PASS (vfio|bar0|dma|controller-open)|FAIL|DEVIATION|     |guest-summary|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
   local summary secs
   summary=$(grep -o 'guest-summary .*' "$out.txt" | tail -n 1 | sed 's/^guest-summary [^:]*: //')
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
@@ -177,9 +193,9 @@ main() {
   fetch_kernel
   build_guest_program
   build_initramfs
-  local failed=0 passed=0 entry name props wanted
-  for entry in "${configs[@]}"; do
-    read -r name props <<<"$entry"
+  local failed=0 passed=0 name props wanted
+  for name in "${configs[@]}"; do
+    props=$(qemu_props "$name")
     if [ $# -gt 0 ]; then
       wanted=no
       for w in "$@"; do [ "$w" = "$name" ] && wanted=yes; done
