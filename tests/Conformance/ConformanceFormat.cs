@@ -52,6 +52,20 @@ public sealed partial record ConformanceFormat(int BlockSize, int MetadataSize, 
     private static partial Regex NamePattern();
 
     /// <summary>
+    /// The formats scripts/qemu-test.sh boots QEMU with, one boot each. From each, the guest walks
+    /// the formats of the same guard the namespace offers. QEMU 7.2 marks only the started LBA
+    /// format with pif=2, so each 64b-guard metadata size needs its own boot: 48 + 12 + 12 PI
+    /// formats, and one namespace without PI.
+    /// </summary>
+    public static IReadOnlyList<ConformanceFormat> QemuBoots { get; } =
+    [
+        Parse("bs512-ms8-sep-pi1-pil0-pif0"),
+        Parse("bs4096-ms16-ext-pi2-pil1-pif2"),
+        Parse("bs4096-ms64-sep-pi3-pil0-pif2"),
+        Parse("bs4096-ms0-sep-pi0-pil0-pif0"),
+    ];
+
+    /// <summary>
     /// The PI formats QEMU 7.2 supports for one guard: pi 1/2/3 x pil 0/1 x mset 0/1 x metadata equal
     /// to and larger than the PI tuple, on 512 and 4096-byte blocks (64b guard: 4096 only, as the
     /// spec requires; QEMU also accepts 512, PI.md §9.4). QEMU reports STS 0 only (§2).

@@ -15,9 +15,17 @@ internal static class GuestRunner
 {
     public static int Run(string[] args, TextWriter output)
     {
+        // On the host, scripts/qemu-test.sh asks the same binary which boots to make and how.
+        if (args.Length == 1 && args[0] == "--boots")
+        {
+            foreach (ConformanceFormat boot in ConformanceFormat.QemuBoots)
+                output.WriteLine($"{boot.Name} {boot.QemuProperties}");
+            return 0;
+        }
         if (args.Length < 2)
         {
             output.WriteLine("usage: pnvme-guest-test pci:<bdf> <format name, e.g. bs512-ms8-sep-pi1-pil0-pif0>");
+            output.WriteLine("       pnvme-guest-test --boots    (the QEMU boot configurations: name and nvme-ns properties)");
             return 2;
         }
         var log = new GuestLog(output, args[1]);
