@@ -4,6 +4,7 @@ namespace PolledNvme.Driver.Vfio;
 
 /// <summary>
 /// What the host says about a PCI device and about VFIO, read from sysfs, /dev and /proc.
+/// (Missing hugepages are reported by the DMA allocator, src/Queues/PinnedPages.cs.)
 /// Each check that fails throws a <see cref="VfioException"/> that says what to do; the roots
 /// are parameters so tests can point them at a fake tree.
 /// </summary>
@@ -111,39 +112,6 @@ public sealed class VfioHost
             return fields.Length > 0 && ulong.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong soft) ? soft : null;
         }
         return null;
-    }
-
-    /// <summary>Total and free default-size hugepages from /proc/meminfo.</summary>
-    public (long Total, long Free, long PageBytes) HugePages()
-    {
-        long total = 0, free = 0, pageBytes = 0;
-        string meminfo = Path.Combine(ProcRoot, "meminfo");
-        if (!File.Exists(meminfo)) return (0, 0, 0);
-        foreach (string line in File.ReadLines(meminfo))
-        {
-            string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 2 || !long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out long value)) continue;
-            switch (f[0])
-            {
-                case "HugePages_Total:": total = value; break;
-                case "HugePages_Free:": free = value; break;
-                case "Hugepagesize:": pageBytes = value * 1024; break;
-            }
-        }
-        return (total, free, pageBytes);
-    }
-
-    /// <summary>
-    /// Throws when no hugepage is free: DMA memory for a real controller comes from hugepages
-    /// (physically contiguous 2 MiB, never moved).
-    /// </summary>
-    public void CheckHugePagesReserved()
-    {
-        (long total, long free, long pageBytes) = HugePages();
-        if (total == 0)
-            throw new VfioException($"No hugepages reserved (HugePages_Total is 0): run 'sudo HUGEMEM=2048 scripts/setup-hugepages.sh config' or 'echo 1024 > /proc/sys/vm/nr_hugepages'.");
-        if (free == 0)
-            throw new VfioException($"All {total} hugepages of {pageBytes / 1024} KiB are in use (HugePages_Free is 0): reserve more with 'sudo HUGEMEM=<MiB> scripts/setup-hugepages.sh config'.");
     }
 
     /// <summary>Message for a failed mapping when the cause is the locked-memory limit.</summary>
