@@ -1,3 +1,5 @@
+using PolledNvme.Bench.Commands;
+
 namespace PolledNvme.Bench;
 
 /// <summary>Entry point of the pnvme command line: picks the sub-command.</summary>
@@ -14,6 +16,8 @@ internal static class Cli
             stdout.WriteLine(Usage);
             return args.Length == 0 ? ExitUsage : ExitOk;
         }
+        if (args[0] == "crc")
+            return CrcCommand.Run(args.AsSpan(1), stdout, stderr);
         stderr.WriteLine($"pnvme: unknown command '{args[0]}'. Run 'pnvme --help' for the list.");
         return ExitUsage;
     }

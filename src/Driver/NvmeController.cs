@@ -202,7 +202,8 @@ public sealed partial class NvmeController : IDisposable
             pair.Dispose();
         try
         {
-            if (_options.ShutdownOnDispose && _admin is not null && (ReadStatus() & ControllerStatus.Fatal) == 0)
+            // Only a ready, healthy controller gets a normal shutdown; one that never became ready has nothing to flush.
+            if (_options.ShutdownOnDispose && _admin is not null && (ReadStatus() & (ControllerStatus.Ready | ControllerStatus.Fatal)) == ControllerStatus.Ready)
                 Shutdown();
         }
         catch (NvmeControllerException)

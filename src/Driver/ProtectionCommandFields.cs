@@ -23,7 +23,7 @@ public static class ProtectionCommandFields
     public static void Encode(PiGuardFormat format, int storageTagSize, ulong referenceTag, ulong storageTag, out uint cdw2, out uint cdw3, out uint cdw14)
     {
         int space = Namespace.SpaceBits(format);
-        if ((uint)storageTagSize > (uint)space || (format == PiGuardFormat.Guard32 && storageTagSize < 16 && storageTagSize != 0))
+        if ((uint)storageTagSize > (uint)space || (format == PiGuardFormat.Guard32 && storageTagSize < 16))
             ThrowSts(format, storageTagSize);
         int refBits = space - storageTagSize;
         if (refBits < 64 && (referenceTag >> refBits) != 0)

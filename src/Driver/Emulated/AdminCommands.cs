@@ -157,10 +157,14 @@ internal sealed class AdminCommands
         };
         if (logSize < 0)
             return NvmeStatus.InvalidLogPage;
-        long length = dwords * 4;
-        if ((offset & 3) != 0 || offset > (ulong)logSize || length > _buffer.Length)
+        // LPA bit 0 is clear: SMART is controller-wide, so a specific NSID is an invalid field (§5.16.1.3).
+        if ((LogPageId)lid == LogPageId.SmartHealth && c.NamespaceId != 0 && c.NamespaceId != AllNamespaces)
             return NvmeStatus.InvalidField;
-        Span<byte> log = _buffer.AsSpan(0, logSize + (int)length);   // zeros past the end of the log
+        long length = dwords * 4;
+        // MDTS bounds the transfer; the offset must be dword aligned and inside the log (§5.16).
+        if ((offset & 3) != 0 || offset > (ulong)logSize || length > _core.MaxTransferBytes || (long)offset + length > _buffer.Length)
+            return NvmeStatus.InvalidField;
+        Span<byte> log = _buffer.AsSpan(0, Math.Max(logSize, (int)offset + (int)length));   // zeros past the end of the log
         log.Clear();
         switch ((LogPageId)lid)
         {

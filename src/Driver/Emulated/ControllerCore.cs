@@ -120,11 +120,11 @@ internal sealed unsafe partial class ControllerCore : IDisposable
     {
         if (_actionCount != 0)
             RunQueuedActions();
+        if (_shutdownCompletePending)
+            CompleteShutdown();   // one pass after SHST 01b was shown
         var change = Registers.Observe();
         if (change != ConfigurationEvent.None)
             OnConfigurationChange(change);
-        if (_shutdownCompletePending)
-            CompleteShutdown();
         if (!_ready || _fatal || _shutdown)
             return 0;
         if (_deferred.Count != 0)
@@ -153,7 +153,17 @@ internal sealed unsafe partial class ControllerCore : IDisposable
             else if (_aborts.Count != 0 && TakeAbort(sq.Id, command.CommandId))
                 status = NvmeStatus.AbortedByRequest;
             else
-                status = admin ? _admin.Execute(ref command, out result) : _io.Execute(ref command, out result);
+            {
+                try
+                {
+                    status = admin ? _admin.Execute(ref command, out result) : _io.Execute(ref command, out result);
+                }
+                catch (IOException)
+                {
+                    // The backing file failed (disk full, I/O error): the command fails, the device lives on.
+                    status = NvmeStatus.InternalError;
+                }
+            }
 
             if (status == AdminCommands.HeldForEvent)
                 continue;   // an Asynchronous Event Request: completes when an event occurs

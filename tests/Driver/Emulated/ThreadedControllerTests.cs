@@ -1,0 +1,63 @@
+using NUnit.Framework;
+using PolledNvme.Driver.Emulated;
+using PolledNvme.Driver.Spec;
+using PolledNvme.Queues;
+
+namespace PolledNvme.Tests.Driver.Emulated;
+
+/// <summary>The device thread: works without Step(), pins to a CPU, takes faults from another thread, stops on Dispose.</summary>
+public class ThreadedControllerTests
+{
+    private static TestHost Threaded(Action<EmulatedControllerOptions>? configure = null)
+        => TestHost.Create(ns => ns.PiType = 0, o => { o.Mode = EmulatedControllerMode.Threaded; configure?.Invoke(o); });
+
+    [Test]
+    public void WriteReadWithoutStepping()
+    {
+        using var host = Threaded(o => o.DeviceCpu = 0);
+        host.Registers.Write32(ControllerRegisters.Aqa, 0x000F_000F);
+        var q = StartThreaded(host);
+        var data = host.Alloc(4096);
+        IoCommandTests.Pattern(data.Span, 1);
+        for (int i = 0; i < 50; i++)
+            TestHost.Expect(host.Execute(q, TestHost.Rw(NvmOpcode.Write, (ulong)(8 * i), 8, data.Iova)), NvmeStatus.Success, "write");
+        var sink = host.Alloc(4096);
+        TestHost.Expect(host.Execute(q, TestHost.Rw(NvmOpcode.Read, 8 * 49, 8, sink.Iova)), NvmeStatus.Success, "read");
+        Assert.That(sink.Span.SequenceEqual(data.Span), Is.True);
+        Assert.Throws<InvalidOperationException>(() => host.Controller.Step());
+    }
+
+    [Test]
+    public void FaultsAreAppliedByTheDeviceThread()
+    {
+        using var host = TestHost.Create(ns => { ns.MetadataSize = 8; ns.PiType = 1; }, o => o.Mode = EmulatedControllerMode.Threaded);
+        var q = StartThreaded(host);
+        var data = host.Alloc(512);
+        TestHost.Expect(host.Execute(q, TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova, cdw12Flags: CommandFields.Pract)), NvmeStatus.Success, "write");
+        host.Controller.Faults.CorruptBlock(1, 0, CorruptionTarget.Guard);
+        Assert.That(host.Execute(q, TestHost.Rw(NvmOpcode.Read, 0, 1, data.Iova, cdw12Flags: CommandFields.Pract | CommandFields.PrchkGuard)).Status,
+            Is.EqualTo(NvmeStatus.EndToEndGuardCheckError.Value));
+    }
+
+    [Test]
+    public void DisposingTheTransportStopsTheController()
+    {
+        var host = Threaded();
+        StartThreaded(host);
+        host.Transport.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => host.Controller.Faults.SetFatalStatus());
+        host.Dispose();
+    }
+
+    private static HostQueuePair StartThreaded(TestHost host)
+    {
+        host.Enable();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((host.Csts & ControllerStatus.Ready) == 0)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "CSTS.RDY");
+            Thread.Yield();
+        }
+        return host.CreateQueuePair(1);
+    }
+}
