@@ -84,7 +84,7 @@ public class ErrorPathTests
         data.Span.Fill(0xEE);
         NvmeException e = Fails(_qp.WriteAsync(Ns, last, 2, data, null, IoProtectionOptions.ControllerInserts()), NvmeStatus.LbaOutOfRange);
         Assert.That((e.NamespaceId, e.StartLba, e.BlockCount, e.Opcode), Is.EqualTo((Ns.Id, last, 2, (byte)NvmOpcode.Write)));
-        Assert.That(RawImage(last, 1), Is.EqualTo(before));
+        Assert.That(RawImage(last, 1).AsSpan().SequenceEqual(before), "stored blocks unchanged");
     }
 
     [Test]
@@ -101,7 +101,7 @@ public class ErrorPathTests
         // The raw path sends it anyway: the controller refuses with Invalid Field.
         var cmd = new SubmissionEntry { Opcode = (byte)NvmOpcode.Write, NamespaceId = Ns.Id, Cdw12 = (uint)maxBlocks };
         Fails(_qp.SubmitRawAsync(cmd, data, _qp.MaxTransferBytes), NvmeStatus.InvalidField);
-        Assert.That(RawImage(0, 8), Is.EqualTo(before));
+        Assert.That(RawImage(0, 8).AsSpan().SequenceEqual(before), "stored blocks unchanged");
     }
 
     [Test]
@@ -122,7 +122,7 @@ public class ErrorPathTests
         {
             NativeMemory.AlignedFree(native);
         }
-        Assert.That(RawImage(0, 2), Is.EqualTo(before));
+        Assert.That(RawImage(0, 2).AsSpan().SequenceEqual(before), "stored blocks unchanged");
     }
 
     [Test]
@@ -135,7 +135,7 @@ public class ErrorPathTests
         // emulated controller answers Invalid Field (0x002). Either way: DNR and nothing written.
         Assert.That(e.Status.TypeAndCode, Is.AnyOf(NvmeStatus.InvalidField.TypeAndCode, NvmeStatus.InvalidProtectionInformation.TypeAndCode), e.Message);
         Assert.That(e.Status.DoNotRetry, Is.True);
-        Assert.That(RawImage(0, 4), Is.EqualTo(before));
+        Assert.That(RawImage(0, 4).AsSpan().SequenceEqual(before), "stored blocks unchanged");
         // Without checks it zeroes (and with PRACT builds PI): the command itself works.
         _qp.Wait(_qp.WriteZeroesAsync(Ns, 0, 4, IoProtectionOptions.ControllerInserts(PiChecks.None)));
         using DmaBuffer data = Memory.Allocate(4 * Ns.BlockSize);
@@ -154,7 +154,7 @@ public class ErrorPathTests
         var pi = IoProtectionOptions.ControllerInserts() with { ReferenceTag = 3 };   // SLBA is 2
         NvmeException e = Fails(_qp.WriteAsync(Ns, 2, 1, data, null, pi), NvmeStatus.InvalidProtectionInformation);
         Assert.That(e.Status.DoNotRetry, Is.True);
-        Assert.That(RawImage(0, 4), Is.EqualTo(before));
+        Assert.That(RawImage(0, 4).AsSpan().SequenceEqual(before), "stored blocks unchanged");
         // The default reference tag is the SLBA: the same write without an explicit tag succeeds.
         _qp.Wait(_qp.WriteAsync(Ns, 2, 1, data, null, IoProtectionOptions.ControllerInserts()));
     }
@@ -186,7 +186,7 @@ public class ErrorPathTests
         // Blocks before the damaged one read fine; the damage stays where it was (reads change nothing).
         _qp.Wait(_qp.ReadAsync(Ns, 0, 2, back, null, read));
         Assert.That(back.Span[..(2 * Ns.BlockSize)].SequenceEqual(data.Span[..(2 * Ns.BlockSize)]));
-        Assert.That(RawImage(0, 4), Is.EqualTo(corrupted));
+        Assert.That(RawImage(0, 4).AsSpan().SequenceEqual(corrupted), "stored blocks unchanged");
 
         // The host engine finds the same damage in a raw read, naming the block and the kind.
         using DmaBuffer raw = Memory.Allocate((int)Ns.DataBytes(4, false));
@@ -205,7 +205,7 @@ public class ErrorPathTests
         byte[] before = Seed(2);
         NvmeException e = Fails(_qp.SubmitRawAsync(new SubmissionEntry { Opcode = 0x7F, NamespaceId = Ns.Id }), NvmeStatus.InvalidCommandOpcode);
         Assert.That(e.Message, Does.Contain("7Fh"));
-        Assert.That(RawImage(0, 2), Is.EqualTo(before));
+        Assert.That(RawImage(0, 2).AsSpan().SequenceEqual(before), "stored blocks unchanged");
     }
 
     [Test]
@@ -216,7 +216,7 @@ public class ErrorPathTests
         using DmaBuffer data = Memory.Allocate(Ns.BlockSize);
         var cmd = new SubmissionEntry { Opcode = (byte)NvmOpcode.Write, NamespaceId = 99 };
         Fails(_qp.SubmitRawAsync(cmd, data), NvmeStatus.InvalidNamespaceOrFormat);
-        Assert.That(RawImage(0, 2), Is.EqualTo(before));
+        Assert.That(RawImage(0, 2).AsSpan().SequenceEqual(before), "stored blocks unchanged");
         var e = Assert.Throws<ArgumentException>(() => _setup.Controller.GetNamespace(99));
         Assert.That(e!.Message, Does.Contain("99").And.Contain("active"));
     }

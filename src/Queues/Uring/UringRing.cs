@@ -198,7 +198,13 @@ internal sealed unsafe partial class UringRing : IDisposable
 
         if ((AppliedFlags & UringSetupFlags.SqPoll) != 0)
         {
-            // The kernel thread consumes the SQ itself; wake it only if it went to sleep.
+            // The kernel thread consumes the SQ itself; wake it only if it went to sleep,
+            // and wait in the kernel only if not enough completions are posted yet.
+            if (minComplete > 0 && ReadyCompletions >= minComplete)
+            {
+                flags = 0;
+                minComplete = 0;
+            }
             Interlocked.MemoryBarrier(); // order the tail store before reading NEED_WAKEUP
             if ((Volatile.Read(ref *_sqFlags) & UringAbi.SqNeedWakeup) != 0)
                 flags |= UringAbi.EnterSqWakeup;

@@ -39,7 +39,8 @@ public class UringFileEngineTests
         Assert.That(r.BytesRead, Is.EqualTo(5000L * Block));
         Assert.That(sink.Reads, Is.EqualTo(5000), "one latency per I/O");
         Assert.That(sink.NonPositive, Is.Zero);
-        Assert.That(r.EnterCalls, Is.LessThan(5000), "submissions are batched");
+        if (!direct)
+            Assert.That(r.EnterCalls, Is.LessThan(5000 / 2), "page-cache reads complete inline: one io_uring_enter per batch of 4");
         Assert.That(r.Iops, Is.GreaterThan(0));
     }
 

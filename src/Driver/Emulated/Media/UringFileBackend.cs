@@ -5,7 +5,7 @@ namespace PolledNvme.Driver.Emulated.Media;
 
 /// <summary>
 /// Media in a file, through io_uring: block data then metadata (QEMU's nvme-ns layout) and a
-/// format trailer (<see cref="MediaFormatRecord"/>). Block-aligned data goes through an O_DIRECT
+/// format record in a sidecar file (<see cref="MediaFormatRecord"/>). Block-aligned data goes through an O_DIRECT
 /// descriptor and a registered bounce buffer (READ_FIXED / WRITE_FIXED) where the filesystem
 /// supports O_DIRECT; everything else (metadata, unaligned ranges, filesystems without
 /// O_DIRECT) goes through a buffered descriptor. Zeroing punches holes (FALLOCATE) for whole
@@ -114,30 +114,23 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
             Reformat(wanted);
             return true;
         }
-        MediaFormatRecord found = default;
-        bool hasRecord = length >= MediaFormatRecord.TrailerSize && ReadTrailer(length - MediaFormatRecord.TrailerSize, out found);
-        if (!hasRecord)
+        string sidecar = MediaFormatSidecar.PathOf(Path);
+        if (!MediaFormatSidecar.TryLoad(Path, out MediaFormatRecord found))
             throw new MediaFormatMismatchException(
-                $"'{Path}' ({length} bytes) has no PolledNvme format record: it may be a QEMU image, a plain file, or a format that a crash interrupted, " +
-                $"and its metadata cannot be trusted as PI for {wanted}. Add format=1 to re-lay it for these settings (erases its contents), or use another file.");
+                $"'{Path}' ({length} bytes) has no PolledNvme format record ('{sidecar}' is missing or empty): it may be a QEMU image, a plain file, " +
+                $"or a format that a crash interrupted, and its metadata cannot be trusted as PI for {wanted}. " +
+                "Add format=1 to re-lay it for these settings (erases its contents), or use another file.");
         if (found != wanted)
             throw new MediaFormatMismatchException(
-                $"'{Path}' is formatted {found}, but the namespace asks for {wanted}. Open it with the file's settings, " +
+                $"'{Path}' is formatted {found} (recorded in '{sidecar}'), but the namespace asks for {wanted}. Open it with the file's settings, " +
                 "or add format=1 to re-lay it for the new ones (erases its contents).");
-        if (length != found.FileLength)
+        if (length != found.MediaLength)
             throw new MediaFormatMismatchException(
-                $"'{Path}' is {length} bytes but its format record ({found}) needs {found.FileLength}: the file was truncated or extended outside PolledNvme. " +
+                $"'{Path}' is {length} bytes but its format record ({found}) needs {found.MediaLength}: the file was truncated or extended outside PolledNvme. " +
                 "Add format=1 to re-lay it (erases its contents).");
         _format = found;
         Length = found.MediaLength;
         return false;
-    }
-
-    private bool ReadTrailer(long offset, out MediaFormatRecord record)
-    {
-        Span<byte> trailer = _bounce.Slice(0, MediaFormatRecord.TrailerSize);
-        TransferBuffered(UringOpcode.Read, offset, trailer);
-        return MediaFormatRecord.TryRead(trailer, Path, out record);
     }
 
     /// <summary>The backing file.</summary>
@@ -224,20 +217,20 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Crash-safe order: the old record goes first (truncation to zero), the new one is written and
-    /// made durable last, so an interrupted format leaves a file without a record, never a file
-    /// whose record describes data laid out for another format.
+    /// Crash-safe order: the old record goes first (the sidecar is removed durably), the image is
+    /// emptied and resized, and the new record is written last (atomically), so an interrupted
+    /// format leaves an image without a record, never one whose record describes data laid out
+    /// for another format.
     /// </remarks>
     public void Reformat(MediaFormatRecord format)
     {
         if (format.BlockCount <= 0)
             throw new ArgumentOutOfRangeException(nameof(format), format.BlockCount, "a format needs at least one block.");
+        MediaFormatSidecar.Delete(Path);
         _buffered.SetLength(0);
-        _buffered.SetLength(format.FileLength);
-        Span<byte> trailer = _bounce.Slice(0, MediaFormatRecord.TrailerSize);
-        format.WriteTo(trailer);
-        TransferBuffered(UringOpcode.Write, format.TrailerOffset, trailer);
+        _buffered.SetLength(format.MediaLength);
         Flush();
+        MediaFormatSidecar.Save(Path, format);
         _format = format;
         Length = format.MediaLength;
     }

@@ -43,16 +43,17 @@ public class UringFileBackendTests
         }
 
         byte[] file = File.ReadAllBytes(path);
-        Assert.That(file.Length, Is.EqualTo(format.FileLength));
-        Assert.That(format.FileLength % 4096, Is.Zero);
+        Assert.That(file.Length, Is.EqualTo(64L * (Block + 16)), "nothing appended: QEMU derives the block count and metadata offset from the size");
         Assert.That(file.AsSpan(10 * Block, 2 * Block).SequenceEqual(data), Is.True, "data of LBA n at n * lbasize (QEMU layout)");
         Assert.That(file.AsSpan(64 * Block + 10 * 16, 32).SequenceEqual(metadata), Is.True, "metadata after all data, ms bytes per LBA");
-        ReadOnlySpan<byte> trailer = file.AsSpan((int)format.TrailerOffset, 64);
-        Assert.That(trailer[..8].SequenceEqual("PNVMEFMT"u8), Is.True);
-        Assert.That(trailer[32], Is.EqualTo(12), "lbads");
-        Assert.That(BinaryPrimitives.ReadUInt16LittleEndian(trailer[38..]), Is.EqualTo(16), "ms");
-        Assert.That(trailer[33], Is.EqualTo(1), "pi");
-        Assert.That(trailer[35], Is.EqualTo(2), "pif");
+        byte[] record = File.ReadAllBytes(path + ".pnvmefmt");
+        Assert.That(record.Length, Is.EqualTo(64));
+        Assert.That(record.AsSpan(0, 8).SequenceEqual("PNVMEFMT"u8), Is.True);
+        Assert.That(record[32], Is.EqualTo(12), "lbads");
+        Assert.That(BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(38)), Is.EqualTo(16), "ms");
+        Assert.That(record[33], Is.EqualTo(1), "pi");
+        Assert.That(record[35], Is.EqualTo(2), "pif");
+        Assert.That(BinaryPrimitives.ReadInt64LittleEndian(record.AsSpan(24)), Is.EqualTo(64), "block count");
     }
 
     [Test]
@@ -105,7 +106,7 @@ public class UringFileBackendTests
             b.Read(0, back);
             Assert.That(back, Is.All.Zero, "re-laying erases");
         }
-        Assert.That(new FileInfo(path).Length, Is.EqualTo(other.FileLength));
+        Assert.That(new FileInfo(path).Length, Is.EqualTo(other.MediaLength));
         using (UringFileBackend.Open(path, other, false, out bool fresh2))
             Assert.That(fresh2, Is.False, "the new record is accepted on reopen");
     }
@@ -128,11 +129,9 @@ public class UringFileBackendTests
         string path = PathOf("d.img");
         MediaFormatRecord format = Format(16);
         using (UringFileBackend.Open(path, format, false, out _)) { }
-        using (var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
-        {
-            fs.Position = format.TrailerOffset + 38; // ms
-            fs.WriteByte(8);
-        }
+        byte[] record = File.ReadAllBytes(path + ".pnvmefmt");
+        record[38] = 8; // ms 16 -> 8 without fixing the CRC
+        File.WriteAllBytes(path + ".pnvmefmt", record);
         var e = Assert.Throws<InvalidDataException>(() => UringFileBackend.Open(path, format, false, out _));
         Assert.That(e!.Message, Does.Contain("CRC-32C mismatch"));
     }
@@ -143,10 +142,8 @@ public class UringFileBackendTests
         string path = PathOf("t.img");
         MediaFormatRecord format = Format(16);
         using (UringFileBackend.Open(path, format, false, out _)) { }
-        byte[] file = File.ReadAllBytes(path);
-        // Move the trailer: the record is intact but the media before it is shorter than it says.
-        byte[] shorter = [.. file[..Block], .. file[(int)format.TrailerOffset..]];
-        File.WriteAllBytes(path, shorter);
+        using (var fs = new FileStream(path, FileMode.Open, FileAccess.Write))
+            fs.SetLength(Block); // shorter than the record says
         var e = Assert.Throws<MediaFormatMismatchException>(() => UringFileBackend.Open(path, format, false, out _));
         Assert.That(e!.Message, Does.Contain("truncated or extended"));
     }
@@ -169,7 +166,7 @@ public class UringFileBackendTests
         Assert.That(file.AsSpan(Block + 100, 8 * Block).IndexOfAnyExcept((byte)0), Is.EqualTo(-1));
         Assert.That(file.AsSpan(9 * Block + 100, 7 * Block - 100).SequenceEqual(pattern.AsSpan(9 * Block + 100)), Is.True);
         Assert.That(AllocatedBytes(path), Is.LessThanOrEqualTo(allocatedBefore - 7 * Block), "whole pages were deallocated on the filesystem");
-        Assert.That(new FileInfo(path).Length, Is.EqualTo(Format(16).FileLength), "the size is kept");
+        Assert.That(new FileInfo(path).Length, Is.EqualTo(Format(16).MediaLength), "the size is kept");
     }
 
     [Test]

@@ -145,15 +145,26 @@ public class UringFileNamespaceTests
     }
 
     [Test]
-    public void TrailerRecordsFieldsTheSpecNames()
+    public void SidecarRecordsTheFormatAndTheImageStaysQemuSized()
     {
         var options = Options("rec.img");
         using (new EmulatedNamespace(1, options)) { }
-        byte[] file = File.ReadAllBytes(options.FilePath!);
         var record = new MediaFormatRecord(Block, 16, 1, false, 2, 0, false, Blocks);
-        Assert.That(file.Length, Is.EqualTo(record.FileLength));
-        Assert.That(MediaFormatRecord.TryRead(file.AsSpan((int)record.TrailerOffset), "rec.img", out var parsed), Is.True);
+        Assert.That(new FileInfo(options.FilePath!).Length, Is.EqualTo(Blocks * (Block + 16L)));
+        byte[] bytes = File.ReadAllBytes(options.FilePath! + MediaFormatRecord.SidecarSuffix);
+        Assert.That(MediaFormatRecord.TryRead(bytes, "rec.img.pnvmefmt", out var parsed), Is.True);
         Assert.That(parsed, Is.EqualTo(record));
-        Assert.That(BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan((int)record.TrailerOffset + 24)), Is.EqualTo(Blocks));
+        Assert.That(BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(24)), Is.EqualTo(Blocks));
+    }
+
+    [Test]
+    public void InterruptedFormatLeavesNoRecordSoTheImageIsRefused()
+    {
+        var options = Options("int.img");
+        using (new EmulatedNamespace(1, options)) { }
+        // A format that crashed after removing the old record and before writing the new one.
+        File.Delete(options.FilePath! + MediaFormatRecord.SidecarSuffix);
+        var e = Assert.Throws<MediaFormatMismatchException>(() => new EmulatedNamespace(1, options));
+        Assert.That(e!.Message, Does.Contain("no PolledNvme format record").And.Contain("format=1"));
     }
 }
