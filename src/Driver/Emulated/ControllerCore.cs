@@ -141,15 +141,15 @@ internal sealed unsafe partial class ControllerCore : IDisposable
     {
         int processed = 0;
         var cq = sq.CompletionQueue;
-        while (sq.HasWork() && !cq.IsFull)
+        // At most one queue's worth per pass (round robin arbitration): a busy queue cannot starve the others.
+        while (processed < sq.Size && sq.HasWork() && !cq.IsFull)
         {
             sq.Fetch(out SubmissionEntry command);
             processed++;
             uint result = 0;
             NvmeStatus status;
-            if (Faults.Armed && Faults.TryTakeStatus(admin, command.Opcode, command.NamespaceId, out status))
-            {
-            }
+            if (Faults.Armed && Faults.TryTakeStatus(admin, command.Opcode, command.NamespaceId, out NvmeStatus forced))
+                status = forced;
             else if (_aborts.Count != 0 && TakeAbort(sq.Id, command.CommandId))
                 status = NvmeStatus.AbortedByRequest;
             else

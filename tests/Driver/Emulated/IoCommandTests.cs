@@ -287,6 +287,26 @@ public class IoCommandTests
     }
 
     [Test]
+    public void SeveralQueuePairsAreServedInOnePass()
+    {
+        using var host = TestHost.Create();
+        var q1 = host.Start(entries: 8);
+        var q2 = host.CreateQueuePair(2, entries: 8);
+        var data = host.Alloc(512);
+        for (int i = 0; i < 3; i++)
+        {
+            host.Submit(q1, TestHost.Rw(NvmOpcode.Write, (ulong)i, 1, data.Iova));
+            host.Submit(q2, TestHost.Rw(NvmOpcode.Read, (ulong)i, 1, data.Iova));
+        }
+        Assert.That(host.Controller.Step(), Is.EqualTo(6));
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.That(host.TryReap(q1, out var c1) && c1.SqId == 1 && c1.Status == 0, Is.True);
+            Assert.That(host.TryReap(q2, out var c2) && c2.SqId == 2 && c2.Status == 0, Is.True);
+        }
+    }
+
+    [Test]
     public void NullBackendStoresNothing()
     {
         using var host = TestHost.Create(ns => ns.Backend = MediaBackendKind.Null);
