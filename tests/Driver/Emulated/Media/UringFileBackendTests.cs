@@ -186,6 +186,31 @@ public class UringFileBackendTests
         Assert.That(e.Message, Does.Contain("no/such/dir.img"));
     }
 
+    [Test]
+    public void ReadsAndWritesAllocateNothing()
+    {
+        using var b = UringFileBackend.Open(PathOf("alloc.img"), Format(64), false, out _);
+        var data = new byte[2 * Block];
+        var metadata = new byte[32];
+        for (int warm = 0; warm < 3; warm++)
+        {
+            b.Write(warm * 2L * Block, data);
+            b.Read(warm * 2L * Block, data);
+            b.Write(64L * Block + warm * 32, metadata);
+            b.Read(64L * Block + warm * 32, metadata);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 32; i++)
+        {
+            b.Write(i * 2L * Block, data);          // O_DIRECT through the registered bounce buffer
+            b.Read(i * 2L * Block, data);
+            b.Write(64L * Block + i * 32, metadata); // buffered
+            b.Read(64L * Block + i * 32, metadata);
+        }
+        b.Flush();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+
     private static unsafe long AllocatedBytes(string path)
     {
         // st_blocks counts 512-byte units actually allocated (holes excluded).
