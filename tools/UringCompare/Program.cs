@@ -10,9 +10,11 @@ namespace PolledNvme.Tools.UringCompare;
 /// </summary>
 internal static class Program
 {
+    private const long HighestNanoseconds = 60_000_000_000; // 60 s: a loaded machine can stall an I/O for seconds
+
     private sealed class HistogramSink(LongHistogram histogram) : IUringLatencySink
     {
-        public void Record(bool isWrite, long nanoseconds) => histogram.RecordValue(Math.Max(1, nanoseconds));
+        public void Record(bool isWrite, long nanoseconds) => histogram.RecordValue(Math.Clamp(nanoseconds, 1, HighestNanoseconds));
     }
 
     private static int Main(string[] args)
@@ -42,7 +44,7 @@ internal static class Program
             RegisterBuffers = registered, RegisterFile = registered,
         };
         using var engine = new UringFileEngine(options);
-        var histogram = new LongHistogram(TimeSpan.TicksPerSecond * 100, 3);
+        var histogram = new LongHistogram(HighestNanoseconds, 3);
         var sink = new HistogramSink(histogram);
         engine.Run(0, TimeSpan.FromSeconds(1), sink); // warm-up: JIT tiers, page cache
         histogram.Reset();

@@ -37,7 +37,7 @@ internal static unsafe class UringSetup
             throw new UringUnavailableException(Errno.EPERM,
                 $"io_uring is disabled on this system ({disabledSysctlPath} = 2). " +
                 "Enable it with 'sysctl -w kernel.io_uring_disabled=0', or use a device that does not need io_uring " +
-                "(the emulated controller's synchronous file backend, mem: or null:).");
+                "(emu:PATH falls back to synchronous system calls; mem: and null: do no file I/O).");
 
         UringSetupFlags flags = UringSetupFlags.SubmitAll;
         if (options.CqEntries != 0) flags |= UringSetupFlags.CqSize;
@@ -103,7 +103,7 @@ internal static unsafe class UringSetup
             Errno.ENOSYS => new UringUnavailableException(errno,
                 $"io_uring_setup failed with {what}: this kernel has no io_uring (Linux 5.1+ built with CONFIG_IO_URING=y is needed) " +
                 "or a seccomp policy blocks it (container runtimes' default profiles do). Allow io_uring_setup/io_uring_enter/io_uring_register " +
-                "or use a device that does not need io_uring (the emulated controller's synchronous file backend, mem: or null:)."),
+                "or use a device that does not need io_uring (emu:PATH falls back to synchronous system calls; mem: and null: do no file I/O)."),
             Errno.EPERM => new UringUnavailableException(errno, disabled == 1
                 ? $"io_uring_setup failed with {what}: {sysctlPath} = 1 allows io_uring only to members of the group in " +
                   "kernel.io_uring_group and to CAP_SYS_ADMIN. Join that group, run as root, or set 'sysctl -w kernel.io_uring_disabled=0'."

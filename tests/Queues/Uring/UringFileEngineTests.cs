@@ -146,4 +146,21 @@ public class UringFileEngineTests
         var e = Assert.Throws<IOException>(() => engine.Run(10, TimeSpan.Zero));
         Assert.That(e!.Message, Does.Contain("offset 4096").And.Contain("transferred 100 of 4096"));
     }
+
+    [Test]
+    public void AllocationDoesNotGrowWithTheNumberOfIos()
+    {
+        string path = _dir.File("a.bin");
+        UringFileEngine.PrepareFile(path, 1 << 20);
+        using var engine = new UringFileEngine(new UringEngineOptions { Path = path, ReadPercent = 50 });
+        var sink = new CountingSink();
+        engine.Run(2000, TimeSpan.Zero, sink); // JIT, tiering
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        engine.Run(100, TimeSpan.Zero, sink);
+        long small = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        engine.Run(20_000, TimeSpan.Zero, sink);
+        long large = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(large, Is.EqualTo(small), "per-run setup (ring, probe) only; nothing per I/O");
+    }
 }

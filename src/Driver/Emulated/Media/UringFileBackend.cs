@@ -4,53 +4,28 @@ using PolledNvme.Queues.Uring;
 namespace PolledNvme.Driver.Emulated.Media;
 
 /// <summary>
-/// Media in a file, through io_uring: block data then metadata (QEMU's nvme-ns layout) and a
-/// format record in a sidecar file (<see cref="MediaFormatRecord"/>). Block-aligned data goes through an O_DIRECT
-/// descriptor and a registered bounce buffer (READ_FIXED / WRITE_FIXED) where the filesystem
-/// supports O_DIRECT; everything else (metadata, unaligned ranges, filesystems without
-/// O_DIRECT) goes through a buffered descriptor. Zeroing punches holes (FALLOCATE) for whole
-/// pages; Flush is fdatasync (FSYNC with IORING_FSYNC_DATASYNC). Used by the device thread only;
-/// each call submits its operations and waits for them, so the caller's spans are never
-/// referenced after it returns.
+/// Media in a file through io_uring: block data then metadata, exactly QEMU's nvme-ns layout,
+/// with the format recorded in a sidecar (<see cref="MediaFormatRecord"/>) and checked on open.
+/// Block-aligned data goes through an O_DIRECT descriptor and a registered bounce buffer
+/// (READ_FIXED / WRITE_FIXED) where the filesystem supports O_DIRECT; metadata and unaligned
+/// ranges through a buffered descriptor. Zeroing punches holes (FALLOCATE) for whole pages;
+/// Flush is fdatasync. Where io_uring is unavailable the same operations run as synchronous
+/// system calls (<see cref="MediaFileIo"/>). Used by one thread at a time; every call waits
+/// for its operations, so the caller's spans are never referenced after it returns.
 /// </summary>
 internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingMedia
 {
     private const int Page = 4096;
-    private const int BounceSize = 256 * 1024;
-    private const int BufferedFile = 0; // registered file indices
-    private const int DirectFile = 1;
 
-    private readonly UringRing _ring;
-    private readonly NativeFile _buffered;
-    private readonly NativeFile? _direct;
-    private readonly AlignedBuffer _bounce;  // registered buffer 0: staging for O_DIRECT transfers
-    private readonly AlignedBuffer _zeros;   // source of zero writes for edges a hole cannot cover
-    private readonly bool _vectored;
-    private bool _punchSupported;
+    private readonly MediaFileIo _io;
+    private readonly AlignedBuffer _zeros; // source of zero writes for edges a hole cannot cover
     private MediaFormatRecord _format;
 
-    private UringFileBackend(string path, NativeFile buffered, NativeFile? direct, UringRing ring)
+    private UringFileBackend(string path, MediaFileIo io)
     {
         Path = path;
-        _buffered = buffered;
-        _direct = direct;
-        _ring = ring;
-        _bounce = new AlignedBuffer(BounceSize, Page);
+        _io = io;
         _zeros = new AlignedBuffer(64 * 1024, Page);
-        // Kernels before 5.6 have neither READ/WRITE nor FALLOCATE: READV/WRITEV and zero writes instead.
-        _vectored = !ring.Probe.Supports(UringOpcode.Read);
-        _punchSupported = ring.Probe.Supports(UringOpcode.Fallocate);
-        try
-        {
-            _ring.RegisterBuffers([_bounce.AsIoVec()]);
-            _ring.RegisterFiles(direct is null ? [buffered.Fd] : [buffered.Fd, direct.Fd]);
-        }
-        catch
-        {
-            _bounce.Dispose(); // the caller releases the ring and the files
-            _zeros.Dispose();
-            throw;
-        }
     }
 
     /// <summary>
@@ -60,22 +35,17 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     /// which re-lays it (erasing it). Anything else is a <see cref="MediaFormatMismatchException"/>.
     /// </summary>
     public static UringFileBackend Open(string path, MediaFormatRecord format, bool formatRequested, out bool fresh, bool preferDirect = true)
+        => Open(path, format, formatRequested, out fresh, preferDirect, CreateRing);
+
+    /// <summary>As <see cref="Open(string, MediaFormatRecord, bool, out bool, bool)"/>, with the ring's creation injectable (tests of the fallback).</summary>
+    internal static UringFileBackend Open(string path, MediaFormatRecord format, bool formatRequested, out bool fresh, bool preferDirect, Func<UringRing> createRing)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        NativeFile buffered = NativeFile.Open(path, writable: true, direct: false, create: true);
-        NativeFile? direct = null;
-        UringRing? ring = null;
+        MediaFileIo io = MediaFileIo.Open(path, preferDirect, createRing);
         UringFileBackend? backend = null;
         try
         {
-            if (buffered.IsBlockDevice)
-                throw new ArgumentException($"'{path}' is a block device; the emulated controller's file backend needs a regular file (use uring:{path} to benchmark the device).", nameof(path));
-            if (preferDirect)
-                direct = TryOpenDirect(path);
-            // The namespace is built on the caller's thread and then driven by the device thread,
-            // so the ring cannot be SINGLE_ISSUER; it is still used by one thread at a time.
-            ring = UringRing.Create(new UringRingOptions { SqEntries = 8, CqEntries = 16, SingleIssuer = false });
-            backend = new UringFileBackend(path, buffered, direct, ring);
+            backend = new UringFileBackend(path, io);
             fresh = backend.Attach(format, formatRequested);
             return backend;
         }
@@ -84,31 +54,19 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
             if (backend is not null)
                 backend.Dispose();
             else
-            {
-                ring?.Dispose();
-                direct?.Dispose();
-                buffered.Dispose();
-            }
+                io.Dispose();
             throw;
         }
     }
 
-    private static NativeFile? TryOpenDirect(string path)
-    {
-        try
-        {
-            return NativeFile.Open(path, writable: true, direct: true);
-        }
-        catch (UringException e) when (e.Errno == Errno.EINVAL)
-        {
-            return null; // the filesystem has no O_DIRECT (e.g. older tmpfs): buffered only
-        }
-    }
+    // The namespace is built on the caller's thread and then driven by the device thread, so the
+    // ring cannot be SINGLE_ISSUER; it is still used by one thread at a time.
+    private static UringRing CreateRing() => UringRing.Create(new UringRingOptions { SqEntries = 8, CqEntries = 16, SingleIssuer = false });
 
     /// <summary>Checks or lays out the file; returns true if it was (re)laid out.</summary>
     private bool Attach(MediaFormatRecord wanted, bool formatRequested)
     {
-        long length = _buffered.Length;
+        long length = _io.Buffered.Length;
         if (length == 0 || formatRequested)
         {
             Reformat(wanted);
@@ -137,7 +95,13 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     public string Path { get; }
 
     /// <summary>True when block-aligned data bypasses the page cache (O_DIRECT).</summary>
-    public bool IsDirect => _direct is not null;
+    public bool IsDirect => _io.IsDirect;
+
+    /// <summary>True when I/O goes through io_uring; false when it fell back to system calls.</summary>
+    public bool UsesIoUring => _io.UsesIoUring;
+
+    /// <summary>Why io_uring is not used (its setup error), or null.</summary>
+    public string? FallbackReason => _io.FallbackReason;
 
     /// <summary>The format the file is laid out for.</summary>
     public MediaFormatRecord Format => _format;
@@ -154,11 +118,11 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
         Check(offset, destination.Length);
         if (CanGoDirect(offset, destination.Length))
         {
-            for (int done = 0; done < destination.Length; done += BounceSize)
+            for (int done = 0; done < destination.Length; done += MediaFileIo.BounceSize)
             {
-                int n = Math.Min(BounceSize, destination.Length - done);
+                int n = Math.Min(MediaFileIo.BounceSize, destination.Length - done);
                 TransferDirect(UringOpcode.ReadFixed, offset + done, n);
-                _bounce.Slice(0, n).CopyTo(destination[done..]);
+                _io.Bounce.Slice(0, n).CopyTo(destination[done..]);
             }
             return;
         }
@@ -171,10 +135,10 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
         Check(offset, source.Length);
         if (CanGoDirect(offset, source.Length))
         {
-            for (int done = 0; done < source.Length; done += BounceSize)
+            for (int done = 0; done < source.Length; done += MediaFileIo.BounceSize)
             {
-                int n = Math.Min(BounceSize, source.Length - done);
-                source.Slice(done, n).CopyTo(_bounce.Span);
+                int n = Math.Min(MediaFileIo.BounceSize, source.Length - done);
+                source.Slice(done, n).CopyTo(_io.Bounce.Span);
                 TransferDirect(UringOpcode.WriteFixed, offset + done, n);
             }
             return;
@@ -183,14 +147,14 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     }
 
     /// <inheritdoc/>
-    /// <remarks>Whole pages become holes (FALLOCATE punch hole, keep size); the partial pages at the edges are written with zeros.</remarks>
+    /// <remarks>Whole pages become holes (punch hole, keep size); the partial pages at the edges are written with zeros.</remarks>
     public void Zero(long offset, long length)
     {
         Check(offset, length);
         long end = offset + length;
         long holeStart = (offset + Page - 1) / Page * Page;
         long holeEnd = end / Page * Page;
-        if (_punchSupported && holeEnd > holeStart && TryPunchHole(holeStart, holeEnd - holeStart))
+        if (_io.PunchSupported && holeEnd > holeStart && TryPunchHole(holeStart, holeEnd - holeStart))
         {
             WriteZeros(offset, holeStart - offset);
             WriteZeros(holeEnd, end - holeEnd);
@@ -200,11 +164,7 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     }
 
     /// <inheritdoc/>
-    public void Flush()
-    {
-        _ring.GetSqe().PrepareFsync(BufferedFile, dataOnly: true, userData: 0, fixedFile: true);
-        Complete(UringOpcode.Fsync, 0, 0, direct: false);
-    }
+    public void Flush() => Check(UringOpcode.Fsync, _io.Execute(UringOpcode.Fsync, null, 0, 0), 0, 0);
 
     /// <inheritdoc/>
     public void Reset(long length)
@@ -227,8 +187,8 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
         if (format.BlockCount <= 0)
             throw new ArgumentOutOfRangeException(nameof(format), format.BlockCount, "a format needs at least one block.");
         MediaFormatSidecar.Delete(Path);
-        _buffered.SetLength(0);
-        _buffered.SetLength(format.MediaLength);
+        _io.Buffered.SetLength(0);
+        _io.Buffered.SetLength(format.MediaLength);
         Flush();
         MediaFormatSidecar.Save(Path, format);
         _format = format;
@@ -236,17 +196,13 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool CanGoDirect(long offset, int length) => _direct is not null && (offset | (long)length) % Page == 0;
+    private bool CanGoDirect(long offset, int length) => _io.IsDirect && (offset | (long)length) % Page == 0;
 
     /// <summary>One O_DIRECT transfer of <paramref name="length"/> bytes between the bounce buffer and the file.</summary>
     private void TransferDirect(UringOpcode opcode, long offset, int length)
     {
-        ref UringSqe sqe = ref _ring.GetSqe();
-        if (opcode == UringOpcode.ReadFixed)
-            sqe.PrepareReadFixed(DirectFile, _bounce.Pointer, (uint)length, (ulong)offset, 0, 0, fixedFile: true);
-        else
-            sqe.PrepareWriteFixed(DirectFile, _bounce.Pointer, (uint)length, (ulong)offset, 0, 0, fixedFile: true);
-        int done = Complete(opcode, offset, length, direct: true);
+        int done = _io.Execute(opcode, _io.Bounce.Pointer, (ulong)length, offset);
+        Check(opcode, done, offset, length);
         if (done != length)
             ThrowShort(opcode, offset, done, length);
     }
@@ -259,26 +215,14 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
             int done = 0;
             while (done < span.Length)
             {
-                ref UringSqe sqe = ref _ring.GetSqe();
-                uint length = (uint)(span.Length - done);
-                IoVec vector = new() { Base = (nint)(start + done), Length = length }; // read by the kernel before Complete returns
-                if (_vectored)
-                {
-                    if (opcode == UringOpcode.Read)
-                        sqe.PrepareReadv(BufferedFile, &vector, 1, (ulong)(offset + done), 0, fixedFile: true);
-                    else
-                        sqe.PrepareWritev(BufferedFile, &vector, 1, (ulong)(offset + done), 0, fixedFile: true);
-                }
-                else if (opcode == UringOpcode.Read)
-                    sqe.PrepareRead(BufferedFile, start + done, length, (ulong)(offset + done), 0, fixedFile: true);
-                else
-                    sqe.PrepareWrite(BufferedFile, start + done, length, (ulong)(offset + done), 0, fixedFile: true);
-                int n = Complete(opcode, offset + done, length, direct: false);
+                int length = span.Length - done;
+                int n = _io.Execute(opcode, start + done, (ulong)length, offset + done);
+                Check(opcode, n, offset + done, length);
                 if (n == 0)
                 {
                     if (opcode == UringOpcode.Write)
                         ThrowShort(opcode, offset, done, span.Length);
-                    new Span<byte>(start + done, span.Length - done).Clear(); // past the end: reads as zeros
+                    new Span<byte>(start + done, length).Clear(); // past the end: reads as zeros
                     return;
                 }
                 done += n;
@@ -288,16 +232,13 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
 
     private bool TryPunchHole(long offset, long length)
     {
-        _ring.GetSqe().PreparePunchHole(BufferedFile, (ulong)offset, (ulong)length, 0, fixedFile: true);
-        _ring.Submit();
-        UringCqe cqe = _ring.WaitCompletion();
-        if (cqe.Result == -Errno.EOPNOTSUPP)
+        int result = _io.Execute(UringOpcode.Fallocate, null, (ulong)length, offset);
+        if (result == -Errno.EOPNOTSUPP)
         {
-            _punchSupported = false; // e.g. a filesystem without hole support: zero writes from now on
+            _io.PunchSupported = false; // a filesystem without holes: zero writes from now on
             return false;
         }
-        if (cqe.Result < 0)
-            throw UringErrors.ForCompletion(UringOpcode.Fallocate, cqe.Result, _buffered.Fd, (ulong)offset, (ulong)length);
+        Check(UringOpcode.Fallocate, result, offset, length);
         return true;
     }
 
@@ -312,14 +253,12 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
         }
     }
 
-    /// <summary>Submits the one prepared SQE, waits for it, and returns its result or throws with the errno.</summary>
-    private int Complete(UringOpcode opcode, long offset, long length, bool direct)
+    /// <summary>Throws, naming the operation, offset and errno, if <paramref name="result"/> is a negated errno.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Check(UringOpcode opcode, int result, long offset, long length)
     {
-        _ring.Submit();
-        UringCqe cqe = _ring.WaitCompletion();
-        if (cqe.Result < 0)
-            throw UringErrors.ForCompletion(opcode, cqe.Result, direct ? _direct!.Fd : _buffered.Fd, (ulong)offset, (ulong)length, direct);
-        return cqe.Result;
+        if (result < 0)
+            ThrowFailed(opcode, result, offset, length);
     }
 
     private void Check(long offset, long length)
@@ -327,6 +266,11 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
         if (offset < 0 || length < 0 || offset > Length - length)
             ThrowOutside(offset, length);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowFailed(UringOpcode opcode, int result, long offset, long length)
+        => throw UringErrors.ForCompletion(opcode, result, _io.FdOf(opcode), (ulong)offset, (ulong)length,
+            direct: opcode is UringOpcode.ReadFixed or UringOpcode.WriteFixed);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowOutside(long offset, long length)
@@ -339,10 +283,7 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     /// <inheritdoc/>
     public void Dispose()
     {
-        _ring.Dispose();   // drains anything in flight before the buffers go away
-        _bounce.Dispose();
+        _io.Dispose(); // drains the ring before the buffers go away
         _zeros.Dispose();
-        _direct?.Dispose();
-        _buffered.Dispose();
     }
 }

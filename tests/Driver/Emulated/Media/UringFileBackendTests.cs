@@ -1,13 +1,20 @@
 using System.Buffers.Binary;
 using NUnit.Framework;
+using PolledNvme.Queues.Uring;
 using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Emulated.Media;
 using Tmds.Linux;
 
 namespace PolledNvme.Tests.Driver.Emulated.Media;
 
-/// <summary>The io_uring file backend: QEMU layout, format record, holes, persistence; files checked with System.IO.</summary>
-public class UringFileBackendTests
+/// <summary>
+/// The io_uring file backend: QEMU layout, format record, holes, persistence; files checked with
+/// System.IO. Run twice: through io_uring, and with io_uring unavailable (setup failure injected),
+/// where the backend falls back to synchronous system calls.
+/// </summary>
+[TestFixture(true)]
+[TestFixture(false)]
+public class UringFileBackendTests(bool useRing)
 {
     private const int Block = 4096;
     private string _dir = null!;
@@ -32,7 +39,7 @@ public class UringFileBackendTests
         new Random(1).NextBytes(data);
         byte[] metadata = new byte[2 * 16];
         new Random(2).NextBytes(metadata);
-        using (var backend = UringFileBackend.Open(path, format, formatRequested: false, out bool fresh))
+        using (var backend = Open(path, format, formatRequested: false, out bool fresh))
         {
             Assert.That(fresh, Is.True);
             Assert.That(backend.Length, Is.EqualTo(64L * (Block + 16)));
@@ -62,9 +69,9 @@ public class UringFileBackendTests
         string path = PathOf("p.img");
         byte[] data = new byte[Block + 512];
         new Random(3).NextBytes(data);
-        using (var b = UringFileBackend.Open(path, Format(16), false, out _))
+        using (var b = Open(path, Format(16), false, out _))
             b.Write(3 * Block + 512, data); // unaligned start: buffered
-        using (var b = UringFileBackend.Open(path, Format(16), false, out bool fresh))
+        using (var b = Open(path, Format(16), false, out bool fresh))
         {
             Assert.That(fresh, Is.False);
             byte[] back = new byte[data.Length];
@@ -80,14 +87,14 @@ public class UringFileBackendTests
     public void MismatchingFormatIsRefusedAndLeavesTheFileIntact()
     {
         string path = PathOf("m.img");
-        using (var b = UringFileBackend.Open(path, Format(16), false, out _))
+        using (var b = Open(path, Format(16), false, out _))
             b.Write(0, Enumerable.Repeat((byte)0xA5, Block).ToArray());
         byte[] before = File.ReadAllBytes(path);
 
-        var e = Assert.Throws<MediaFormatMismatchException>(() => UringFileBackend.Open(path, Format(16, ms: 8, pif: 0), false, out _));
+        var e = Assert.Throws<MediaFormatMismatchException>(() => Open(path, Format(16, ms: 8, pif: 0), false, out _));
         Assert.That(e!.Message, Does.Contain("is formatted lbads=12,ms=16,pi=1,pil=0,pif=2")
             .And.Contain("asks for lbads=12,ms=8,pi=1,pil=0,pif=0").And.Contain("format=1"));
-        Assert.Throws<MediaFormatMismatchException>(() => UringFileBackend.Open(path, Format(32), false, out _), "capacity is part of the format");
+        Assert.Throws<MediaFormatMismatchException>(() => Open(path, Format(32), false, out _), "capacity is part of the format");
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
     }
 
@@ -95,10 +102,10 @@ public class UringFileBackendTests
     public void RequestedFormatReLaysTheFile()
     {
         string path = PathOf("f.img");
-        using (var b = UringFileBackend.Open(path, Format(16), false, out _))
+        using (var b = Open(path, Format(16), false, out _))
             b.Write(0, Enumerable.Repeat((byte)0xA5, Block).ToArray());
         MediaFormatRecord other = Format(8, ms: 8, pif: 0, bs: 512);
-        using (var b = UringFileBackend.Open(path, other, formatRequested: true, out bool fresh))
+        using (var b = Open(path, other, formatRequested: true, out bool fresh))
         {
             Assert.That(fresh, Is.True);
             Assert.That(b.Format, Is.EqualTo(other));
@@ -107,7 +114,7 @@ public class UringFileBackendTests
             Assert.That(back, Is.All.Zero, "re-laying erases");
         }
         Assert.That(new FileInfo(path).Length, Is.EqualTo(other.MediaLength));
-        using (UringFileBackend.Open(path, other, false, out bool fresh2))
+        using (Open(path, other, false, out bool fresh2))
             Assert.That(fresh2, Is.False, "the new record is accepted on reopen");
     }
 
@@ -118,7 +125,7 @@ public class UringFileBackendTests
         byte[] content = new byte[16 * (Block + 16)];
         new Random(4).NextBytes(content);
         File.WriteAllBytes(path, content);
-        var e = Assert.Throws<MediaFormatMismatchException>(() => UringFileBackend.Open(path, Format(16), false, out _));
+        var e = Assert.Throws<MediaFormatMismatchException>(() => Open(path, Format(16), false, out _));
         Assert.That(e!.Message, Does.Contain("no PolledNvme format record").And.Contain("format=1"));
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(content));
     }
@@ -128,11 +135,11 @@ public class UringFileBackendTests
     {
         string path = PathOf("d.img");
         MediaFormatRecord format = Format(16);
-        using (UringFileBackend.Open(path, format, false, out _)) { }
+        using (Open(path, format, false, out _)) { }
         byte[] record = File.ReadAllBytes(path + ".pnvmefmt");
         record[38] = 8; // ms 16 -> 8 without fixing the CRC
         File.WriteAllBytes(path + ".pnvmefmt", record);
-        var e = Assert.Throws<InvalidDataException>(() => UringFileBackend.Open(path, format, false, out _));
+        var e = Assert.Throws<InvalidDataException>(() => Open(path, format, false, out _));
         Assert.That(e!.Message, Does.Contain("CRC-32C mismatch"));
     }
 
@@ -141,10 +148,10 @@ public class UringFileBackendTests
     {
         string path = PathOf("t.img");
         MediaFormatRecord format = Format(16);
-        using (UringFileBackend.Open(path, format, false, out _)) { }
+        using (Open(path, format, false, out _)) { }
         using (var fs = new FileStream(path, FileMode.Open, FileAccess.Write))
             fs.SetLength(Block); // shorter than the record says
-        var e = Assert.Throws<MediaFormatMismatchException>(() => UringFileBackend.Open(path, format, false, out _));
+        var e = Assert.Throws<MediaFormatMismatchException>(() => Open(path, format, false, out _));
         Assert.That(e!.Message, Does.Contain("truncated or extended"));
     }
 
@@ -154,7 +161,7 @@ public class UringFileBackendTests
         string path = PathOf("z.img");
         byte[] pattern = new byte[16 * Block];
         new Random(5).NextBytes(pattern);
-        using var b = UringFileBackend.Open(path, Format(16), false, out _);
+        using var b = Open(path, Format(16), false, out _);
         b.Write(0, pattern);
         b.Flush();
         long allocatedBefore = AllocatedBytes(path);
@@ -172,7 +179,7 @@ public class UringFileBackendTests
     [Test]
     public void AccessOutsideTheMediaIsRefused()
     {
-        using var b = UringFileBackend.Open(PathOf("o.img"), Format(4), false, out _);
+        using var b = Open(PathOf("o.img"), Format(4), false, out _);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => b.Write(b.Length - 8, new byte[16]));
         Assert.That(e!.Message, Does.Contain("outside the").And.Contain("media"));
         Assert.Throws<ArgumentOutOfRangeException>(() => b.Read(-1, new byte[1]));
@@ -181,9 +188,44 @@ public class UringFileBackendTests
     [Test]
     public void BlockDeviceOrMissingDirectoryIsAClearError()
     {
-        var e = Assert.Throws<PolledNvme.Queues.Uring.UringException>(() => UringFileBackend.Open(PathOf("no/such/dir.img"), Format(4), false, out _));
+        var e = Assert.Throws<UringException>(() => Open(PathOf("no/such/dir.img"), Format(4), false, out _));
         Assert.That(e!.ErrnoName, Is.EqualTo("ENOENT"));
         Assert.That(e.Message, Does.Contain("no/such/dir.img"));
+    }
+
+    [Test]
+    public void ReadsAndWritesAllocateNothing()
+    {
+        using var b = Open(PathOf("alloc.img"), Format(64), false, out _);
+        var data = new byte[2 * Block];
+        var metadata = new byte[32];
+        for (int warm = 0; warm < 3; warm++)
+        {
+            b.Write(warm * 2L * Block, data);
+            b.Read(warm * 2L * Block, data);
+            b.Write(64L * Block + warm * 32, metadata);
+            b.Read(64L * Block + warm * 32, metadata);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 32; i++)
+        {
+            b.Write(i * 2L * Block, data);          // O_DIRECT through the registered bounce buffer
+            b.Read(i * 2L * Block, data);
+            b.Write(64L * Block + i * 32, metadata); // buffered
+            b.Read(64L * Block + i * 32, metadata);
+        }
+        b.Flush();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+
+    private UringFileBackend Open(string path, MediaFormatRecord format, bool formatRequested, out bool fresh)
+    {
+        var backend = UringFileBackend.Open(path, format, formatRequested, out fresh, preferDirect: true, useRing
+            ? () => UringRing.Create(new UringRingOptions { SqEntries = 8, SingleIssuer = false })
+            : () => throw new UringUnavailableException(Errno.ENOSYS, "injected: io_uring_setup failed with ENOSYS"));
+        Assert.That(backend.UsesIoUring, Is.EqualTo(useRing));
+        Assert.That(backend.FallbackReason, useRing ? Is.Null : Does.Contain("ENOSYS"));
+        return backend;
     }
 
     private static unsafe long AllocatedBytes(string path)
