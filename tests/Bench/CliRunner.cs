@@ -36,7 +36,11 @@ internal sealed class TempFiles : IDisposable
     {
         foreach (var p in _paths)
         {
-            try { File.Delete(p); }
+            try
+            {
+                File.Delete(p);
+                File.Delete(p + PolledNvme.Bench.Engines.NvmeBenchTarget.FormatRecordSuffix);   // the emulated controller's format record
+            }
             catch (IOException) { }
         }
     }

@@ -69,6 +69,27 @@ public class ToolCommandTests
     }
 
     [Test]
+    public void Format_of_an_emulated_file_is_recorded_and_found_again()
+    {
+        using var files = new TempFiles();
+        string image = CliRunner.TempImage(files);
+        var idns = CliRunner.Run("id-ns", $"--device=emu:{image},lbads=4096,ms=8,pi=1,size=4M", "-o", "json");
+        using var before = JsonDocument.Parse(idns.Stdout);
+        int plain4k = before.RootElement.GetProperty("lbafs").EnumerateArray().Select((f, i) => (f, i))
+            .First(x => x.f.GetProperty("ds").GetInt32() == 12 && x.f.GetProperty("ms").GetInt32() == 0).i;
+        var format = CliRunner.Run("format", $"--device=emu:{image},lbads=4096,ms=8,pi=1,size=4M", $"--lbaf={plain4k}", "--pi=0");
+        Assert.That(format.ExitCode, Is.EqualTo(0), format.Stderr);
+        Assert.That(File.Exists(image + PolledNvme.Bench.Engines.NvmeBenchTarget.FormatRecordSuffix), Is.True);
+
+        var stale = CliRunner.Run("id-ns", $"--device=emu:{image},lbads=4096,ms=8,pi=1,size=4M");
+        Assert.That(stale.ExitCode, Is.EqualTo(1), "the device string no longer matches the recorded format");
+        var reopened = CliRunner.Run("id-ns", $"--device=emu:{image},lbads=4096,ms=0,pi=0,size=4M", "-o", "json");
+        Assert.That(reopened.ExitCode, Is.EqualTo(0), reopened.Stderr);
+        using var after = JsonDocument.Parse(reopened.Stdout);
+        Assert.That(after.RootElement.GetProperty("dps").GetInt32() & 7, Is.EqualTo(0));
+    }
+
+    [Test]
     public void Format_refuses_pi_on_a_format_without_metadata_and_bad_indexes()
     {
         var idns = CliRunner.Run("id-ns", "--device=mem:size=1M", "-o", "json");

@@ -75,6 +75,7 @@ public static class DeviceTargets
             catch
             {
                 File.Delete(path);
+                File.Delete(path + NvmeBenchTarget.FormatRecordSuffix);
                 throw;
             }
         }

@@ -10,6 +10,9 @@ namespace PolledNvme.Bench.Engines;
 /// </summary>
 public sealed class NvmeBenchTarget : IBenchTarget
 {
+    /// <summary>Suffix of the file in which the emulated controller records an image's format.</summary>
+    public const string FormatRecordSuffix = ".pnvmefmt";
+
     private readonly bool _ownsController;
     private readonly string? _deleteOnDispose;
 
@@ -65,8 +68,12 @@ public sealed class NvmeBenchTarget : IBenchTarget
         if (_ownsController) Controller.Dispose();
         if (_deleteOnDispose is not null)
         {
-            try { File.Delete(_deleteOnDispose); }
-            catch (IOException) { /* a temp file left behind is harmless */ }
+            // The image and the emulated controller's format record beside it (MediaFormatRecord.SidecarSuffix).
+            foreach (var path in new[] { _deleteOnDispose, _deleteOnDispose + FormatRecordSuffix })
+            {
+                try { File.Delete(path); }
+                catch (IOException) { /* a temp file left behind is harmless */ }
+            }
         }
     }
 }

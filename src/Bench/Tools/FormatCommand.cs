@@ -16,8 +16,9 @@ internal static class FormatCommand
           --pil, -p 0|1   1 = PI in the first bytes of metadata (legacy), 0 = last
           --ms, -m 0|1    MSET: 1 = extended LBA (metadata after each block), 0 = separate buffer
           --ses, -s N     secure erase: 0 none, 1 user data, 2 cryptographic
-        Destroys the namespace's data. On an emulated controller the new format lasts as long as
-        the process (the device string sets the format it starts with).
+        Destroys the namespace's data. On an emulated controller on a file (emu:PATH) the new
+        format is recorded beside the image (PATH.pnvmefmt): open it again with a device string
+        that names the same format (or add format=1 there to re-lay the image).
         exit codes: 0 ok; 1 the device or the command failed (status printed by name); 2 usage
         """;
 
