@@ -70,7 +70,9 @@ public static class DeviceTargets
             string path = DefaultDevicePath();
             try
             {
-                return new NvmeBenchTarget(OpenController($"emu:{path},{DefaultNamespaceOptions}"), deleteOnDispose: path);
+                // Jobs pin from core 0 up; the emulated controller's device thread gets the last core.
+                string cpu = Environment.ProcessorCount > 1 ? $",cpu={Environment.ProcessorCount - 1}" : "";
+                return new NvmeBenchTarget(OpenController($"emu:{path},{DefaultNamespaceOptions}{cpu}"), deleteOnDispose: path);
             }
             catch
             {
