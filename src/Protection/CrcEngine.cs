@@ -65,6 +65,9 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
     /// Block i of <paramref name="source"/> is <c>[i·stride, i·stride + blockLength)</c>; its CRC goes to <c>crcs[i]</c>.
     /// Folding paths take four blocks at a time; a per-block <paramref name="fallback"/> handles the rest.
     /// </summary>
+    // Fully optimised from the first call: the PI engine calls this per I/O, and nothing
+    // here benefits from profile-guided re-compilation.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeBlocks(ReadOnlySpan<byte> source, int blockLength, int stride, Span<TValue> crcs, CrcKernel kernel,
         delegate*<TValue, ReadOnlySpan<byte>, CrcKernel, TValue> fallback)
     {
