@@ -109,6 +109,8 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowUnsupported(CrcKernel kernel)
     {
+        if (!Enum.IsDefined(kernel))
+            throw new ArgumentOutOfRangeException(nameof(kernel), kernel, $"Not a {nameof(CrcKernel)} value.");
         throw new PlatformNotSupportedException(
                 $"{TParameters.Name} kernel {kernel} is not supported on this machine (or not defined for this CRC); check {TParameters.Name}.IsSupported first.");
     }
