@@ -65,42 +65,28 @@ internal readonly unsafe struct ReflectedBitOrder : ICrcBitOrder
 /// </summary>
 internal readonly unsafe struct NormalBitOrder : ICrcBitOrder
 {
-    // Spelled out per width and force-inlined so the JIT sees a constant; a composed Create
-    // is rebuilt on every use, and a large getter would otherwise be called per load.
+    // Masks held in static fields: a composed or 64-argument Vector512.Create in a getter
+    // is an inlining candidate the JIT may refuse under a large inline tree (seen with PGO),
+    // and then every load pays a call.
     private static Vector128<byte> ReverseBytes
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => Vector128.Create((byte)15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     }
 
-    private static Vector256<byte> ReverseBytes256
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Vector256.Create((byte)
-            15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
-            15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    }
-
-    private static Vector512<byte> ReverseBytes512
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Vector512.Create((byte)
-            15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
-            15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
-            15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
-            15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    }
+    private static readonly Vector256<byte> s_reverseBytes256 = Vector256.Create(ReverseBytes);
+    private static readonly Vector512<byte> s_reverseBytes512 = Vector512.Create(ReverseBytes);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<ulong> Load128(byte* p) => Ssse3.Shuffle(Vector128.Load(p), ReverseBytes).AsUInt64();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<ulong> Load256(byte* p)
-        => Avx2.Shuffle(Vector256.Load(p), ReverseBytes256).AsUInt64();
+        => Avx2.Shuffle(Vector256.Load(p), s_reverseBytes256).AsUInt64();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<ulong> Load512(byte* p)
-        => Avx512BW.Shuffle(Vector512.Load(p), ReverseBytes512).AsUInt64();
+        => Avx512BW.Shuffle(Vector512.Load(p), s_reverseBytes512).AsUInt64();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<ulong> Seed(ulong register) => Vector128.Create(0UL, register);

@@ -65,6 +65,9 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
     /// Block i of <paramref name="source"/> is <c>[i·stride, i·stride + blockLength)</c>; its CRC goes to <c>crcs[i]</c>.
     /// Folding paths take four blocks at a time; a per-block <paramref name="fallback"/> handles the rest.
     /// </summary>
+    // Fully optimised from the first call: the PI engine calls this per I/O, and nothing
+    // here benefits from profile-guided re-compilation.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeBlocks(ReadOnlySpan<byte> source, int blockLength, int stride, Span<TValue> crcs, CrcKernel kernel,
         delegate*<TValue, ReadOnlySpan<byte>, CrcKernel, TValue> fallback)
     {
@@ -106,6 +109,8 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowUnsupported(CrcKernel kernel)
     {
+        if (!Enum.IsDefined(kernel))
+            throw new ArgumentOutOfRangeException(nameof(kernel), kernel, $"Not a {nameof(CrcKernel)} value.");
         throw new PlatformNotSupportedException(
                 $"{TParameters.Name} kernel {kernel} is not supported on this machine (or not defined for this CRC); check {TParameters.Name}.IsSupported first.");
     }

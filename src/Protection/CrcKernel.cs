@@ -2,15 +2,15 @@ namespace PolledNvme.Protection;
 
 /// <summary>
 /// The code paths a CRC can run on. Each CRC picks the fastest supported one once, at
-/// start-up; benchmarks and tests may force any path that <see cref="CrcKernels.IsSupported"/>
-/// reports as available.
+/// start-up (its <c>Kernel</c> property); benchmarks and tests may force any path that the
+/// CRC's <c>IsSupported</c> reports as available here.
 /// </summary>
 public enum CrcKernel
 {
-    /// <summary>Slice-by-8 table lookup; runs everywhere.</summary>
+    /// <summary>Slice-by-8 table lookup; runs everywhere (and finishes the tails of the others).</summary>
     Table,
 
-    /// <summary>SSE4.2 <c>crc32</c> instruction, three streams interleaved (CRC-32C only).</summary>
+    /// <summary>SSE4.2 <c>crc32</c> instruction, three streams interleaved and recombined with PCLMULQDQ (CRC-32C only).</summary>
     Sse42,
 
     /// <summary>128-bit carry-less-multiply folding (PCLMULQDQ).</summary>

@@ -246,6 +246,14 @@ public abstract class CrcMatrixTests<TCrc> where TCrc : ICrcUnderTest, new()
     }
 
     [Test]
+    public void AnUndefinedKernelValueIsAnArgumentError()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Crc.Update(0, new byte[64], (CrcKernel)99));
+        Assert.That(ex!.ParamName, Is.EqualTo("kernel"));
+        Assert.That(Crc.IsSupported((CrcKernel)99), Is.False);
+    }
+
+    [Test]
     public void DefaultKernelIsSupportedAndWidestAvailable()
     {
         Assert.That(Crc.IsSupported(Crc.Kernel), Is.True);

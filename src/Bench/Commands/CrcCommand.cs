@@ -150,11 +150,12 @@ internal static class CrcCommand
         int blocksPerRead = Math.Max(1, ReadChunk / blockSize);
         byte[] buffer = new byte[(long)blocksPerRead * blockSize];
         var crcs = new ulong[blocksPerRead];
+        var scratch = new BlockScratch(blocksPerRead);
         int read;
         while ((read = file.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0)
         {
             int whole = read / blockSize;
-            ComputeBlocks(algorithm, buffer.AsSpan(0, whole * blockSize), blockSize, crcs.AsSpan(0, whole));
+            ComputeBlocks(algorithm, buffer.AsSpan(0, whole * blockSize), blockSize, crcs.AsSpan(0, whole), scratch);
             for (int i = 0; i < whole; i++)
                 stdout.WriteLine(Format(algorithm, crcs[i]));
             if (read % blockSize != 0)
@@ -169,7 +170,14 @@ internal static class CrcCommand
         _ => Crc64Nvme.Update(crc, data),
     };
 
-    private static void ComputeBlocks(CrcAlgorithm algorithm, ReadOnlySpan<byte> source, int blockSize, Span<ulong> crcs)
+    /// <summary>Per-read result buffers of the narrower CRCs, allocated once per file.</summary>
+    private sealed class BlockScratch(int blocks)
+    {
+        public readonly ushort[] Crc16 = new ushort[blocks];
+        public readonly uint[] Crc32 = new uint[blocks];
+    }
+
+    private static void ComputeBlocks(CrcAlgorithm algorithm, ReadOnlySpan<byte> source, int blockSize, Span<ulong> crcs, BlockScratch scratch)
     {
         switch (algorithm)
         {
@@ -177,13 +185,13 @@ internal static class CrcCommand
                 Crc64Nvme.ComputeBlocks(source, blockSize, blockSize, crcs);
                 return;
             case CrcAlgorithm.Crc32C:
-                Span<uint> crc32 = new uint[crcs.Length];
+                Span<uint> crc32 = scratch.Crc32.AsSpan(0, crcs.Length);
                 Crc32C.ComputeBlocks(source, blockSize, blockSize, crc32);
                 for (int i = 0; i < crcs.Length; i++)
                     crcs[i] = crc32[i];
                 return;
             default:
-                Span<ushort> crc16 = new ushort[crcs.Length];
+                Span<ushort> crc16 = scratch.Crc16.AsSpan(0, crcs.Length);
                 Crc16T10Dif.ComputeBlocks(source, blockSize, blockSize, crc16);
                 for (int i = 0; i < crcs.Length; i++)
                     crcs[i] = crc16[i];

@@ -63,7 +63,7 @@ public abstract unsafe class CrcBenchmarks
 }
 
 /// <summary>CRC-16/T10-DIF: no System.IO.Hashing parameter set exists for it.</summary>
-public sealed unsafe class Crc16T10DifBenchmarks : CrcBenchmarks
+public unsafe class Crc16T10DifBenchmarks : CrcBenchmarks
 {
     protected override bool IsSupported(CrcKernel kernel) => Crc16T10Dif.IsSupported(kernel);
     protected override bool HasSystemIoHashing => false;
@@ -82,7 +82,7 @@ public sealed unsafe class Crc16T10DifBenchmarks : CrcBenchmarks
 }
 
 /// <summary>CRC-32C, against System.IO.Hashing's Crc32C set and ISA-L crc32_iscsi.</summary>
-public sealed unsafe class Crc32CBenchmarks : CrcBenchmarks
+public unsafe class Crc32CBenchmarks : CrcBenchmarks
 {
     protected override bool IsSupported(CrcKernel kernel) => Crc32C.IsSupported(kernel);
     protected override bool HasSystemIoHashing => true;
@@ -106,7 +106,7 @@ public sealed unsafe class Crc32CBenchmarks : CrcBenchmarks
 /// CRC-64/NVME, against System.IO.Hashing's Nvme set and ISA-L crc64_rocksoft_refl (or, on
 /// ISA-L before 2.31, crc64_ecma_refl: the same code with other constants, as a speed stand-in).
 /// </summary>
-public sealed unsafe class Crc64NvmeBenchmarks : CrcBenchmarks
+public unsafe class Crc64NvmeBenchmarks : CrcBenchmarks
 {
     protected override bool IsSupported(CrcKernel kernel) => Crc64Nvme.IsSupported(kernel);
     protected override bool HasSystemIoHashing => true;
