@@ -35,7 +35,7 @@ public sealed partial class NvmeController : IDisposable
     /// <summary>
     /// Opens the controller named by <paramref name="address"/>: <c>emu:PATH[,...]</c>,
     /// <c>mem:[...]</c> or <c>null:[...]</c> for the emulated controller; <c>pci:DDDD:BB:DD.F</c>
-    /// for a real one through VFIO (not in this build yet).
+    /// for a real one through VFIO (<see cref="Vfio.VfioTransport"/>).
     /// </summary>
     public static NvmeController Open(string address, NvmeControllerOptions? options = null)
     {

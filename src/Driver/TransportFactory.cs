@@ -1,5 +1,6 @@
 using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Transport;
+using PolledNvme.Driver.Vfio;
 
 namespace PolledNvme.Driver;
 
@@ -12,10 +13,8 @@ internal static class TransportFactory
         if (address.StartsWith("emu:", StringComparison.Ordinal) || address.StartsWith("mem:", StringComparison.Ordinal)
             || address.StartsWith("null:", StringComparison.Ordinal))
             return (EmulatedController.Create(EmulatedControllerOptions.Parse(address)).Transport, true);
-        if (address.StartsWith("pci:", StringComparison.Ordinal))
-            throw new NotSupportedException(
-                $"'{address}': the VFIO transport for real PCIe controllers is not in this build yet (a later issue adds it). "
-                + "Use the emulated controller: emu:PATH[,lbads=..,ms=..,pi=..], mem:[...] or null:[...].");
+        if (address.StartsWith(PciAddress.Scheme, StringComparison.Ordinal))
+            return (VfioTransport.Open(address), false);
         throw new ArgumentException(
             $"Unknown controller address '{address}'. Expected emu:PATH[,options], mem:[options], null:[options] or pci:DDDD:BB:DD.F.", nameof(address));
     }
