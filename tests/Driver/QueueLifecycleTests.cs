@@ -214,4 +214,46 @@ public class QueueLifecycleTests
         foreach (DmaBuffer b in buffers)
             b.Dispose();
     }
+
+    [Test]
+    public void AwaitInAnAsyncMethodContinuesOnThePollingThread()
+    {
+        using var setup = EmulatedSetup.Open("mem:lbads=512,size=1M");
+        Namespace ns = setup.Ns;
+        using IoQueuePair qp = setup.Controller.CreateIoQueuePair(8);
+        using DmaBuffer data = setup.Controller.Memory.Allocate(512);
+        int pollingThread = Environment.CurrentManagedThreadId;
+        var continuationThreads = new List<int>();
+
+        async Task<int> WriteThenReadAll()
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                data.Span.Fill((byte)i);
+                await qp.WriteAsync(ns, (ulong)i, 1, data);
+                continuationThreads.Add(Environment.CurrentManagedThreadId);
+            }
+            int sum = 0;
+            for (int i = 0; i < 20; i++)
+            {
+                await qp.ReadAsync(ns, (ulong)i, 1, data);
+                sum += data.Span[0];
+            }
+            return sum;
+        }
+
+        Task<int> work = WriteThenReadAll();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!work.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(30))
+            qp.ProcessCompletions();
+        Assert.That(work.Result, Is.EqualTo(Enumerable.Range(0, 20).Sum()));
+        Assert.That(continuationThreads, Is.All.EqualTo(pollingThread), "continuations run inline in ProcessCompletions");
+        // A failed command surfaces as NvmeException from await.
+        async Task ReadPastTheEnd() => await qp.ReadAsync(ns, ns.BlockCount, 1, data);
+        Task failing = ReadPastTheEnd();
+        while (!failing.IsCompleted)
+            qp.ProcessCompletions();
+        var e = Assert.ThrowsAsync<NvmeException>(async () => await failing)!;
+        Assert.That(e.Status.TypeAndCode, Is.EqualTo(NvmeStatus.LbaOutOfRange.TypeAndCode));
+    }
 }
