@@ -256,4 +256,29 @@ public class QueueLifecycleTests
         var e = Assert.ThrowsAsync<NvmeException>(async () => await failing)!;
         Assert.That(e.Status.TypeAndCode, Is.EqualTo(NvmeStatus.LbaOutOfRange.TypeAndCode));
     }
+
+    [Test]
+    public void DeallocatedRangesReadBackAsZeros()
+    {
+        // DLFEAT = 001b on the emulated controller: deallocated blocks read as zeros.
+        using var setup = EmulatedSetup.Open("mem:lbads=512,size=1M");
+        Namespace ns = setup.Ns;
+        using IoQueuePair qp = setup.Controller.CreateIoQueuePair(8);
+        using DmaBuffer data = setup.Controller.Memory.Allocate(16 * 512);
+        data.Span.Fill(0xAB);
+        qp.Wait(qp.WriteAsync(ns, 0, 16, data));
+        using DmaBuffer ranges = setup.Controller.Memory.Allocate(2 * DatasetRange.Size);
+        new DatasetRange(2, 3).Write(ranges.Span, 0);
+        new DatasetRange(10, 1).Write(ranges.Span, 1);
+        qp.Wait(qp.DeallocateAsync(ns, ranges, 2));
+        qp.Wait(qp.DeallocateAsync(ns, 14, 1));
+        qp.Wait(qp.ReadAsync(ns, 0, 16, data));
+        for (int b = 0; b < 16; b++)
+        {
+            bool gone = b is >= 2 and < 5 || b == 10 || b == 14;
+            Assert.That(data.Span.Slice(b * 512, 512).ToArray().Distinct().Single(), Is.EqualTo(gone ? (byte)0 : (byte)0xAB), $"block {b}");
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => qp.DeallocateAsync(ns, ranges, 0));
+        Assert.Throws<ArgumentException>(() => qp.DeallocateAsync(ns, ranges, 3));
+    }
 }
