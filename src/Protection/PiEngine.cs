@@ -22,8 +22,8 @@ internal static class PiEngine<TGuard, TCrc>
     where TGuard : struct, IPiGuard<TCrc>
     where TCrc : unmanaged, IBinaryInteger<TCrc>, IUnsignedNumber<TCrc>
 {
-    /// <summary>Blocks per ComputeBlocks call (the stack buffer holds this many CRCs).</summary>
-    private const int BatchBlocks = 32;
+    /// <summary>Blocks per ComputeBlocks call (<see cref="CrcBatch{T}"/> holds this many CRCs).</summary>
+    private const int BatchBlocks = CrcBatch<TCrc>.Length;
 
     /// <summary>Bytes a copy operation moves before checksumming them: well inside L2, so the CRC reads hit cache.</summary>
     private const int CopyBatchBytes = 64 * 1024;
@@ -32,7 +32,8 @@ internal static class PiEngine<TGuard, TCrc>
     {
         ProtectionFormat format = context.Format;
         PiTagPlan plan = new(context);
-        Span<TCrc> crcs = stackalloc TCrc[BatchBlocks];
+        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
+        Span<TCrc> crcs = crcBuffer;
         for (int first = 0; first < blockCount; first += BatchBlocks)
         {
             Span<TCrc> batch = crcs.Slice(0, Math.Min(BatchBlocks, blockCount - first));
@@ -49,7 +50,8 @@ internal static class PiEngine<TGuard, TCrc>
         error = default;
         if (!plan.ChecksAnything)
             return true;
-        Span<TCrc> crcs = stackalloc TCrc[BatchBlocks];
+        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
+        Span<TCrc> crcs = crcBuffer;
         for (int first = 0; first < blockCount; first += BatchBlocks)
         {
             Span<TCrc> batch = crcs.Slice(0, Math.Min(BatchBlocks, blockCount - first));
@@ -68,7 +70,8 @@ internal static class PiEngine<TGuard, TCrc>
         ProtectionFormat format = context.Format;
         PiTagPlan plan = new(context);
         int batchBlocks = CopyBatchBlocks(format);
-        Span<TCrc> crcs = stackalloc TCrc[BatchBlocks];
+        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
+        Span<TCrc> crcs = crcBuffer;
         for (int first = 0; first < blockCount; first += batchBlocks)
         {
             Span<TCrc> batch = crcs.Slice(0, Math.Min(batchBlocks, blockCount - first));
@@ -90,7 +93,8 @@ internal static class PiEngine<TGuard, TCrc>
         int batchBlocks = CopyBatchBlocks(format);
         bool checking = plan.ChecksAnything, passed = true;
         error = default;
-        Span<TCrc> crcs = stackalloc TCrc[BatchBlocks];
+        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
+        Span<TCrc> crcs = crcBuffer;
         for (int first = 0; first < blockCount; first += batchBlocks)
         {
             Span<TCrc> batch = crcs.Slice(0, Math.Min(batchBlocks, blockCount - first));
@@ -201,4 +205,16 @@ internal static class PiEngine<TGuard, TCrc>
             return new PiError(blockIndex, PiErrorKind.ReferenceTag, expectedReference, actual.ReferenceTag);
         return new PiError(blockIndex, PiErrorKind.StorageTag, plan.StorageTag, actual.StorageTag);
     }
+}
+
+/// <summary>
+/// The CRCs of one batch, on the stack. An inline array rather than <c>stackalloc</c>, so the
+/// engine's methods tier up normally (no localloc, no stack cookie check).
+/// </summary>
+[InlineArray(Length)]
+internal struct CrcBatch<T>
+    where T : unmanaged
+{
+    public const int Length = 32;
+    private T _first;
 }
