@@ -63,27 +63,36 @@ internal static class PiEngine<TGuard, TCrc>
         return true;
     }
 
-    /// <summary>Copies data-only blocks into the DMA layout, zeroes the other metadata bytes and generates PI, one cache-sized batch at a time.</summary>
+    /// <summary>
+    /// Copies data-only blocks into the DMA layout, zeroes the other metadata bytes and
+    /// generates PI, one cache-sized batch at a time. The guards come from the host copy of
+    /// the batch, which the copy has just brought into cache (the destination may have been
+    /// written with streaming stores, which bypass it), continued over the zeroed prefix.
+    /// </summary>
     public static void GenerateCopy(in ProtectionContext context, ReadOnlySpan<byte> hostData, Span<byte> dmaData,
         Span<byte> dmaMetadata, int blockCount, bool interleaved)
     {
         ProtectionFormat format = context.Format;
         PiTagPlan plan = new(context);
         int batchBlocks = CopyBatchBlocks(format);
-        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
+        bool streaming = PiBlockCopy.Streams(format, blockCount);
+        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use
         Span<TCrc> crcs = crcBuffer;
         for (int first = 0; first < blockCount; first += batchBlocks)
         {
             Span<TCrc> batch = crcs.Slice(0, Math.Min(batchBlocks, blockCount - first));
-            PiBlockCopy.CopyIn(format, interleaved, hostData, dmaData, dmaMetadata, first, batch.Length);
-            ComputeGuards(format, interleaved, dmaData, dmaMetadata, first, batch);
+            PiBlockCopy.CopyIn(format, interleaved, hostData, dmaData, dmaMetadata, first, batch.Length, streaming);
+            ComputeHostGuards(format, hostData, first, batch);
             WriteTuples(format, interleaved, dmaData, dmaMetadata, first, batch, plan);
         }
+        if (streaming)
+            StreamingCopy.Fence();
     }
 
     /// <summary>
-    /// Checks each cache-sized batch of the DMA buffer, then copies its data out. Every block
-    /// is copied even after a failure (the result equals Strip); checking stops at the first.
+    /// Checks each cache-sized batch of the DMA buffer, then copies its data out while it is
+    /// still in cache. Every block is copied even after a failure (the result equals Strip);
+    /// checking stops at the first.
     /// </summary>
     public static bool VerifyCopy(in ProtectionContext context, ReadOnlySpan<byte> dmaData, ReadOnlySpan<byte> dmaMetadata,
         Span<byte> hostData, int blockCount, bool interleaved, out PiError error)
@@ -91,6 +100,7 @@ internal static class PiEngine<TGuard, TCrc>
         ProtectionFormat format = context.Format;
         PiTagPlan plan = new(context);
         int batchBlocks = CopyBatchBlocks(format);
+        bool streaming = PiBlockCopy.Streams(format, blockCount);
         bool checking = plan.ChecksAnything, passed = true;
         error = default;
         Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
@@ -105,8 +115,10 @@ internal static class PiEngine<TGuard, TCrc>
                 if (!CheckTuples(format, interleaved, dmaData, dmaMetadata, first, batch, plan, out error))
                     checking = passed = false;
             }
-            PiBlockCopy.CopyOut(format, interleaved, dmaData, hostData, first, batch.Length);
+            PiBlockCopy.CopyOut(format, interleaved, dmaData, hostData, first, batch.Length, streaming);
         }
+        if (streaming)
+            StreamingCopy.Fence();
         return passed;
     }
 
@@ -131,6 +143,26 @@ internal static class PiEngine<TGuard, TCrc>
         ReadOnlySpan<byte> blockMetadata = metadata.Slice(first * metadataSize);
         for (int i = 0; i < crcs.Length; i++)
             crcs[i] = TGuard.Update(crcs[i], blockMetadata.Slice(i * metadataSize, prefix));
+    }
+
+    /// <summary>
+    /// Guards of data-only blocks [first, first + crcs.Length) whose metadata prefix (the
+    /// bytes before a last tuple) is all zeros, as GenerateCopy and Insert leave it.
+    /// </summary>
+    private static void ComputeHostGuards(ProtectionFormat format, ReadOnlySpan<byte> hostData, int first, Span<TCrc> crcs)
+    {
+        int blockSize = format.BlockSize;
+        TGuard.ComputeBlocks(hostData.Slice(first * blockSize), blockSize, blockSize, crcs);
+        int prefix = format.TupleOffset;
+        if (prefix == 0)
+            return;
+        for (int i = 0; i < crcs.Length; i++)
+        {
+            TCrc crc = crcs[i];
+            for (int done = 0; done < prefix; done += PiBlockCopy.Zeros.Length)
+                crc = TGuard.Update(crc, PiBlockCopy.Zeros.Slice(0, Math.Min(PiBlockCopy.Zeros.Length, prefix - done)));
+            crcs[i] = crc;
+        }
     }
 
     /// <summary>

@@ -134,7 +134,7 @@ public readonly struct ProtectionContext
         CheckBlockCount(blockCount);
         CheckBuffer(extended.Length, blockCount, format, BufferUnit.ExtendedBlocks, nameof(extended));
         CheckBuffer(dataOnly.Length, blockCount, format, BufferUnit.DataOnlyBlocks, nameof(dataOnly));
-        PiBlockCopy.CopyOut(format, interleaved: true, extended, dataOnly, 0, blockCount);
+        PiBlockCopy.CopyAllOut(format, interleaved: true, extended, dataOnly, blockCount);
     }
 
     /// <summary>
@@ -178,7 +178,7 @@ public readonly struct ProtectionContext
             case PiGuardFormat.Guard32: return PiEngine<Guard32, uint>.VerifyCopy(this, dmaData, dmaMetadata, hostData, blockCount, interleaved, out error);
             case PiGuardFormat.Guard64: return PiEngine<Guard64, ulong>.VerifyCopy(this, dmaData, dmaMetadata, hostData, blockCount, interleaved, out error);
             default:
-                PiBlockCopy.CopyOut(format, interleaved, dmaData, hostData, 0, blockCount);
+                PiBlockCopy.CopyAllOut(format, interleaved, dmaData, hostData, blockCount);
                 return true;
         }
     }
@@ -195,7 +195,7 @@ public readonly struct ProtectionContext
             case PiGuardFormat.Guard16: PiEngine<Guard16, ushort>.GenerateCopy(this, hostData, dmaData, dmaMetadata, blockCount, interleaved); break;
             case PiGuardFormat.Guard32: PiEngine<Guard32, uint>.GenerateCopy(this, hostData, dmaData, dmaMetadata, blockCount, interleaved); break;
             case PiGuardFormat.Guard64: PiEngine<Guard64, ulong>.GenerateCopy(this, hostData, dmaData, dmaMetadata, blockCount, interleaved); break;
-            default: PiBlockCopy.CopyIn(format, interleaved, hostData, dmaData, dmaMetadata, 0, blockCount); break;
+            default: PiBlockCopy.CopyAllIn(format, interleaved, hostData, dmaData, dmaMetadata, blockCount); break;
         }
     }
 

@@ -91,9 +91,22 @@ internal sealed unsafe partial class ControllerCore : IDisposable
     public void RunOnDevice(Action work)
     {
         var thread = DeviceThread;
-        if (thread is null || thread == Thread.CurrentThread)
+        if (thread == Thread.CurrentThread)
         {
             work();
+            return;
+        }
+        if (thread is null)
+        {
+            EnterInline();
+            try
+            {
+                work();
+            }
+            finally
+            {
+                ExitInline();
+            }
             return;
         }
         if (!thread.IsAlive)
@@ -106,6 +119,53 @@ internal sealed unsafe partial class ControllerCore : IDisposable
             throw new TimeoutException("the emulated controller's device thread did not run the request within 30 s (is it stopped?).");
         if (action.Error is { } error)
             throw error;
+    }
+
+    // Inline mode has no device thread: whoever steps is the device. Several host threads (one
+    // per queue pair) may call Progress at once, so one pass runs at a time; the others skip,
+    // since the running pass serves every queue.
+    private int _inlineBusy;
+
+    /// <summary>Inline mode: one pass, unless another thread is making one right now (then 0).</summary>
+    public int TryStepInline()
+    {
+        if (Interlocked.CompareExchange(ref _inlineBusy, 1, 0) != 0)
+            return 0;
+        try
+        {
+            return Step();
+        }
+        finally
+        {
+            Volatile.Write(ref _inlineBusy, 0);
+        }
+    }
+
+    private volatile bool _inlineClosed;
+
+    /// <summary>Inline mode: waits until no pass runs and keeps others out (Step, fault injection).</summary>
+    /// <exception cref="ObjectDisposedException">The controller was disposed.</exception>
+    public void EnterInline()
+    {
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref _inlineBusy, 1, 0) != 0)
+        {
+            if (_inlineClosed)
+                throw new ObjectDisposedException(nameof(EmulatedController), "the emulated controller was disposed.");
+            spin.SpinOnce();
+        }
+    }
+
+    /// <summary>Ends <see cref="EnterInline"/>.</summary>
+    public void ExitInline() => Volatile.Write(ref _inlineBusy, 0);
+
+    /// <summary>Inline mode, disposal: waits for a running pass, then keeps the gate shut for good.</summary>
+    public void CloseInline()
+    {
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref _inlineBusy, 1, 0) != 0)
+            spin.SpinOnce();
+        _inlineClosed = true;
     }
 
     /// <summary>Sets CSTS.CFS and stops command processing until a controller reset.</summary>

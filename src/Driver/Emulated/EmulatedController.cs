@@ -69,7 +69,15 @@ public sealed class EmulatedController : IDisposable
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (_thread is not null)
             throw new InvalidOperationException("Step() drives an inline controller; this one runs its own device thread (Mode = Threaded).");
-        return _core.Step();
+        _core.EnterInline();
+        try
+        {
+            return _core.Step();
+        }
+        finally
+        {
+            _core.ExitInline();
+        }
     }
 
     /// <summary>Called by the transport's Progress(): steps an inline controller, surfaces a device thread failure.</summary>
@@ -77,8 +85,7 @@ public sealed class EmulatedController : IDisposable
     {
         if (_thread is null)
         {
-            if (_disposed == 0)
-                _core.Step();
+            _core.TryStepInline();   // after Dispose the gate stays shut: nothing runs
         }
         else if (_deviceFailure is { } failure)
             throw new InvalidOperationException("the emulated controller's device thread failed; the controller is stopped.", failure);
@@ -136,7 +143,10 @@ public sealed class EmulatedController : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _stopping = true;
-        _thread?.Join();
+        if (_thread is not null)
+            _thread.Join();
+        else
+            _core.CloseInline();   // no inline pass may run while the memory goes away
         _core.AbandonQueuedActions();
         _core.Dispose();
     }

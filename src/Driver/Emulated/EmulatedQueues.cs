@@ -23,18 +23,13 @@ internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, Comple
     /// <summary>Submission queues that post here (a CQ with SQs cannot be deleted).</summary>
     public int AttachedSubmissionQueues;
 
-    /// <summary>Set when the host wrote a head doorbell value outside the queue.</summary>
-    public bool InvalidDoorbellSeen;
-
-    /// <summary>Reads the head doorbell; an out-of-range value is ignored (Invalid Doorbell Write Value).</summary>
+    /// <summary>Reads the head doorbell; an out-of-range value (Invalid Doorbell Write Value) is ignored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RefreshHead()
     {
         uint head = Volatile.Read(ref *_headDoorbell);
         if (head < (uint)Size)
             _head = (int)head;
-        else
-            InvalidDoorbellSeen = true;
     }
 
     /// <summary>True when one more entry would overwrite an entry the host has not consumed.</summary>
@@ -91,9 +86,6 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
     /// <summary>Next entry to fetch.</summary>
     public int Head { get; private set; }
 
-    /// <summary>Set when the host wrote a tail doorbell value outside the queue.</summary>
-    public bool InvalidDoorbellSeen;
-
     /// <summary>Reads the tail doorbell; returns whether entries are waiting. Out-of-range values are ignored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool HasWork()
@@ -101,8 +93,6 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
         uint tail = Volatile.Read(ref *_tailDoorbell);
         if (tail < (uint)Size)
             _tail = (int)tail;
-        else
-            InvalidDoorbellSeen = true;
         return _tail != Head;
     }
 

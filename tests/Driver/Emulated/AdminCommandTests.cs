@@ -285,6 +285,47 @@ public class AdminCommandTests
     }
 
     [Test]
+    public void NamespaceDescriptorsCarryNguidAndCsi()
+    {
+        using var host = TestHost.Create();
+        host.Enable();
+        var (completion, page) = host.Identify((byte)IdentifyCns.NamespaceDescriptors, 1);
+        Assert.That(completion.Status, Is.Zero);
+        var span = page.Span;
+        Assert.That((span[0], span[1]), Is.EqualTo(((byte)2, (byte)16)), "NIDT NGUID, 16 bytes");
+        Assert.That(span.Slice(4, 16).IndexOfAnyExcept((byte)0), Is.Not.EqualTo(-1), "non-zero NGUID");
+        Assert.That((span[20], span[21], span[24]), Is.EqualTo(((byte)4, (byte)1, (byte)0)), "NIDT CSI = NVM");
+        var nguid = span.Slice(4, 16).ToArray();
+        var id = MemoryMarshal.Read<IdentifyNamespace>(host.Identify((byte)IdentifyCns.Namespace, 1).Page.Span);
+        unsafe
+        {
+            Assert.That(new ReadOnlySpan<byte>(id.Nguid, 16).SequenceEqual(nguid), Is.True, "same NGUID in CNS 00h");
+        }
+    }
+
+    [Test]
+    public void FeatureValuesAndCapabilities()
+    {
+        using var host = TestHost.Create();
+        host.Enable();
+        var get = TestHost.Command((byte)AdminOpcode.GetFeatures);
+        get.Cdw10 = (uint)FeatureId.VolatileWriteCache;
+        Assert.That(host.Admin(get).Result, Is.EqualTo(1u), "write cache on by default");
+        var set = TestHost.Command((byte)AdminOpcode.SetFeatures);
+        set.Cdw10 = (uint)FeatureId.VolatileWriteCache;
+        set.Cdw11 = 0;
+        Assert.That(host.Admin(set).Status, Is.Zero);
+        Assert.That(host.Admin(get).Result, Is.Zero, "current");
+        get.Cdw10 = (uint)FeatureId.VolatileWriteCache | (1u << 8);
+        Assert.That(host.Admin(get).Result, Is.EqualTo(1u), "default");
+        get.Cdw10 = (uint)FeatureId.VolatileWriteCache | (3u << 8);
+        Assert.That(host.Admin(get).Result, Is.EqualTo(4u), "supported capabilities: changeable only");
+        set.Cdw10 = (uint)FeatureId.PowerManagement;
+        set.Cdw11 = 1;
+        Assert.That(host.Admin(set).Status, Is.EqualTo(NvmeStatus.InvalidField.Value), "only power state 0 exists");
+    }
+
+    [Test]
     public void UnsupportedOrSavedFeaturesAreRejected()
     {
         using var host = TestHost.Create();

@@ -49,6 +49,47 @@ public class ThreadedControllerTests
         host.Dispose();
     }
 
+    [Test]
+    public void InlineControllerCanBeProgressedFromSeveralHostThreads()
+    {
+        // One queue pair per host thread, each spinning on Progress(): one pass runs at a time.
+        using var host = TestHost.Create(ns => ns.CapacityBytes = 1 << 20);
+        var queues = new[] { host.Start(entries: 8), host.CreateQueuePair(2, entries: 8) };
+        var sources = new[] { host.Alloc(4096), host.Alloc(4096) };
+        var sinks = new[] { host.Alloc(4096), host.Alloc(4096) };
+        var failures = new int[2];
+        var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
+        {
+            ulong lba = (ulong)(t * 1000);
+            for (int i = 0; i < 400; i++)
+            {
+                // Each thread's data is its own: any mixing of the two passes shows up as a mismatch.
+                sources[t].Span.Fill((byte)(t * 100 + i % 100));
+                var write = host.Execute(queues[t], TestHost.Rw(NvmOpcode.Write, lba, 8, sources[t].Iova));
+                var read = host.Execute(queues[t], TestHost.Rw(NvmOpcode.Read, lba, 8, sinks[t].Iova));
+                if (write.Status != 0 || read.Status != 0 || !sinks[t].Span.SequenceEqual(sources[t].Span))
+                    failures[t]++;
+            }
+        })).ToArray();
+        foreach (var thread in threads)
+            thread.Start();
+        foreach (var thread in threads)
+            Assert.That(thread.Join(TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That(failures, Is.EqualTo(new[] { 0, 0 }));
+    }
+
+    [Test]
+    public void InlineControllerRefusesWorkAfterDispose()
+    {
+        var host = TestHost.Create();
+        host.Enable();
+        host.Controller.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => host.Controller.Step());
+        Assert.Throws<ObjectDisposedException>(() => host.Controller.Faults.SetFatalStatus());
+        Assert.DoesNotThrow(() => host.Transport.Progress());
+        host.Dispose();
+    }
+
     private static HostQueuePair StartThreaded(TestHost host)
     {
         host.Enable();
