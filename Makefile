@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 RESULTS ?= TestResults
 
-.PHONY: all build test run bench clean
+.PHONY: all build test run bench qemu-test clean
 
 all: build
 
@@ -22,12 +22,16 @@ test:
 
 # The README's main job.
 run: build
-	./bin/pnvme crc --bench
+	./bin/pnvme bench
 
 # BenchmarkDotNet suite; pass e.g. FILTER='*Crc*' to narrow it.
 FILTER ?= *
 bench:
 	$(DOTNET) run -c Release --project src/Bench/Micro/PolledNvme.Bench.Micro.csproj -- --filter '$(FILTER)'
+
+# The real VFIO path against QEMU's NVMe controller in a TCG guest (scripts/qemu-test.sh; needs root for apt).
+qemu-test:
+	scripts/qemu-test.sh
 
 clean:
 	$(DOTNET) clean PolledNvme.sln -c $(CONFIG) --nologo -v:q

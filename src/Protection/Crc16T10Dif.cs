@@ -17,40 +17,48 @@ public static class Crc16T10Dif
     /// <summary>CRC of the ASCII bytes "123456789".</summary>
     public const ushort CheckValue = 0xD0DB;
 
-    private static readonly ushort[] s_table = CrcTables.BuildNormal16(Polynomial);
+    /// <summary>The path chosen at start-up for this machine: the widest carry-less-multiply folding available.</summary>
+    public static CrcKernel Kernel { get; } = CrcKernels.BestFolding();
 
-    /// <summary>The path chosen at start-up for this machine.</summary>
-    public static CrcKernel Kernel { get; } = CrcKernel.Table;
-
-    /// <summary>Whether <paramref name="kernel"/> can run on this machine.</summary>
-    public static bool IsSupported(CrcKernel kernel) => kernel == CrcKernel.Table;
+    /// <summary>Whether <paramref name="kernel"/> can run on this machine (<see cref="CrcKernel.Sse42"/> never: it is CRC-32C's).</summary>
+    public static bool IsSupported(CrcKernel kernel) => Crc16T10DifParameters.IsSupported(kernel);
 
     /// <summary>CRC-16/T10-DIF of <paramref name="data"/>.</summary>
-    public static ushort Compute(ReadOnlySpan<byte> data) => Update(0, data);
+    public static ushort Compute(ReadOnlySpan<byte> data) => Update(0, data, Kernel);
 
     /// <summary>Continues a CRC from a previous final value (see the class remarks).</summary>
     public static ushort Update(ushort previous, ReadOnlySpan<byte> data) => Update(previous, data, Kernel);
 
-    /// <summary>Continues a CRC on a forced path; throws if the path is not supported here.</summary>
+    /// <summary>Continues a CRC on a forced path; throws <see cref="PlatformNotSupportedException"/> if it cannot run here.</summary>
     public static ushort Update(ushort previous, ReadOnlySpan<byte> data, CrcKernel kernel)
-    {
-        if (!IsSupported(kernel))
-            throw new PlatformNotSupportedException($"CRC-16/T10-DIF kernel {kernel} is not supported on this machine.");
-        return CrcTables.UpdateNormal16(s_table, previous, data);
-    }
+        => CrcEngine<ushort, Crc16T10DifParameters, NormalBitOrder>.Update(previous, data, kernel);
 
     /// <summary>
     /// Computes the CRCs of <c>crcs.Length</c> equal-sized blocks in one call: block i is
-    /// <c>source[(i * stride)..(i * stride + blockLength)]</c>.
+    /// <c>source[(i * stride)..(i * stride + blockLength)]</c>. Blocks are folded four at a time.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative block length, or stride below the block length.</exception>
+    /// <exception cref="ArgumentException">The source is too short for <c>crcs.Length</c> blocks.</exception>
     public static void ComputeBlocks(ReadOnlySpan<byte> source, int blockLength, int stride, Span<ushort> crcs)
         => ComputeBlocks(source, blockLength, stride, crcs, Kernel);
 
     /// <summary>Multi-block form on a forced path.</summary>
-    public static void ComputeBlocks(ReadOnlySpan<byte> source, int blockLength, int stride, Span<ushort> crcs, CrcKernel kernel)
-    {
-        CrcBlocks.Validate(source.Length, blockLength, stride, crcs.Length);
-        for (int i = 0; i < crcs.Length; i++)
-            crcs[i] = Update(0, source.Slice(i * stride, blockLength), kernel);
-    }
+    public static unsafe void ComputeBlocks(ReadOnlySpan<byte> source, int blockLength, int stride, Span<ushort> crcs, CrcKernel kernel)
+        => CrcEngine<ushort, Crc16T10DifParameters, NormalBitOrder>.ComputeBlocks(source, blockLength, stride, crcs, kernel, &Update);
+}
+
+/// <summary>CRC-16/T10-DIF as the shared engine sees it: the 16-bit CRC sits in the register's top bits.</summary>
+internal readonly struct Crc16T10DifParameters : ICrcParameters<ushort>
+{
+    private const int Shift = 64 - 16;
+    private static readonly ushort[] s_table = CrcTables.BuildNormal16(Crc16T10Dif.Polynomial);
+    private static readonly CrcFoldingConstants s_constants = CrcFoldingConstants.ForNormal(Crc16T10Dif.Polynomial, 16);
+
+    public static string Name => "CRC-16/T10-DIF";
+    public static CrcFoldingConstants Constants => s_constants;
+    public static bool IsSupported(CrcKernel kernel) => kernel == CrcKernel.Table || CrcKernels.IsFoldingSupported(kernel);
+    public static ulong ToRegister(ushort previous) => (ulong)previous << Shift;
+    public static ushort FromRegister(ulong register) => (ushort)(register >> Shift);
+    public static ulong UpdateTable(ulong register, ReadOnlySpan<byte> data)
+        => (ulong)CrcTables.UpdateNormal16(s_table, (ushort)(register >> Shift), data) << Shift;
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace PolledNvme.Protection;
 
 /// <summary>
@@ -51,6 +53,7 @@ internal static class CrcTables
     /// Advances a reflected CRC register (not inverted: callers handle init and xor-out) over
     /// <paramref name="data"/>, eight bytes per step.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ulong UpdateReflected(ReadOnlySpan<ulong> t, ulong crc, ReadOnlySpan<byte> data)
     {
         int i = 0;
@@ -72,6 +75,7 @@ internal static class CrcTables
     }
 
     /// <summary>Advances a non-reflected 16-bit CRC register over <paramref name="data"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ushort UpdateNormal16(ReadOnlySpan<ushort> t, ushort crc, ReadOnlySpan<byte> data)
     {
         int i = 0;

@@ -22,8 +22,8 @@ internal static class PiEngine<TGuard, TCrc>
     where TGuard : struct, IPiGuard<TCrc>
     where TCrc : unmanaged, IBinaryInteger<TCrc>, IUnsignedNumber<TCrc>
 {
-    /// <summary>Blocks per ComputeBlocks call (the stack buffer holds this many CRCs).</summary>
-    private const int BatchBlocks = 32;
+    /// <summary>Blocks per ComputeBlocks call (<see cref="CrcBatch{T}"/> holds this many CRCs).</summary>
+    private const int BatchBlocks = CrcBatch<TCrc>.Length;
 
     /// <summary>Bytes a copy operation moves before checksumming them: well inside L2, so the CRC reads hit cache.</summary>
     private const int CopyBatchBytes = 64 * 1024;
@@ -32,7 +32,8 @@ internal static class PiEngine<TGuard, TCrc>
     {
         ProtectionFormat format = context.Format;
         PiTagPlan plan = new(context);
-        Span<TCrc> crcs = stackalloc TCrc[BatchBlocks];
+        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
+        Span<TCrc> crcs = crcBuffer;
         for (int first = 0; first < blockCount; first += BatchBlocks)
         {
             Span<TCrc> batch = crcs.Slice(0, Math.Min(BatchBlocks, blockCount - first));
@@ -49,7 +50,8 @@ internal static class PiEngine<TGuard, TCrc>
         error = default;
         if (!plan.ChecksAnything)
             return true;
-        Span<TCrc> crcs = stackalloc TCrc[BatchBlocks];
+        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
+        Span<TCrc> crcs = crcBuffer;
         for (int first = 0; first < blockCount; first += BatchBlocks)
         {
             Span<TCrc> batch = crcs.Slice(0, Math.Min(BatchBlocks, blockCount - first));
@@ -68,7 +70,8 @@ internal static class PiEngine<TGuard, TCrc>
         ProtectionFormat format = context.Format;
         PiTagPlan plan = new(context);
         int batchBlocks = CopyBatchBlocks(format);
-        Span<TCrc> crcs = stackalloc TCrc[BatchBlocks];
+        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
+        Span<TCrc> crcs = crcBuffer;
         for (int first = 0; first < blockCount; first += batchBlocks)
         {
             Span<TCrc> batch = crcs.Slice(0, Math.Min(batchBlocks, blockCount - first));
@@ -90,7 +93,8 @@ internal static class PiEngine<TGuard, TCrc>
         int batchBlocks = CopyBatchBlocks(format);
         bool checking = plan.ChecksAnything, passed = true;
         error = default;
-        Span<TCrc> crcs = stackalloc TCrc[BatchBlocks];
+        Unsafe.SkipInit(out CrcBatch<TCrc> crcBuffer); // entries are written before use (or masked out when the guard is not checked)
+        Span<TCrc> crcs = crcBuffer;
         for (int first = 0; first < blockCount; first += batchBlocks)
         {
             Span<TCrc> batch = crcs.Slice(0, Math.Min(batchBlocks, blockCount - first));
@@ -130,8 +134,8 @@ internal static class PiEngine<TGuard, TCrc>
     }
 
     /// <summary>
-    /// The tuples of the call start at <c>TupleStart</c> of the returned buffer and repeat every
-    /// <paramref name="stride"/> bytes.
+    /// Offset of block 0's tuple in the buffer that holds the tuples (data when interleaved,
+    /// metadata when separate); the tuples repeat every <paramref name="stride"/> bytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int TupleStart(ProtectionFormat format, bool interleaved, out int stride)
@@ -145,41 +149,40 @@ internal static class PiEngine<TGuard, TCrc>
     {
         int start = TupleStart(format, interleaved, out int stride);
         Span<byte> tuples = (interleaved ? data : metadata).Slice(start + first * stride);
-        int tupleSize = TGuard.TupleSize;
+        UInt128 tags = plan.TagFields;
+        ulong reference = plan.ReferenceTag(first), referenceMask = plan.ReferenceTagMask;
+        ulong step = plan.IncrementReferenceTag ? 1UL : 0UL;
         for (int i = 0; i < crcs.Length; i++)
         {
-            Span<byte> tuple = tuples.Slice(i * stride, tupleSize);
-            TGuard.WriteGuard(tuple, crcs[i]);
-            PiTupleCodec<TGuard, TCrc>.WriteApplicationTag(tuple, plan.ApplicationTag);
-            PiTupleCodec<TGuard, TCrc>.WriteSpace(tuple, plan.Space(first + i));
+            PiTupleCodec<TGuard, TCrc>.WriteTuple(tuples.Slice(i * stride, TGuard.TupleSize),
+                tags | PiTupleCodec<TGuard, TCrc>.GuardField(crcs[i]) | reference);
+            reference = (reference + step) & referenceMask;
         }
     }
 
-    /// <summary>Checks the tuples of blocks [first, first + crcs.Length); crcs are only read when the guard is checked.</summary>
+    /// <summary>
+    /// Checks the tuples of blocks [first, first + crcs.Length): each tuple, read as one
+    /// number, against the expected tuple under the mask of the enabled checks. The crcs are
+    /// only meaningful (and only compared) when the guard is checked.
+    /// </summary>
     private static bool CheckTuples(ProtectionFormat format, bool interleaved, ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata,
         int first, ReadOnlySpan<TCrc> crcs, in PiTagPlan plan, out PiError error)
     {
         int start = TupleStart(format, interleaved, out int stride);
         ReadOnlySpan<byte> tuples = (interleaved ? data : metadata).Slice(start + first * stride);
-        int tupleSize = TGuard.TupleSize;
+        UInt128 tags = plan.TagFields, escape = plan.Escape;
+        UInt128 mask = plan.CheckGuard ? plan.TagCheckMask | PiTupleCodec<TGuard, TCrc>.GuardField(TCrc.AllBitsSet) : plan.TagCheckMask;
+        ulong reference = plan.ReferenceTag(first), referenceMask = plan.ReferenceTagMask;
+        ulong step = plan.IncrementReferenceTag ? 1UL : 0UL;
         for (int i = 0; i < crcs.Length; i++)
         {
-            ReadOnlySpan<byte> tuple = tuples.Slice(i * stride, tupleSize);
-            ushort applicationTag = PiTupleCodec<TGuard, TCrc>.ReadApplicationTag(tuple);
-            UInt128 space = PiTupleCodec<TGuard, TCrc>.ReadSpace(tuple);
-
-            // Escapes (PI.md §5): app tag FFFFh disables every check of the block; type 3 also
-            // needs the reference tag all ones (ReferenceField is 0 when it has no bits).
-            if (applicationTag == 0xFFFF && (!plan.Type3 || (space & plan.ReferenceField) == plan.ReferenceField))
-                continue;
-
-            bool guardFails = plan.CheckGuard && TGuard.ReadGuard(tuple) != crcs[i];
-            UInt128 difference = space ^ plan.Space(first + i);
-            if (guardFails
-                || ((applicationTag ^ plan.ApplicationTag) & plan.ApplicationCheckMask) != 0
-                || (difference & (plan.ReferenceCheckMask | plan.StorageCheckMask)) != UInt128.Zero)
+            ReadOnlySpan<byte> tuple = tuples.Slice(i * stride, TGuard.TupleSize);
+            UInt128 actual = PiTupleCodec<TGuard, TCrc>.ReadTuple(tuple);
+            UInt128 expected = tags | PiTupleCodec<TGuard, TCrc>.GuardField(crcs[i]) | reference;
+            reference = (reference + step) & referenceMask;
+            if (((actual ^ expected) & mask) != UInt128.Zero && (actual & escape) != escape)
             {
-                error = Describe(tuple, guardFails ? crcs[i] : default, guardFails, first + i, plan);
+                error = Describe(tuple, crcs[i], first + i, plan);
                 return false;
             }
         }
@@ -187,19 +190,31 @@ internal static class PiEngine<TGuard, TCrc>
         return true;
     }
 
-    /// <summary>Names the first failing check of a tuple, in the order guard, application, reference, storage tag.</summary>
+    /// <summary>Names the first failing check of a tuple, in the order guard, application, reference, storage tag (PI.md §5).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PiError Describe(ReadOnlySpan<byte> tuple, TCrc crc, bool guardFails, int blockIndex, in PiTagPlan plan)
+    private static PiError Describe(ReadOnlySpan<byte> tuple, TCrc crc, int blockIndex, in PiTagPlan plan)
     {
-        if (guardFails)
-            return new PiError(blockIndex, PiErrorKind.Guard, ulong.CreateTruncating(crc), ulong.CreateTruncating(TGuard.ReadGuard(tuple)));
-        ushort applicationTag = PiTupleCodec<TGuard, TCrc>.ReadApplicationTag(tuple);
-        if (((applicationTag ^ plan.ApplicationTag) & plan.ApplicationCheckMask) != 0)
-            return new PiError(blockIndex, PiErrorKind.ApplicationTag, plan.ApplicationTag, applicationTag);
-        UInt128 space = PiTupleCodec<TGuard, TCrc>.ReadSpace(tuple);
+        PiTuple actual = PiTupleCodec<TGuard, TCrc>.Read(tuple, plan.ReferenceTagBits);
+        ulong guard = ulong.CreateTruncating(crc);
+        if (plan.CheckGuard && actual.Guard != guard)
+            return new PiError(blockIndex, PiErrorKind.Guard, guard, actual.Guard);
+        if (((actual.ApplicationTag ^ plan.ApplicationTag) & plan.ApplicationCheckMask) != 0)
+            return new PiError(blockIndex, PiErrorKind.ApplicationTag, plan.ApplicationTag, actual.ApplicationTag);
         ulong expectedReference = plan.ReferenceTag(blockIndex);
-        if (((space ^ expectedReference) & plan.ReferenceCheckMask) != UInt128.Zero)
-            return new PiError(blockIndex, PiErrorKind.ReferenceTag, expectedReference, (ulong)(space & plan.ReferenceField));
-        return new PiError(blockIndex, PiErrorKind.StorageTag, plan.StorageTag, (ulong)(space >> plan.ReferenceTagBits));
+        if (((actual.ReferenceTag ^ expectedReference) & plan.ReferenceCheckMask) != 0)
+            return new PiError(blockIndex, PiErrorKind.ReferenceTag, expectedReference, actual.ReferenceTag);
+        return new PiError(blockIndex, PiErrorKind.StorageTag, plan.StorageTag, actual.StorageTag);
     }
+}
+
+/// <summary>
+/// The CRCs of one batch, on the stack. An inline array rather than <c>stackalloc</c>, so the
+/// engine's methods tier up normally (no localloc, no stack cookie check).
+/// </summary>
+[InlineArray(Length)]
+internal struct CrcBatch<T>
+    where T : unmanaged
+{
+    public const int Length = 32;
+    private T _first;
 }

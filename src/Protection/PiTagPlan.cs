@@ -1,10 +1,10 @@
 namespace PolledNvme.Protection;
 
 /// <summary>
-/// What a context's tags and checks mean for each tuple, worked out once per call so the
-/// per-block loop only does XOR and AND on the application tag and the storage+reference
-/// space (PI.md §2, §5). Checks that cannot apply (reference tag for type 3, storage tag
-/// with STS 0, anything for a zero-width field) have an all-zero mask.
+/// What a context's tags and checks mean for whole tuples (see <see cref="PiTupleCodec{TGuard, TCrc}"/>),
+/// worked out once per call so the per-block loop is one XOR, one AND and one compare
+/// (PI.md §2, §5). Checks that cannot apply (reference tag for type 3, storage tag with STS
+/// 0, zero-width fields) have all-zero masks. The guard's part is added by the engine.
 /// </summary>
 internal readonly struct PiTagPlan
 {
@@ -12,62 +12,63 @@ internal readonly struct PiTagPlan
     {
         ProtectionFormat format = context.Format;
         PiChecks checks = context.Checks;
-        ReferenceTagBits = format.ReferenceTagBits;
+        int referenceTagBits = format.ReferenceTagBits;
+        int spaceBits = referenceTagBits + format.StorageTagSize;
+        ReferenceTagBits = referenceTagBits;
         ReferenceTagMask = format.ReferenceTagMask;
         InitialReferenceTag = context.InitialReferenceTag;
-        IncrementReferenceTag = format.Type is PiType.Type1 or PiType.Type2;
-        Type3 = format.Type == PiType.Type3;
+        IncrementReferenceTag = format.Type is PiType.Type1 or PiType.Type2; // same rule as the static ReferenceTag
         CheckGuard = (checks & PiChecks.Guard) != 0;
         ApplicationTag = context.ApplicationTag;
-        ApplicationCheckMask = (checks & PiChecks.ApplicationTag) != 0 ? context.ApplicationTagMask : (ushort)0;
         StorageTag = context.StorageTag;
-        StorageField = (UInt128)context.StorageTag << ReferenceTagBits;
-        ReferenceField = ReferenceTagMask;
-        ReferenceCheckMask = IncrementReferenceTag && (checks & PiChecks.ReferenceTag) != 0 ? ReferenceTagMask : UInt128.Zero;
-        StorageCheckMask = (checks & PiChecks.StorageTag) != 0
-            ? (UInt128)(context.StorageTagMask & format.StorageTagMask) << ReferenceTagBits
-            : UInt128.Zero;
+        ApplicationCheckMask = (checks & PiChecks.ApplicationTag) != 0 ? context.ApplicationTagMask : (ushort)0;
+        ReferenceCheckMask = IncrementReferenceTag && (checks & PiChecks.ReferenceTag) != 0 ? ReferenceTagMask : 0;
+        StorageCheckMask = (checks & PiChecks.StorageTag) != 0 ? context.StorageTagMask & format.StorageTagMask : 0;
+
+        UInt128 applicationField = (UInt128)0xFFFF << spaceBits;
+        TagFields = ((UInt128)ApplicationTag << spaceBits) | ((UInt128)StorageTag << referenceTagBits);
+        TagCheckMask = ((UInt128)ApplicationCheckMask << spaceBits) | ((UInt128)StorageCheckMask << referenceTagBits) | ReferenceCheckMask;
+        // Escapes (PI.md §5): application tag FFFFh; type 3 also a reference tag of all ones
+        // (a zero-width reference tag adds nothing, so the application tag alone escapes).
+        Escape = format.Type == PiType.Type3 ? applicationField | ReferenceTagMask : applicationField;
     }
 
     /// <summary>Compare the guard with the CRC.</summary>
     public readonly bool CheckGuard;
 
-    /// <summary>Type 3: the reference tag is constant and the escape needs it all ones too.</summary>
-    public readonly bool Type3;
-
-    /// <summary>Types 1 and 2: the reference tag is initial + block index.</summary>
+    /// <summary>Types 1 and 2: the reference tag is initial + block index; type 3 keeps it constant.</summary>
     public readonly bool IncrementReferenceTag;
 
     public readonly ushort ApplicationTag;
-
-    /// <summary>The context's application tag mask, or 0 when the application tag is not checked.</summary>
-    public readonly ushort ApplicationCheckMask;
-
+    public readonly ulong StorageTag;
     public readonly int ReferenceTagBits;
     public readonly ulong ReferenceTagMask;
     public readonly ulong InitialReferenceTag;
-    public readonly ulong StorageTag;
 
-    /// <summary>The storage tag in its place in the space.</summary>
-    public readonly UInt128 StorageField;
+    /// <summary>Field masks of the checks; 0 when a check is off or cannot apply.</summary>
+    public readonly ushort ApplicationCheckMask;
+    public readonly ulong ReferenceCheckMask;
+    public readonly ulong StorageCheckMask;
 
-    /// <summary>The reference tag bits of the space (all ones = the type 3 reference escape).</summary>
-    public readonly UInt128 ReferenceField;
+    /// <summary>Application and storage tag in their places in the tuple number.</summary>
+    public readonly UInt128 TagFields;
 
-    /// <summary>Space bits compared as the reference tag.</summary>
-    public readonly UInt128 ReferenceCheckMask;
+    /// <summary>Tuple bits the application, reference and storage tag checks compare.</summary>
+    public readonly UInt128 TagCheckMask;
 
-    /// <summary>Space bits compared as the storage tag (the storage tag mask, shifted into place).</summary>
-    public readonly UInt128 StorageCheckMask;
+    /// <summary>A tuple escapes every check when all these bits are ones.</summary>
+    public readonly UInt128 Escape;
 
     /// <summary>Whether any check can fail; when not, a verify need not read the buffers.</summary>
-    public bool ChecksAnything
-        => CheckGuard || ApplicationCheckMask != 0 || ReferenceCheckMask != UInt128.Zero || StorageCheckMask != UInt128.Zero;
+    public bool ChecksAnything => CheckGuard || TagCheckMask != UInt128.Zero;
 
     /// <summary>The reference tag of block <paramref name="blockIndex"/>: wraps at its width (types 1/2), constant for type 3.</summary>
     public ulong ReferenceTag(int blockIndex)
         => IncrementReferenceTag ? (InitialReferenceTag + (ulong)blockIndex) & ReferenceTagMask : InitialReferenceTag;
 
-    /// <summary>The whole space a generated tuple of block <paramref name="blockIndex"/> carries.</summary>
-    public UInt128 Space(int blockIndex) => StorageField | ReferenceTag(blockIndex);
+    /// <summary>The same rule for a format and initial tag, without building a plan.</summary>
+    public static ulong ReferenceTag(ProtectionFormat format, ulong initialReferenceTag, int blockIndex)
+        => format.Type is PiType.Type1 or PiType.Type2
+            ? (initialReferenceTag + (ulong)blockIndex) & format.ReferenceTagMask
+            : initialReferenceTag;
 }

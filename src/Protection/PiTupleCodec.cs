@@ -5,97 +5,86 @@ using System.Runtime.CompilerServices;
 namespace PolledNvme.Protection;
 
 /// <summary>
-/// Reads and writes the fields of one PI tuple of the format <typeparamref name="TGuard"/>
-/// describes (PI.md §1, NVM CS 1.2 Figs 147-155; all fields big-endian): guard at byte 0,
-/// application tag after it, then the storage+reference space, whose STS most-significant
-/// bits are the storage tag and the rest the reference tag (PI.md §2).
+/// The tuple of the format <typeparamref name="TGuard"/> describes, handled as one big-endian
+/// number of 64 or 128 bits (PI.md §1, NVM CS 1.2 Figs 147-155): from the most significant
+/// end, the guard, the 16-bit application tag, then the storage+reference space, whose STS
+/// most-significant bits are the storage tag and the rest the reference tag (PI.md §2).
+/// Whole-tuple XOR/AND against an expected tuple and a mask is how the engine checks every
+/// field of a block at once.
 /// </summary>
 internal static class PiTupleCodec<TGuard, TCrc>
     where TGuard : struct, IPiGuard<TCrc>
     where TCrc : unmanaged, IBinaryInteger<TCrc>, IUnsignedNumber<TCrc>
 {
-    /// <summary>Offset of the application tag: right after the guard.</summary>
-    public static int ApplicationTagOffset
+    /// <summary>Bits in the guard field (16, 32, 64).</summary>
+    public static int GuardBits
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Unsafe.SizeOf<TCrc>();
+        get => Unsafe.SizeOf<TCrc>() * 8;
     }
 
-    /// <summary>Offset of the storage+reference space: right after the application tag.</summary>
-    public static int SpaceOffset
+    /// <summary>Bits in the storage+reference space (32, 80, 48): what the guard and application tag leave.</summary>
+    public static int SpaceBits
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Unsafe.SizeOf<TCrc>() + 2;
+        get => TGuard.TupleSize * 8 - GuardBits - 16;
     }
 
-    /// <summary>Bytes of the storage+reference space (4, 10 or 6).</summary>
-    public static int SpaceBytes
+    /// <summary>Position of the guard's least significant bit in the tuple number.</summary>
+    public static int GuardShift
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => TGuard.TupleSize - SpaceOffset;
+        get => TGuard.TupleSize * 8 - GuardBits;
     }
 
+    /// <summary>Reads the tuple at the start of <paramref name="tuple"/> as one big-endian number.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ushort ReadApplicationTag(ReadOnlySpan<byte> tuple)
-        => BinaryPrimitives.ReadUInt16BigEndian(tuple.Slice(ApplicationTagOffset));
+    public static UInt128 ReadTuple(ReadOnlySpan<byte> tuple)
+        => TGuard.TupleSize == 8
+            ? BinaryPrimitives.ReadUInt64BigEndian(tuple)
+            : new UInt128(BinaryPrimitives.ReadUInt64BigEndian(tuple), BinaryPrimitives.ReadUInt64BigEndian(tuple.Slice(8)));
 
+    /// <summary>Writes a tuple number big-endian at the start of <paramref name="tuple"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void WriteApplicationTag(Span<byte> tuple, ushort tag)
-        => BinaryPrimitives.WriteUInt16BigEndian(tuple.Slice(ApplicationTagOffset), tag);
-
-    /// <summary>Reads the whole storage+reference space as one big-endian number.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static UInt128 ReadSpace(ReadOnlySpan<byte> tuple)
+    public static void WriteTuple(Span<byte> tuple, UInt128 value)
     {
-        ReadOnlySpan<byte> space = tuple.Slice(SpaceOffset, SpaceBytes);
-        // SpaceBytes is a constant per specialisation, so only one arm survives JIT compilation.
-        return SpaceBytes switch
+        if (TGuard.TupleSize == 8)
         {
-            4 => BinaryPrimitives.ReadUInt32BigEndian(space),
-            6 => ((ulong)BinaryPrimitives.ReadUInt16BigEndian(space) << 32) | BinaryPrimitives.ReadUInt32BigEndian(space.Slice(2)),
-            _ => new UInt128(BinaryPrimitives.ReadUInt16BigEndian(space), BinaryPrimitives.ReadUInt64BigEndian(space.Slice(2))),
-        };
-    }
-
-    /// <summary>Writes the whole storage+reference space big-endian; bits above the space are dropped.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void WriteSpace(Span<byte> tuple, UInt128 value)
-    {
-        Span<byte> space = tuple.Slice(SpaceOffset, SpaceBytes);
-        ulong low = (ulong)value;
-        switch (SpaceBytes)
-        {
-            case 4:
-                BinaryPrimitives.WriteUInt32BigEndian(space, (uint)low);
-                break;
-            case 6:
-                BinaryPrimitives.WriteUInt16BigEndian(space, (ushort)(low >> 32));
-                BinaryPrimitives.WriteUInt32BigEndian(space.Slice(2), (uint)low);
-                break;
-            default:
-                BinaryPrimitives.WriteUInt16BigEndian(space, (ushort)(value >> 64));
-                BinaryPrimitives.WriteUInt64BigEndian(space.Slice(2), low);
-                break;
+            BinaryPrimitives.WriteUInt64BigEndian(tuple, (ulong)value);
         }
+        else
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(tuple, (ulong)(value >> 64));
+            BinaryPrimitives.WriteUInt64BigEndian(tuple.Slice(8), (ulong)value);
+        }
+    }
+
+    /// <summary>A guard value in its place in the tuple number (constant shifts per specialisation).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static UInt128 GuardField(TCrc guard)
+    {
+        ulong value = ulong.CreateTruncating(guard);
+        return GuardShift >= 64 ? new UInt128(value << (GuardShift - 64), 0) : new UInt128(0, value << GuardShift);
     }
 
     /// <summary>Decodes a whole tuple; <paramref name="referenceTagBits"/> = space bits - STS.</summary>
     public static PiTuple Read(ReadOnlySpan<byte> tuple, int referenceTagBits)
     {
-        UInt128 space = ReadSpace(tuple);
-        UInt128 referenceMask = (UInt128.One << referenceTagBits) - UInt128.One;
+        UInt128 value = ReadTuple(tuple);
+        UInt128 space = value & Ones(SpaceBits);
         return new PiTuple(
-            ulong.CreateTruncating(TGuard.ReadGuard(tuple)),
-            ReadApplicationTag(tuple),
+            (ulong)(value >> GuardShift),
+            (ushort)(value >> SpaceBits),
             (ulong)(space >> referenceTagBits),
-            (ulong)(space & referenceMask));
+            (ulong)(space & Ones(referenceTagBits)));
     }
 
     /// <summary>Encodes a whole tuple; the caller has checked that every field fits.</summary>
     public static void Write(Span<byte> tuple, in PiTuple value, int referenceTagBits)
-    {
-        TGuard.WriteGuard(tuple, TCrc.CreateTruncating(value.Guard));
-        WriteApplicationTag(tuple, value.ApplicationTag);
-        WriteSpace(tuple, ((UInt128)value.StorageTag << referenceTagBits) | value.ReferenceTag);
-    }
+        => WriteTuple(tuple, GuardField(TCrc.CreateTruncating(value.Guard))
+            | ((UInt128)value.ApplicationTag << SpaceBits)
+            | ((UInt128)value.StorageTag << referenceTagBits)
+            | value.ReferenceTag);
+
+    private static UInt128 Ones(int bits) => (UInt128.One << bits) - UInt128.One;
 }

@@ -84,7 +84,7 @@ public readonly struct ProtectionContext
     public ulong ExpectedReferenceTag(int blockIndex)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(blockIndex);
-        return new PiTagPlan(this).ReferenceTag(blockIndex);
+        return PiTagPlan.ReferenceTag(RequireFormat(), InitialReferenceTag, blockIndex);
     }
 
     /// <summary>Writes the PI tuple of every block (metadata bytes outside the tuple are left as they are).</summary>
@@ -116,6 +116,14 @@ public readonly struct ProtectionContext
         };
     }
 
+    /// <summary><see cref="Verify"/> for callers that prefer exceptions.</summary>
+    /// <exception cref="ProtectionException">A check failed; <see cref="ProtectionException.Error"/> says which.</exception>
+    public void VerifyOrThrow(ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata, int blockCount)
+    {
+        if (!Verify(data, metadata, blockCount, out PiError error))
+            throw new ProtectionException(error);
+    }
+
     /// <summary>
     /// Copies the data of interleaved (extended LBA) blocks into a data-only buffer, without
     /// checking. Works on the interleaved form whatever <see cref="ProtectionFormat.Layout"/> says.
@@ -124,8 +132,8 @@ public readonly struct ProtectionContext
     {
         ProtectionFormat format = RequireFormat();
         CheckBlockCount(blockCount);
-        CheckBuffer(extended.Length, blockCount, format.ExtendedBlockSize, nameof(extended), InterleavedWhat(format));
-        CheckBuffer(dataOnly.Length, blockCount, format.BlockSize, nameof(dataOnly), "data-only blocks");
+        CheckBuffer(extended.Length, blockCount, format, BufferUnit.ExtendedBlocks, nameof(extended));
+        CheckBuffer(dataOnly.Length, blockCount, format, BufferUnit.DataOnlyBlocks, nameof(dataOnly));
         PiBlockCopy.CopyOut(format, interleaved: true, extended, dataOnly, 0, blockCount);
     }
 
@@ -137,8 +145,8 @@ public readonly struct ProtectionContext
     {
         ProtectionFormat format = RequireFormat();
         CheckBlockCount(blockCount);
-        CheckBuffer(dataOnly.Length, blockCount, format.BlockSize, nameof(dataOnly), "data-only blocks");
-        CheckBuffer(extended.Length, blockCount, format.ExtendedBlockSize, nameof(extended), InterleavedWhat(format));
+        CheckBuffer(dataOnly.Length, blockCount, format, BufferUnit.DataOnlyBlocks, nameof(dataOnly));
+        CheckBuffer(extended.Length, blockCount, format, BufferUnit.ExtendedBlocks, nameof(extended));
         GenerateCopy(format, dataOnly, extended, Span<byte>.Empty, blockCount, interleaved: true);
     }
 
@@ -149,7 +157,7 @@ public readonly struct ProtectionContext
     public void GenerateCopy(ReadOnlySpan<byte> hostData, Span<byte> dmaData, Span<byte> dmaMetadata, int blockCount)
     {
         ProtectionFormat format = CheckLayoutBuffers(dmaData.Length, dmaMetadata.Length, blockCount, nameof(dmaData), nameof(dmaMetadata));
-        CheckBuffer(hostData.Length, blockCount, format.BlockSize, nameof(hostData), "data-only blocks");
+        CheckBuffer(hostData.Length, blockCount, format, BufferUnit.DataOnlyBlocks, nameof(hostData));
         GenerateCopy(format, hostData, dmaData, dmaMetadata, blockCount, format.Layout == MetadataLayout.Interleaved);
     }
 
@@ -161,7 +169,7 @@ public readonly struct ProtectionContext
     public bool VerifyCopy(ReadOnlySpan<byte> dmaData, ReadOnlySpan<byte> dmaMetadata, Span<byte> hostData, int blockCount, out PiError error)
     {
         ProtectionFormat format = CheckLayoutBuffers(dmaData.Length, dmaMetadata.Length, blockCount, nameof(dmaData), nameof(dmaMetadata));
-        CheckBuffer(hostData.Length, blockCount, format.BlockSize, nameof(hostData), "data-only blocks");
+        CheckBuffer(hostData.Length, blockCount, format, BufferUnit.DataOnlyBlocks, nameof(hostData));
         bool interleaved = format.Layout == MetadataLayout.Interleaved;
         error = default;
         switch (EngineFor(format))
@@ -204,20 +212,20 @@ public readonly struct ProtectionContext
         CheckBlockCount(blockCount);
         if (format.Layout == MetadataLayout.Interleaved)
         {
-            CheckBuffer(dataLength, blockCount, format.ExtendedBlockSize, dataName, InterleavedWhat(format));
+            CheckBuffer(dataLength, blockCount, format, BufferUnit.ExtendedBlocks, dataName);
             if (metadataLength != 0)
                 throw new ArgumentException($"{metadataName} must be empty for the interleaved (extended LBA) layout, where each block's metadata follows its data; got {metadataLength} bytes.", metadataName);
         }
         else
         {
-            CheckBuffer(dataLength, blockCount, format.BlockSize, dataName, "data blocks (separate metadata layout)");
-            CheckBuffer(metadataLength, blockCount, format.MetadataSize, metadataName, "metadata entries");
+            CheckBuffer(dataLength, blockCount, format, BufferUnit.SeparateDataBlocks, dataName);
+            CheckBuffer(metadataLength, blockCount, format, BufferUnit.MetadataEntries, metadataName);
         }
         return format;
     }
 
-    private static string InterleavedWhat(ProtectionFormat format)
-        => $"extended blocks ({format.BlockSize} data + {format.MetadataSize} metadata)";
+    /// <summary>What one unit of a buffer is, for messages; built only when a check fails.</summary>
+    private enum BufferUnit { ExtendedBlocks, DataOnlyBlocks, SeparateDataBlocks, MetadataEntries }
 
     private static void CheckBlockCount(int blockCount)
     {
@@ -225,10 +233,28 @@ public readonly struct ProtectionContext
             throw new ArgumentOutOfRangeException(nameof(blockCount), blockCount, "Block count must be at least 1.");
     }
 
-    private static void CheckBuffer(int length, int blockCount, int bytesPerBlock, string name, string what)
+    private static void CheckBuffer(int length, int blockCount, ProtectionFormat format, BufferUnit unit, string name)
     {
+        int bytesPerBlock = unit switch
+        {
+            BufferUnit.ExtendedBlocks => format.ExtendedBlockSize,
+            BufferUnit.MetadataEntries => format.MetadataSize,
+            _ => format.BlockSize,
+        };
         long needed = (long)blockCount * bytesPerBlock;
         if (length < needed)
-            throw new ArgumentException($"{name} holds {length} bytes; {blockCount} {what} of {bytesPerBlock} bytes need {needed}.", name);
+            ThrowBufferTooSmall(length, blockCount, format, unit, bytesPerBlock, needed, name);
+    }
+
+    private static void ThrowBufferTooSmall(int length, int blockCount, ProtectionFormat format, BufferUnit unit, int bytesPerBlock, long needed, string name)
+    {
+        string what = unit switch
+        {
+            BufferUnit.ExtendedBlocks => $"extended blocks ({format.BlockSize} data + {format.MetadataSize} metadata)",
+            BufferUnit.DataOnlyBlocks => "data-only blocks",
+            BufferUnit.SeparateDataBlocks => "data blocks (separate metadata layout)",
+            _ => "metadata entries",
+        };
+        throw new ArgumentException($"{name} holds {length} bytes; {blockCount} {what} of {bytesPerBlock} bytes need {needed}.", name);
     }
 }

@@ -124,5 +124,16 @@ public class PiCopyTests
         Assert.That(back, Is.EqualTo(host));
         if (layout == MetadataLayout.Separate)
             Assert.That(data, Is.EqualTo(host));
+
+        byte[] extended = RandomBytes(blocks * format.ExtendedBlockSize, 45);
+        context.Insert(host, extended, blocks);
+        for (int i = 0; i < blocks; i++)
+        {
+            Assert.That(extended.AsSpan(i * format.ExtendedBlockSize, 512).SequenceEqual(host.AsSpan(i * 512, 512)), Is.True, $"block {i} data");
+            Assert.That(extended.AsSpan(i * format.ExtendedBlockSize + 512, metadataSize).ToArray(), Is.All.Zero, $"block {i} metadata");
+        }
+        byte[] stripped = RandomBytes(host.Length, 46);
+        context.Strip(extended, stripped, blocks);
+        Assert.That(stripped, Is.EqualTo(host));
     }
 }

@@ -112,6 +112,19 @@ public class ProtectionContextValidationTests
     }
 
     [Test]
+    public void VerifyOrThrowThrowsTheFirstFailure()
+    {
+        var context = new ProtectionContext(s_interleaved, PiChecks.All, 3, 0x42);
+        byte[] data = new byte[s_interleaved.DataBytes(4)];
+        context.Generate(data, default, 4);
+        Assert.That(() => context.VerifyOrThrow(data, default, 4), Throws.Nothing);
+        data[2 * 528 + 528 - 5] ^= 1; // block 2, last byte of the application tag (tuple = last 8 of 16 metadata bytes)
+        Assert.That(() => context.VerifyOrThrow(data, default, 4), Throws.TypeOf<ProtectionException>()
+            .With.Message.EqualTo("PI application tag check failed at block 2: expected 0x42, actual 0x43")
+            .And.Property("Error").EqualTo(new PiError(2, PiErrorKind.ApplicationTag, 0x42, 0x43)));
+    }
+
+    [Test]
     public void ErrorsDescribeThemselvesLikeSpdk()
     {
         var error = new PiError(3, PiErrorKind.Guard, 0x1234, 0x5678);

@@ -4,5 +4,14 @@ namespace PolledNvme.Bench.Micro;
 
 internal static class Program
 {
-    private static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    private static void Main(string[] args)
+    {
+        // `queuepair [seconds]`: the stopwatch harness (IOPS at QD128, QD1 latency percentiles).
+        if (args.Length > 0 && args[0] == "queuepair")
+        {
+            QueuePairHarness.Run(Console.Out, args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+            return;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Runs the real VFIO path against QEMU's own NVMe controller: boots a software-emulated (TCG)
+# q35 guest with a virtual IOMMU, binds the emulated NVMe to vfio-pci in the guest's /init,
+# runs tests/GuestTest (NativeAOT, linked against the real driver) and reports through
+# isa-debug-exit. One boot per nvme-ns configuration, each with a fresh backing image.
+# Prints one summary line per configuration; exits non-zero on any failure.
+#
+# The boot configurations (name and nvme-ns properties) come from the guest program itself
+# (pnvme-guest-test --boots, i.e. ConformanceFormat.QemuBoots), so they live in one place.
+#
+# Usage: scripts/qemu-test.sh [configuration-name ...]   (default: all)
+# Env:   QEMU_CACHE (default .cache/qemu), QEMU_TIMEOUT seconds per boot (default 240).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache=${QEMU_CACHE:-$repo/.cache/qemu}
+timeout_s=${QEMU_TIMEOUT:-240}
+modules=(nvme vfio-pci vfio_iommu_type1 crct10dif_generic crc64_rocksoft_generic)
+packages=(qemu-system-x86 busybox-static cpio kmod clang lld)
+
+log() { printf 'qemu-test: %s\n' "$*"; }
+die() { printf 'qemu-test: error: %s\n' "$*" >&2; exit 1; }
+
+install_packages() {
+  local need=() p
+  for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  [ ${#need[@]} -eq 0 ] && return
+  [ "$(id -u)" -eq 0 ] || die "packages ${need[*]} are missing and installing them needs root"
+  log "installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
+# The Debian kernel that linux-image-amd64 depends on, unpacked with a fresh modules.dep.
+fetch_kernel() {
+  local pkg
+  pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+  [ -n "$pkg" ] || die "apt-cache depends linux-image-amd64 names no kernel package (apt-get update?)"
+  kdir=$cache/kernel/$pkg
+  if [ ! -e "$kdir/.done" ]; then
+    log "fetching $pkg"
+    rm -rf "$kdir" && mkdir -p "$kdir" "$cache/deb"
+    # apt's sandbox user cannot write into the cache; downloading as root is fine here.
+    (cd "$cache/deb" && apt-get download -q "$pkg" >/dev/null 2>"$cache/apt-download.log") \
+      || { cat "$cache/apt-download.log" >&2; die "apt-get download $pkg failed"; }
+    dpkg -x "$cache"/deb/"${pkg}"_*.deb "$kdir"
+    kver=$(ls "$kdir/lib/modules")
+    depmod -b "$kdir" "$kver"
+    touch "$kdir/.done"
+  fi
+  kver=$(ls "$kdir/lib/modules")
+  vmlinuz=$kdir/boot/vmlinuz-$kver
+  [ -f "$vmlinuz" ] || die "no kernel image $vmlinuz in $pkg"
+}
+
+build_guest_program() {
+  # Rebuild only when a source the guest program is made of changed.
+  if [ -x "$cache/guest/pnvme-guest-test" ] && [ -z "$(find "$repo/src" "$repo/tests/GuestTest" "$repo/tests/Conformance" \
+      "$repo/Directory.Build.props" "$repo/Directory.Packages.props" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) \
+      -not -path '*/obj/*' -not -path '*/bin/*' -newer "$cache/guest/pnvme-guest-test" -print -quit)" ]; then
+    log "guest program up to date"
+    return
+  fi
+  log "publishing tests/GuestTest (NativeAOT)"
+  dotnet publish "$repo/tests/GuestTest/PolledNvme.GuestTest.csproj" -c Release -r linux-x64 \
+    -p:PublishAot=true -p:InvariantGlobalization=true -p:StripSymbols=true \
+    -o "$cache/guest" --nologo -v:q >"$cache/publish.log" 2>&1 \
+    || { cat "$cache/publish.log" >&2; die "dotnet publish of the guest program failed"; }
+}
+
+# Copies a host binary's shared libraries (and the loader) into the initramfs root.
+copy_libraries() {
+  local binary=$1 root=$2 lib
+  for lib in $(ldd "$binary" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+}
+
+build_initramfs() {
+  local root=$cache/initramfs mod line ko
+  rm -rf "$root"
+  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,mnt/huge,lib/modules/"$kver"}
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in $("$root/bin/busybox" --list); do
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+  done
+  # The modules with their dependencies; busybox modprobe reads the modules.dep made here.
+  for mod in "${modules[@]}"; do
+    while read -r line; do
+      case $line in
+        insmod\ *)
+          ko=${line#insmod }; ko=${ko%% *}
+          mkdir -p "$root$(dirname "${ko#"$kdir"}")"
+          cp "$ko" "$root${ko#"$kdir"}"
+          ;;
+      esac
+    done < <(modprobe -d "$kdir" -S "$kver" --show-depends "$mod")
+  done
+  cp "$kdir/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/"
+  depmod -b "$root" "$kver"
+  cp "$cache/guest/pnvme-guest-test" "$root/bin/"
+  copy_libraries "$cache/guest/pnvme-guest-test" "$root"
+  # The guest binds the controller with our own setup script (bash, like on a real host).
+  cp /bin/bash "$root/bin/bash"
+  copy_libraries /bin/bash "$root"
+  cp "$repo/scripts/setup-hugepages.sh" "$root/bin/setup-hugepages.sh"
+  cat >"$root/init" <<'INIT'
+#!/bin/sh
+# Guest /init: load the NVMe driver, let scripts/setup-hugepages.sh reserve hugepages and move
+# the controller (PCI class 0x010802) from nvme to vfio-pci, run the test program, hand the
+# controller back with 'reset', and report through isa-debug-exit (QEMU exits with 2N+1).
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
+report() { up report; printf "\\$(printf %03o "$1")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null; poweroff -f; }
+for mod in nvme crct10dif_generic crc64_rocksoft_generic; do
+  modprobe "$mod" || { echo "init: modprobe $mod failed"; report 3; }
+done
+config=$(sed -n 's/.*pnvme_config=\([^ ]*\).*/\1/p' /proc/cmdline)
+bdf=
+for dev in /sys/bus/pci/devices/*; do
+  [ "$(cat "$dev/class")" = 0x010802 ] && bdf=${dev##*/}
+done
+[ -n "$bdf" ] || { echo "init: no NVMe device (class 0x010802)"; report 4; }
+up() { echo "init: uptime $(cut -d" " -f1 /proc/uptime) $*"; }
+setup() { up "setup $*"; bash /bin/setup-hugepages.sh "$@" >/tmp/setup.log 2>&1; r=$?; sed 's/^/setup: /' /tmp/setup.log; return $r; }
+HUGEMEM=128 HUGEPAGE_MOUNT=/mnt/huge setup config || { echo "init: setup-hugepages.sh config failed"; report 5; }
+[ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)")" = vfio-pci ] || { echo "init: setup-hugepages.sh config did not bind $bdf"; report 5; }
+setup status
+/bin/pnvme-guest-test "pci:$bdf" "$config"
+rc=$?
+setup reset || echo "init: setup-hugepages.sh reset failed"
+if [ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)")" != nvme ]; then
+  echo "init: setup-hugepages.sh reset did not give $bdf back to nvme"; [ "$rc" = 0 ] && rc=6
+fi
+report "$rc"
+INIT
+  chmod +x "$root/init"
+  (cd "$root" && find . | cpio -o -H newc --quiet >"$cache/initramfs.cpio")
+}
+
+# Boots one configuration; prints its summary line; returns 0 on pass.
+run_config() {
+  local name=$1 props=$2 out=$cache/$1.log attempt rc start end summary secs
+  for attempt in 1 2; do
+    start=$(date +%s.%N)
+    boot "$name" "$props" "$out" && rc=0 || rc=$?
+    end=$(date +%s.%N)
+    # The console has CRs and terminal escapes (SeaBIOS clears the screen): strip them first.
+    tr -d '\r' <"$out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' >"$out.txt"
+    # A kernel that panics while booting under a loaded TCG host is retried once; anything
+    # after the guest program started is a result.
+    if [ "$rc" -eq 0 ] && [ "$attempt" -eq 1 ] && ! grep -q '^init:' "$out.txt" && grep -q 'Kernel panic' "$out.txt"; then
+      log "$name: the guest kernel panicked while booting ($(grep -o 'Kernel panic.*' "$out.txt" | head -n 1)); retrying once"
+      continue
+    fi
+    break
+  done
+  grep -E '^(PASS (vfio|bar0|dma|controller-open)|FAIL|DEVIATION|     |guest-summary|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
+  summary=$(grep -o 'guest-summary .*' "$out.txt" | tail -n 1 | sed 's/^guest-summary [^:]*: //')
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+  if [ "$rc" -eq 1 ]; then
+    log "$name: PASS ($summary, ${secs} s)"
+    return 0
+  fi
+  case $rc in
+    124) log "$name: FAIL (timed out after ${timeout_s} s; console in $out)" ;;
+    0) log "$name: FAIL (guest powered off without reporting; console in $out)" ;;
+    *) log "$name: FAIL (guest reported $(((rc - 1) / 2)), ${summary:-no summary}, ${secs} s; console in $out)" ;;
+  esac
+  return 1
+}
+
+# One QEMU run with a fresh backing image; returns QEMU's exit status (2N+1 for guest report N).
+boot() {
+  local name=$1 props=$2 out=$3 image=$cache/nvm-$1.img rc
+  rm -f "$image" && truncate -s 64M "$image"
+  rc=0
+  timeout "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 -m 1G \
+    -nographic -no-reboot -nic none \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 -device intel-iommu,intremap=on \
+    -kernel "$vmlinuz" -initrd "$cache/initramfs.cpio" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check pnvme_config=$name" \
+    -drive "file=$image,if=none,id=nvm,format=raw" \
+    -device nvme,serial=deadbeef,id=nvme0 \
+    -device "nvme-ns,drive=nvm,nsid=1,$props" </dev/null >"$out" 2>&1 || rc=$?
+  rm -f "$image"
+  return "$rc"
+}
+
+main() {
+  mkdir -p "$cache"
+  install_packages
+  command -v dotnet >/dev/null || die "the .NET SDK (dotnet) is not on PATH"
+  fetch_kernel
+  build_guest_program
+  build_initramfs
+  local failed=0 passed=0 name props wanted boots
+  boots=$("$cache/guest/pnvme-guest-test" --boots) || die "pnvme-guest-test --boots failed"
+  while read -r name props; do
+    if [ $# -gt 0 ]; then
+      wanted=no
+      for w in "$@"; do [ "$w" = "$name" ] && wanted=yes; done
+      [ "$wanted" = yes ] || continue
+    fi
+    if run_config "$name" "$props"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  done <<<"$boots"
+  log "configurations: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+main "$@"

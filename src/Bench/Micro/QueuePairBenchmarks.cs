@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using BenchmarkDotNet.Attributes;
+using PolledNvme.Driver;
+using PolledNvme.Driver.Emulated;
+using PolledNvme.Queues;
+
+namespace PolledNvme.Bench.Micro;
+
+/// <summary>
+/// Host-side cost of the data path against the emulated controller's null backend (no media
+/// work): IOPS at 4 KiB QD128 with the controller's device thread pinned to the other core,
+/// and the QD1 round trip. Both include the emulated device's own time per command, so they
+/// bound the host overhead from above.
+/// </summary>
+public class QueuePairBenchmarks
+{
+    private const int IosPerInvoke = 8192;
+    private EmulatedController _device = null!;
+    private NvmeController _controller = null!;
+    private IoQueuePair _qp = null!;
+    private DmaBuffer[] _buffers = null!;
+    private Namespace _ns = null!;
+    private int _completed;
+
+    private static readonly IoCompletionCallback s_done = static (state, in result) => ((QueuePairBenchmarks)state!)._completed++;
+
+    [Params(1, 128)]
+    public int QueueDepth { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        (_device, _controller) = QueuePairHarness.Open();
+        CoreAffinity.PinCurrentThread(0);
+        _ns = _controller.Namespaces[0];
+        _qp = _controller.CreateIoQueuePair(Math.Min(1024, _controller.MaxQueueEntries));
+        _buffers = Enumerable.Range(0, 128).Select(_ => _controller.Memory.Allocate(4096)).ToArray();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _qp.Dispose();
+        _controller.Dispose();
+        _device.Dispose();
+    }
+
+    /// <summary>4 KiB random-ish reads, callback form, keeping <see cref="QueueDepth"/> outstanding.</summary>
+    [Benchmark(OperationsPerInvoke = IosPerInvoke)]
+    public int Read4K()
+    {
+        _completed = 0;
+        int submitted = 0;
+        int depth = QueueDepth;
+        ulong blocks = _ns.BlockCount;
+        while (_completed < IosPerInvoke)
+        {
+            while (submitted < IosPerInvoke && submitted - _completed < depth)
+            {
+                _qp.Read(_ns, (ulong)(submitted * 7919) % blocks, 1, _buffers[submitted & 127], null, default, s_done, this);
+                submitted++;
+            }
+            _qp.ProcessCompletions();
+        }
+        return _completed;
+    }
+}
+
+/// <summary>Stopwatch harness: IOPS at QD128 and QD1 latency percentiles (<c>dotnet run -c Release -- queuepair</c>).</summary>
+public static class QueuePairHarness
+{
+    /// <summary>A threaded emulated controller on the null backend with its device thread on CPU 1, and the driver on it.</summary>
+    public static (EmulatedController, NvmeController) Open()
+    {
+        EmulatedControllerOptions options = EmulatedControllerOptions.Parse("null:lbads=4096,size=1G");
+        options.DeviceCpu = Environment.ProcessorCount > 1 ? 1 : null;
+        options.MaxQueueEntries = Math.Max(options.MaxQueueEntries, 256);
+        EmulatedController device = EmulatedController.Create(options);
+        NvmeController controller = NvmeController.Open(device.Transport, new NvmeControllerOptions { AllowNonHugepageMemory = true });
+        return (device, controller);
+    }
+
+    /// <summary>Runs both measurements for <paramref name="seconds"/> each and writes the results.</summary>
+    public static void Run(TextWriter output, double seconds = 5)
+    {
+        (EmulatedController device, NvmeController controller) = Open();
+        try
+        {
+            CoreAffinity.PinCurrentThread(0);
+            Namespace ns = controller.Namespaces[0];
+            using IoQueuePair qp = controller.CreateIoQueuePair(256);
+            DmaBuffer[] buffers = Enumerable.Range(0, 128).Select(_ => controller.Memory.Allocate(4096)).ToArray();
+            output.WriteLine($"memory: {controller.Memory.MemoryKind}; controller device thread on CPU 1, host thread on CPU 0");
+
+            // QD128 throughput, one doorbell per submission and one per refill batch.
+            foreach (bool batch in new[] { false, true })
+            {
+                var state = new int[1];
+                IoCompletionCallback done = static (s, in r) => ((int[])s!)[0]++;
+                qp.BatchDoorbells = batch;
+                long submitted = 0;
+                long deadline = (long)(seconds * Stopwatch.Frequency);
+                var clock = Stopwatch.StartNew();
+                long startTicks = Stopwatch.GetTimestamp();
+                while (Stopwatch.GetTimestamp() - startTicks < deadline)
+                {
+                    while (qp.InFlight < 128)
+                    {
+                        qp.Read(ns, (ulong)(submitted * 7919 % (long)ns.BlockCount), 1, buffers[submitted & 127], null, default, done, state);
+                        submitted++;
+                    }
+                    qp.RingDoorbell();
+                    qp.ProcessCompletions();
+                }
+                qp.Drain();
+                clock.Stop();
+                qp.BatchDoorbells = false;
+                output.WriteLine($"QD128 4 KiB read (null backend, {(batch ? "batched doorbells" : "doorbell per command")}): {state[0] / clock.Elapsed.TotalSeconds:N0} IOPS ({state[0]:N0} I/Os in {clock.Elapsed.TotalSeconds:0.00} s)");
+            }
+
+            // QD1 round trip.
+            var samples = new List<double>(1 << 20);
+            long qd1Deadline = (long)(seconds * Stopwatch.Frequency);
+            long qd1Start = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetTimestamp() - qd1Start < qd1Deadline)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                ValueTask read = qp.ReadAsync(ns, (ulong)(samples.Count % 1024), 1, buffers[0]);
+                while (!read.IsCompleted)
+                    qp.ProcessCompletions();
+                read.GetAwaiter().GetResult();
+                samples.Add((Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency);
+            }
+            samples.Sort();
+            double P(double q) => samples[(int)Math.Min(samples.Count - 1, q * samples.Count)];
+            output.WriteLine($"QD1 4 KiB read round trip (null backend): p50 {P(0.50):0.00} us, p99 {P(0.99):0.00} us, p99.9 {P(0.999):0.00} us, min {samples[0]:0.00} us, n = {samples.Count:N0}");
+            foreach (DmaBuffer b in buffers)
+                b.Dispose();
+        }
+        finally
+        {
+            controller.Dispose();
+            device.Dispose();
+        }
+    }
+}

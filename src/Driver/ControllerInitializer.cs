@@ -1,0 +1,160 @@
+using System.Runtime.InteropServices;
+using PolledNvme.Driver.Spec;
+using PolledNvme.Queues;
+
+namespace PolledNvme.Driver;
+
+/// <summary>
+/// The controller initialization state machine (NVMe Base 2.0 §3.5.1) and reset: disable
+/// and wait RDY=0, admin queue registers, CC (IOSQES 6, IOCQES 4, MPS, CSS NVM) with EN=1 and
+/// wait RDY=1, Identify Controller, Set Features Number of Queues, Host Behavior Support
+/// (LBAFEE=1 when CTRATT.ELBAS), active namespace list, and each namespace's Identify pages.
+/// </summary>
+public sealed partial class NvmeController
+{
+    private const int HostPageShift = 12;   // 4 KiB: the host's page size, CC.MPS = 0
+
+    private void Initialize()
+    {
+        ControllerCapabilities cap = _registers.Capabilities;
+        if ((cap.Css & 1) == 0)
+            throw new NotSupportedException($"Controller {Address} does not support the NVM command set (CAP.CSS = 0x{cap.Css:X2}).");
+        if (cap.Mpsmin > HostPageShift - 12 || cap.Mpsmax < HostPageShift - 12)
+            throw new NotSupportedException($"Controller {Address} supports memory pages of 2^{12 + cap.Mpsmin}..2^{12 + cap.Mpsmax} bytes; this driver uses 4096.");
+        PageSize = 1 << HostPageShift;
+
+        _registers.Disable();
+        int adminEntries = Math.Clamp(_options.AdminQueueEntries, 2, Math.Min(4096, cap.Mqes + 1));
+        // Admin data (Identify pages, logs) is small; a generous cap keeps PRP lists possible for big logs.
+        _admin = new AdminQueue(Transport, _registers, Memory, adminEntries, PageSize, 64 * 1024, _options.AdminTimeout);
+        EnableAndIdentify();
+    }
+
+    /// <summary>Enables the controller with the admin queue and (re-)reads everything the driver derives from Identify.</summary>
+    private void EnableAndIdentify()
+    {
+        _registers.SetAdminQueues(_admin.SubmissionIova, _admin.Entries, _admin.CompletionIova, _admin.Entries);
+        _registers.Enable(mps: 0);
+
+        using DmaBuffer page = Memory.Allocate(IdentifyController.Size);
+        _admin.Execute(AdminCommandBuilder.Identify(IdentifyCns.Controller, 0), page);
+        _identify = MemoryMarshal.Read<IdentifyController>(page.Span);
+        MaxTransferBytes = _identify.Mdts == 0
+            ? _options.MaxTransferBytesWhenUnlimited
+            : (int)Math.Min(int.MaxValue / 2, (1L << _identify.Mdts) * (1L << (12 + Capabilities.Mpsmin)));
+
+        SetNumberOfQueues();
+        ExtendedLbaFormatsEnabled = false;
+        if (_identify.ExtendedLbaFormatsSupported)
+            EnableExtendedLbaFormats();
+        ReadNamespaces(page);
+    }
+
+    /// <summary>Number of Queues (FID 07h, §5.27.1.5): asks for NSQR/NCQR (0's based), DW0 says what was granted.</summary>
+    private void SetNumberOfQueues()
+    {
+        uint wanted = (uint)Math.Clamp(_options.RequestedIoQueues, 1, 65535) - 1;
+        CompletionEntry cqe = _admin.Execute(AdminCommandBuilder.SetFeatures(FeatureId.NumberOfQueues, wanted | (wanted << 16)));
+        int granted = (int)Math.Min(cqe.Result & 0xFFFF, cqe.Result >> 16) + 1;
+        MaxIoQueuePairs = Math.Min(granted, (int)wanted + 1);
+        lock (_queueIdLock)
+        {
+            if (_queueIdsInUse.Length != MaxIoQueuePairs + 1)
+            {
+                bool[] ids = new bool[MaxIoQueuePairs + 1];
+                Array.Copy(_queueIdsInUse, ids, Math.Min(_queueIdsInUse.Length, ids.Length));
+                _queueIdsInUse = ids;
+            }
+        }
+    }
+
+    /// <summary>Host Behavior Support (FID 16h, §5.27.1.18): byte 2 LBAFEE = 1 enables extended LBA formats (PI.md §3).</summary>
+    private void EnableExtendedLbaFormats()
+    {
+        using DmaBuffer hbs = Memory.Allocate(512);
+        hbs.Span[2] = 1;
+        _admin.Execute(AdminCommandBuilder.SetFeatures(FeatureId.HostBehaviorSupport, 0), hbs, 512);
+        ExtendedLbaFormatsEnabled = true;
+    }
+
+    /// <summary>Active namespace list (CNS 02h), then Identify Namespace (CNS 00h) and NVM CS Identify Namespace (CNS 05h, CSI 0) for each.</summary>
+    private void ReadNamespaces(DmaBuffer page)
+    {
+        page.Clear();
+        _admin.Execute(AdminCommandBuilder.Identify(IdentifyCns.ActiveNamespaceList, 0), page);
+        var ids = new List<uint>();
+        ReadOnlySpan<uint> list = MemoryMarshal.Cast<byte, uint>(page.Span);
+        for (int i = 0; i < list.Length && list[i] != 0; i++)
+            ids.Add(list[i]);
+
+        var updated = new List<Namespace>(ids.Count);
+        foreach (uint nsid in ids)
+        {
+            (IdentifyNamespace identify, NvmIdentifyNamespace nvm) = ReadNamespacePages(nsid, page);
+            Namespace? existing = _namespaces.Find(n => n.Id == nsid);
+            if (existing is not null)
+            {
+                existing.Update(identify, nvm, ExtendedLbaFormatsEnabled);
+                updated.Add(existing);
+            }
+            else
+                updated.Add(new Namespace(nsid, identify, nvm, ExtendedLbaFormatsEnabled));
+        }
+        _namespaces.Clear();
+        _namespaces.AddRange(updated);
+    }
+
+    private (IdentifyNamespace, NvmIdentifyNamespace) ReadNamespacePages(uint nsid, DmaBuffer page)
+    {
+        page.Clear();
+        _admin.Execute(AdminCommandBuilder.Identify(IdentifyCns.Namespace, nsid), page);
+        IdentifyNamespace identify = MemoryMarshal.Read<IdentifyNamespace>(page.Span);
+        NvmIdentifyNamespace nvm = default;
+        if (ExtendedLbaFormatsEnabled)
+        {
+            page.Clear();
+            _admin.Execute(AdminCommandBuilder.Identify(IdentifyCns.CommandSetNamespace, nsid, csi: 0), page);
+            nvm = MemoryMarshal.Read<NvmIdentifyNamespace>(page.Span);
+        }
+        return (identify, nvm);
+    }
+
+    /// <summary>Re-reads one namespace's Identify pages (after Format NVM).</summary>
+    internal void RefreshNamespace(uint nsid)
+    {
+        using DmaBuffer page = Memory.Allocate(IdentifyNamespace.Size);
+        if (nsid == 0xFFFFFFFF)
+        {
+            ReadNamespaces(page);
+            return;
+        }
+        Namespace ns = GetNamespace(nsid);
+        (IdentifyNamespace identify, NvmIdentifyNamespace nvm) = ReadNamespacePages(nsid, page);
+        ns.Update(identify, nvm, ExtendedLbaFormatsEnabled);
+    }
+
+    /// <summary>
+    /// Controller-level reset (§3.7.2): fails every outstanding command on every queue pair
+    /// (status AbortedSqDeletion), disables the controller, re-initializes it and re-creates
+    /// the existing I/O queue pairs, which stay usable. Call it while no other thread submits
+    /// on those queue pairs (e.g. from their owning thread, or with them quiesced). Also the
+    /// way out of Controller Fatal Status.
+    /// </summary>
+    public void Reset()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        IoQueuePair[] pairs;
+        lock (_queueIdLock)
+            pairs = _queuePairs.ToArray();
+        foreach (IoQueuePair pair in pairs)
+        {
+            pair.FailInFlight(NvmeStatus.AbortedSqDeletion);
+            pair.ForgetControllerQueues();
+        }
+        _registers.Disable();
+        _admin.ResetAfterDisable();
+        EnableAndIdentify();
+        foreach (IoQueuePair pair in pairs)
+            pair.CreateOnController();
+    }
+}

@@ -1,0 +1,247 @@
+using System.Runtime.CompilerServices;
+using PolledNvme.Driver.Spec;
+using PolledNvme.Queues;
+
+namespace PolledNvme.Driver;
+
+/// <summary>
+/// NVM command set I/O commands (NVM CS 1.0 §3.2: Read 02h, Write 01h, Compare 05h, Write
+/// Zeroes 08h, Verify 0Ch, Flush 00h, Dataset Management 09h), each in an awaitable form
+/// (pooled <see cref="ValueTask"/>) and a callback form. Buffers are checked against the
+/// namespace's format before anything is submitted; a transfer beyond MDTS is rejected (the
+/// caller splits it: one request never becomes several hidden commands).
+/// </summary>
+public sealed partial class IoQueuePair
+{
+    /// <summary>Reads <paramref name="blocks"/> blocks at <paramref name="slba"/> into <paramref name="data"/> (and <paramref name="metadata"/> for separate metadata).</summary>
+    public ValueTask ReadAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata = null, in IoProtectionOptions pi = default)
+        => SubmitTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi).ArmAwaitableAndSubmit(this);
+
+    /// <summary>Callback form of <see cref="ReadAsync"/>.</summary>
+    public void Read(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
+        => SubmitTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi).SubmitWithCallback(this, callback, state);
+
+    /// <summary>Writes <paramref name="blocks"/> blocks at <paramref name="slba"/> from <paramref name="data"/> (and <paramref name="metadata"/>).</summary>
+    public ValueTask WriteAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata = null, in IoProtectionOptions pi = default)
+        => SubmitTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi).ArmAwaitableAndSubmit(this);
+
+    /// <summary>Callback form of <see cref="WriteAsync"/>.</summary>
+    public void Write(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
+        => SubmitTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi).SubmitWithCallback(this, callback, state);
+
+    /// <summary>Compares stored blocks with <paramref name="data"/>; a mismatch fails with CompareFailure (SCT 2h, SC 85h).</summary>
+    public ValueTask CompareAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata = null, in IoProtectionOptions pi = default)
+        => SubmitTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi).ArmAwaitableAndSubmit(this);
+
+    /// <summary>Callback form of <see cref="CompareAsync"/>.</summary>
+    public void Compare(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
+        => SubmitTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi).SubmitWithCallback(this, callback, state);
+
+    /// <summary>Has the controller read and check blocks without transferring them (PRACT=1 and PRCHK select the checks).</summary>
+    public ValueTask VerifyAsync(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi = default)
+        => SubmitRange(NvmOpcode.Verify, ns, slba, blocks, in pi, 0).ArmAwaitableAndSubmit(this);
+
+    /// <summary>Callback form of <see cref="VerifyAsync"/>.</summary>
+    public void Verify(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
+        => SubmitRange(NvmOpcode.Verify, ns, slba, blocks, in pi, 0).SubmitWithCallback(this, callback, state);
+
+    /// <summary>
+    /// Zeroes blocks (PI.md §5: PRCHK must be 0; with PRACT the controller writes PI built from
+    /// the tags). <paramref name="deallocate"/> sets DEAC.
+    /// </summary>
+    public ValueTask WriteZeroesAsync(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi = default, bool deallocate = false)
+        => SubmitRange(NvmOpcode.WriteZeroes, ns, slba, blocks, in pi, deallocate ? CommandFields.Deallocate : 0).ArmAwaitableAndSubmit(this);
+
+    /// <summary>Callback form of <see cref="WriteZeroesAsync"/>.</summary>
+    public void WriteZeroes(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, bool deallocate, IoCompletionCallback callback, object? state)
+        => SubmitRange(NvmOpcode.WriteZeroes, ns, slba, blocks, in pi, deallocate ? CommandFields.Deallocate : 0).SubmitWithCallback(this, callback, state);
+
+    /// <summary>Commits the volatile write cache of the namespace (Flush 00h).</summary>
+    public ValueTask FlushAsync(Namespace ns) => Rent(NvmOpcode.Flush, ns.Id, 0, 0).ArmAwaitableAndSubmit(this);
+
+    /// <summary>Callback form of <see cref="FlushAsync"/>.</summary>
+    public void Flush(Namespace ns, IoCompletionCallback callback, object? state)
+        => Rent(NvmOpcode.Flush, ns.Id, 0, 0).SubmitWithCallback(this, callback, state);
+
+    /// <summary>Deallocates one range (Dataset Management with AD = 1), using this request slot's own range buffer.</summary>
+    public ValueTask DeallocateAsync(Namespace ns, ulong slba, int blocks)
+        => SubmitDeallocate(ns, slba, blocks).ArmAwaitableAndSubmit(this);
+
+    /// <summary>Callback form of <see cref="DeallocateAsync(Namespace, ulong, int)"/>.</summary>
+    public void Deallocate(Namespace ns, ulong slba, int blocks, IoCompletionCallback callback, object? state)
+        => SubmitDeallocate(ns, slba, blocks).SubmitWithCallback(this, callback, state);
+
+    /// <summary>Deallocates <paramref name="rangeCount"/> ranges (1..256) written with <see cref="DatasetRange.Write"/> into <paramref name="ranges"/>.</summary>
+    public ValueTask DeallocateAsync(Namespace ns, DmaBuffer ranges, int rangeCount)
+    {
+        if (rangeCount is < 1 or > 256)
+            throw new ArgumentOutOfRangeException(nameof(rangeCount), $"Dataset Management takes 1..256 ranges (NR is 8 bits, 0's based); got {rangeCount}.");
+        if (ranges.Length < rangeCount * DatasetRange.Size)
+            throw new ArgumentException($"{rangeCount} ranges need {rangeCount * DatasetRange.Size} bytes; the buffer has {ranges.Length}.", nameof(ranges));
+        IoRequest r = Rent(NvmOpcode.DatasetManagement, ns.Id, 0, 0);
+        r.Command.Cdw10 = (uint)(rangeCount - 1);
+        r.Command.Cdw11 = CommandFields.DsmAttributeDeallocate;
+        BuildPrps(r, ranges, rangeCount * DatasetRange.Size);
+        return r.ArmAwaitableAndSubmit(this);
+    }
+
+    private IoRequest SubmitDeallocate(Namespace ns, ulong slba, int blocks)
+    {
+        if (blocks <= 0)
+            throw new ArgumentOutOfRangeException(nameof(blocks), $"A range needs at least one block; got {blocks}.");
+        IoRequest r = Rent(NvmOpcode.DatasetManagement, ns.Id, slba, blocks);
+        int offset = r.CommandId * DatasetRange.Size;
+        new DatasetRange(slba, (uint)blocks).Write(_rangeMemory.Span.Slice(offset, DatasetRange.Size), 0);
+        r.Command.Cdw10 = 0;                   // one range
+        r.Command.Cdw11 = CommandFields.DsmAttributeDeallocate;
+        r.Command.Prp1 = _rangeMemory.IovaAt(offset);   // 16 bytes, 16-aligned: never crosses a page
+        return r;
+    }
+
+    private IoRequest SubmitTransfer(NvmOpcode opcode, Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckBlocks(blocks);
+        long dataBytes = ns.DataBytes(blocks, pi.Pract);
+        long metadataBytes = ns.MetadataBytes(blocks, pi.Pract);
+        CheckBuffers(ns, opcode, blocks, in pi, data, metadata, dataBytes, metadataBytes);
+        if (dataBytes > _maxTransferBytes)
+            ThrowBeyondMdts(ns, blocks, dataBytes);
+
+        IoRequest r = Rent(opcode, ns.Id, slba, blocks);
+        try
+        {
+            _prp.Build(r.CommandId, data, 0, (int)dataBytes, ref r.Command);
+            if (metadataBytes != 0)
+                r.Command.MetadataPointer = metadata!.Iova;
+            ProtectionCommandFields.Apply(ns, in pi, slba, ref r.Command);
+        }
+        catch
+        {
+            _pair.Return(r);
+            throw;
+        }
+        return r;
+    }
+
+    private IoRequest SubmitRange(NvmOpcode opcode, Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, uint extraCdw12)
+    {
+        CheckBlocks(blocks);
+        IoRequest r = Rent(opcode, ns.Id, slba, blocks);
+        r.Command.Cdw12 |= extraCdw12;
+        try
+        {
+            ProtectionCommandFields.Apply(ns, in pi, slba, ref r.Command);
+        }
+        catch
+        {
+            _pair.Return(r);
+            throw;
+        }
+        return r;
+    }
+
+    /// <summary>Rents a request and fills CDW0/1/10/11/12 (NLB is 0's based).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private IoRequest Rent(NvmOpcode opcode, uint nsid, ulong slba, int blocks)
+    {
+        ThrowIfDisposed();
+        IoRequest r = _pair.Rent();
+        r.Command = default;
+        r.Command.Opcode = (byte)opcode;
+        r.Command.NamespaceId = nsid;
+        if (blocks > 0 && opcode != NvmOpcode.DatasetManagement)
+        {
+            r.Command.Cdw10 = (uint)slba;
+            r.Command.Cdw11 = (uint)(slba >> 32);
+            r.Command.Cdw12 = (uint)(blocks - 1);
+        }
+        r.Opcode = (byte)opcode;
+        r.NamespaceId = nsid;
+        r.StartLba = slba;
+        r.BlockCount = blocks;
+        return r;
+    }
+
+    private void BuildPrps(IoRequest r, DmaBuffer buffer, int length)
+    {
+        try
+        {
+            _prp.Build(r.CommandId, buffer, 0, length, ref r.Command);
+        }
+        catch
+        {
+            _pair.Return(r);
+            throw;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ValueTask Submit(IoRequest r)
+    {
+        ValueTask task = r.ArmAwaitable();
+        LastCommandId = r.CommandId;
+        _pair.Submit(r, !_batchDoorbells);
+        return task;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Submit(IoRequest r, IoCompletionCallback callback, object? state)
+    {
+        if (callback is null)
+        {
+            _pair.Return(r);
+            throw new ArgumentNullException(nameof(callback));
+        }
+        r.SetCallback(callback, state);
+        LastCommandId = r.CommandId;
+        _pair.Submit(r, !_batchDoorbells);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CheckBlocks(int blocks)
+    {
+        if ((uint)(blocks - 1) >= 65536)
+            ThrowBlocks(blocks);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CheckBuffers(Namespace ns, NvmOpcode opcode, int blocks, in IoProtectionOptions pi, DmaBuffer data, DmaBuffer? metadata, long dataBytes, long metadataBytes)
+    {
+        if (data.Length < dataBytes || (metadataBytes == 0 ? metadata is not null : metadata is null || metadata.Length < metadataBytes))
+            ThrowBufferSizes(ns, opcode, blocks, pi.Pract, data, metadata, dataBytes, metadataBytes);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBlocks(int blocks) => throw new ArgumentOutOfRangeException(
+        nameof(blocks), $"A command covers 1..65536 blocks (NLB is 16 bits, 0's based); got {blocks}.");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBeyondMdts(Namespace ns, int blocks, long bytes) => throw new ArgumentException(
+        $"{blocks} blocks of namespace {ns.Id} transfer {bytes} bytes, more than the controller's maximum data transfer size "
+        + $"of {_maxTransferBytes} bytes (MDTS); split the I/O into commands of at most {_maxTransferBytes / Math.Max(1, ns.DataBytes(1, false))} blocks.", nameof(blocks));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBufferSizes(Namespace ns, NvmOpcode opcode, int blocks, bool pract, DmaBuffer data, DmaBuffer? metadata, long dataBytes, long metadataBytes)
+    {
+        string layout = ns.MetadataDropped(pract)
+            ? $"PRACT=1 with MS {ns.MetadataSize} == PI size: data only, {ns.BlockSize} bytes per block, no metadata buffer"
+            : ns.MetadataSize == 0 ? $"{ns.BlockSize} bytes per block, no metadata"
+            : ns.IsExtended ? $"extended LBAs: {ns.BlockSize}+{ns.MetadataSize} bytes per block in the data buffer, no separate metadata buffer"
+            : $"separate metadata: {ns.BlockSize} bytes per block of data and {ns.MetadataSize} per block in the metadata buffer";
+        throw new ArgumentException(
+            $"{opcode} of {blocks} blocks on namespace {ns.Id} ({layout}) needs a data buffer of at least {dataBytes} bytes"
+            + (metadataBytes != 0 ? $" and a metadata buffer of at least {metadataBytes} bytes" : " and no metadata buffer")
+            + $"; got {data.Length} bytes of data and {(metadata is null ? "no metadata buffer" : $"a {metadata.Length}-byte metadata buffer")}.",
+            metadata is not null && metadataBytes == 0 || metadata is null && metadataBytes != 0 ? nameof(metadata) : nameof(data));
+    }
+}
+
+internal static class IoRequestSubmitExtensions
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ValueTask ArmAwaitableAndSubmit(this IoRequest r, IoQueuePair pair) => pair.Submit(r);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SubmitWithCallback(this IoRequest r, IoQueuePair pair, IoCompletionCallback callback, object? state) => pair.Submit(r, callback, state);
+}

@@ -1,0 +1,223 @@
+using PolledNvme.Driver.Spec;
+using PolledNvme.Driver.Transport;
+using PolledNvme.Queues;
+
+namespace PolledNvme.Driver;
+
+/// <summary>
+/// An NVMe controller owned by this process (SPDK's spdk_nvme_ctrlr): opened, initialized
+/// (ControllerInitializer.cs), identified, with its active namespaces; hands out I/O queue
+/// pairs, runs admin commands on the one shared, locked admin queue, resets, and shuts the
+/// controller down normally on Dispose.
+/// </summary>
+public sealed partial class NvmeController : IDisposable
+{
+    private readonly NvmeControllerOptions _options;
+    private readonly bool _ownsTransport;
+    private readonly ControllerRegisterState _registers;
+    private readonly List<IoQueuePair> _queuePairs = new();
+    private readonly List<Namespace> _namespaces = new();
+    private readonly object _queueIdLock = new();
+    private AdminQueue _admin = null!;
+    private IdentifyController _identify;
+    private bool[] _queueIdsInUse = [];
+    private bool _disposed;
+
+    private NvmeController(INvmeTransport transport, NvmeControllerOptions options, bool ownsTransport, bool emulated)
+    {
+        Transport = transport;
+        _options = options;
+        _ownsTransport = ownsTransport;
+        _registers = new ControllerRegisterState(transport);
+        Memory = new DmaAllocator(transport, new DmaAllocatorOptions { AllowNonHugepageFallback = options.AllowNonHugepageMemory ?? emulated });
+    }
+
+    /// <summary>
+    /// Opens the controller named by <paramref name="address"/>: <c>emu:PATH[,...]</c>,
+    /// <c>mem:[...]</c> or <c>null:[...]</c> for the emulated controller; <c>pci:DDDD:BB:DD.F</c>
+    /// for a real one through VFIO (<see cref="Vfio.VfioTransport"/>).
+    /// </summary>
+    public static NvmeController Open(string address, NvmeControllerOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(address);
+        (INvmeTransport transport, bool emulated) = TransportFactory.Create(address);
+        return Open(transport, options, ownsTransport: true, emulated);
+    }
+
+    /// <summary>
+    /// Initializes the controller behind <paramref name="transport"/> (tests, custom transports).
+    /// With <paramref name="ownsTransport"/> the transport is disposed with the controller.
+    /// <paramref name="emulated"/> decides the default for non-hugepage DMA memory.
+    /// </summary>
+    public static NvmeController Open(INvmeTransport transport, NvmeControllerOptions? options = null, bool ownsTransport = false, bool emulated = true)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        var controller = new NvmeController(transport, options ?? new NvmeControllerOptions(), ownsTransport, emulated);
+        try
+        {
+            controller.Initialize();
+        }
+        catch
+        {
+            controller.Dispose();
+            throw;
+        }
+        return controller;
+    }
+
+    /// <summary>The transport (registers and DMA mapping).</summary>
+    public INvmeTransport Transport { get; }
+
+    /// <summary>Where DMA buffers come from; allocate data and metadata buffers here.</summary>
+    public DmaAllocator Memory { get; }
+
+    /// <summary>The controller's address string.</summary>
+    public string Address => Transport.Address;
+
+    /// <summary>CAP as read when the controller was opened.</summary>
+    public ControllerCapabilities Capabilities => _registers.Capabilities;
+
+    /// <summary>The Identify Controller page (CNS 01h).</summary>
+    public ref readonly IdentifyController Identify => ref _identify;
+
+    /// <summary>Memory page size in use (CC.MPS), bytes.</summary>
+    public int PageSize { get; private set; }
+
+    /// <summary>Largest data transfer per command in bytes (MDTS, or the configured cap when MDTS = 0).</summary>
+    public int MaxTransferBytes { get; private set; }
+
+    /// <summary>I/O queue pairs the controller granted (Set Features Number of Queues).</summary>
+    public int MaxIoQueuePairs { get; private set; }
+
+    /// <summary>Largest I/O queue size (CAP.MQES + 1).</summary>
+    public int MaxQueueEntries => Capabilities.Mqes + 1;
+
+    /// <summary>True when the controller supports extended LBA formats (CTRATT.ELBAS) and Host Behavior Support LBAFEE was set.</summary>
+    public bool ExtendedLbaFormatsEnabled { get; private set; }
+
+    /// <summary>Active namespaces (Identify CNS 02h), in NSID order.</summary>
+    public IReadOnlyList<Namespace> Namespaces => _namespaces;
+
+    /// <summary>True while the controller is enabled and not in fatal status.</summary>
+    public bool IsOperational => !_disposed && (ReadStatus() & (ControllerStatus.Ready | ControllerStatus.Fatal)) == ControllerStatus.Ready;
+
+    internal AdminQueue Admin => _admin;
+
+    internal NvmeControllerOptions Options => _options;
+
+    /// <summary>The namespace with identifier <paramref name="nsid"/>.</summary>
+    public Namespace GetNamespace(uint nsid)
+    {
+        foreach (Namespace ns in _namespaces)
+            if (ns.Id == nsid)
+                return ns;
+        throw new ArgumentException($"Namespace {nsid} is not an active namespace of {Address} (active: {string.Join(", ", _namespaces.Select(n => n.Id))}).", nameof(nsid));
+    }
+
+    /// <summary>
+    /// Creates an I/O queue pair with <paramref name="entries"/> slots (default 128; depth is
+    /// entries - 1), for use by one thread.
+    /// </summary>
+    public IoQueuePair CreateIoQueuePair(int entries = 128)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (entries < 2 || entries > MaxQueueEntries)
+            throw new ArgumentOutOfRangeException(nameof(entries), $"I/O queue size must be 2..{MaxQueueEntries} (CAP.MQES + 1); got {entries}.");
+        ushort id = ReserveQueueId();
+        IoQueuePair pair;
+        try
+        {
+            pair = new IoQueuePair(this, id, entries);
+        }
+        catch
+        {
+            ReleaseQueueId(id);
+            throw;
+        }
+        try
+        {
+            pair.CreateOnController();
+        }
+        catch
+        {
+            pair.Dispose();
+            throw;
+        }
+        lock (_queueIdLock)
+            _queuePairs.Add(pair);
+        return pair;
+    }
+
+    /// <summary>Current CSTS.</summary>
+    internal uint ReadStatus() => _registers.Csts;
+
+    internal NvmeControllerException FatalException(uint csts, string during) => _registers.FatalException(csts, during);
+
+    /// <summary>Called by a queue pair's Dispose.</summary>
+    internal void Release(IoQueuePair pair)
+    {
+        lock (_queueIdLock)
+            _queuePairs.Remove(pair);
+        ReleaseQueueId(pair.Id);
+    }
+
+    private ushort ReserveQueueId()
+    {
+        lock (_queueIdLock)
+        {
+            for (int i = 1; i < _queueIdsInUse.Length; i++)
+            {
+                if (_queueIdsInUse[i])
+                    continue;
+                _queueIdsInUse[i] = true;
+                return (ushort)i;
+            }
+        }
+        throw new InvalidOperationException($"All {MaxIoQueuePairs} I/O queue pairs the controller granted are in use; dispose one first.");
+    }
+
+    private void ReleaseQueueId(ushort id)
+    {
+        lock (_queueIdLock)
+            if (id < _queueIdsInUse.Length)
+                _queueIdsInUse[id] = false;
+    }
+
+    /// <summary>Normal shutdown (NVMe Base 2.0 §3.6.1): CC.SHN = 01b, then waits (within CAP.TO) for CSTS.SHST = 10b.</summary>
+    public void Shutdown()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _registers.Shutdown();
+    }
+
+    /// <summary>Disposes the queue pairs, shuts down normally (CC.SHN, wait CSTS.SHST complete), then frees all memory and the transport.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        IoQueuePair[] pairs;
+        lock (_queueIdLock)
+            pairs = _queuePairs.ToArray();
+        foreach (IoQueuePair pair in pairs)
+            pair.Dispose();
+        try
+        {
+            // Only a ready, healthy controller gets a normal shutdown; one that never became ready has nothing to flush.
+            if (_options.ShutdownOnDispose && _admin is not null && (ReadStatus() & (ControllerStatus.Ready | ControllerStatus.Fatal)) == ControllerStatus.Ready)
+                Shutdown();
+        }
+        catch (NvmeControllerException)
+        {
+            // Dispose must release the memory and the transport even when the controller no longer answers;
+            // call Shutdown() directly to see that error.
+        }
+        finally
+        {
+            _disposed = true;
+            _admin?.Dispose();
+            Memory.Dispose();
+            if (_ownsTransport)
+                Transport.Dispose();
+        }
+    }
+}

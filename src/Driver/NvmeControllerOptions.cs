@@ -1,0 +1,26 @@
+namespace PolledNvme.Driver;
+
+/// <summary>Settings for opening a controller.</summary>
+public sealed record NvmeControllerOptions
+{
+    /// <summary>Admin queue entries (SQ and CQ); clamped to CAP.MQES + 1. Default 32.</summary>
+    public int AdminQueueEntries { get; init; } = 32;
+
+    /// <summary>I/O queue pairs to ask for with Set Features Number of Queues. Default 16.</summary>
+    public int RequestedIoQueues { get; init; } = 16;
+
+    /// <summary>
+    /// Allow DMA memory from locked 4 KiB pages when no hugepages are reserved. Null (default):
+    /// allowed for the emulated transports (emu:, mem:, null:), refused for real hardware.
+    /// </summary>
+    public bool? AllowNonHugepageMemory { get; init; }
+
+    /// <summary>Largest transfer per command the driver uses when the controller reports no MDTS limit. Default 2 MiB.</summary>
+    public int MaxTransferBytesWhenUnlimited { get; init; } = 2 << 20;
+
+    /// <summary>How long an admin command may take before it is reported as timed out. Default 10 s.</summary>
+    public TimeSpan AdminTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Whether Dispose performs a normal shutdown (CC.SHN = 01b). Default true.</summary>
+    public bool ShutdownOnDispose { get; init; } = true;
+}

@@ -1,0 +1,21 @@
+using PolledNvme.Driver.Emulated;
+using PolledNvme.Driver.Transport;
+using PolledNvme.Driver.Vfio;
+
+namespace PolledNvme.Driver;
+
+/// <summary>Turns a controller address string into a transport.</summary>
+internal static class TransportFactory
+{
+    /// <summary>Creates the transport for <paramref name="address"/>; says whether it is emulated.</summary>
+    public static (INvmeTransport Transport, bool Emulated) Create(string address)
+    {
+        if (address.StartsWith("emu:", StringComparison.Ordinal) || address.StartsWith("mem:", StringComparison.Ordinal)
+            || address.StartsWith("null:", StringComparison.Ordinal))
+            return (EmulatedController.Create(EmulatedControllerOptions.Parse(address)).Transport, true);
+        if (address.StartsWith(PciAddress.Scheme, StringComparison.Ordinal))
+            return (VfioTransport.Open(address), false);
+        throw new ArgumentException(
+            $"Unknown controller address '{address}'. Expected emu:PATH[,options], mem:[options], null:[options] or pci:DDDD:BB:DD.F.", nameof(address));
+    }
+}

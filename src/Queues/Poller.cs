@@ -1,0 +1,88 @@
+namespace PolledNvme.Queues;
+
+/// <summary>
+/// A dedicated polling thread pinned to one core (SPDK's reactor, reduced to its core): it
+/// owns the queue pairs it polls — create and submit on them only from
+/// <see cref="OnIteration"/> or from completion handlers, which run on this thread — and calls
+/// their ProcessCompletions in a loop until stopped. For apps that want a thread per core
+/// rather than polling inline.
+/// </summary>
+public sealed class Poller : IDisposable
+{
+    private readonly int _cpu;
+    private readonly IPollable[] _pollables;
+    private readonly Func<int>? _onIteration;
+    private readonly Thread _thread;
+    private volatile bool _stop;
+    private Exception? _failure;
+
+    /// <summary>
+    /// Creates (but does not start) a poller for <paramref name="pollables"/> pinned to
+    /// <paramref name="cpu"/>. <paramref name="onIteration"/>, if given, runs once per loop on
+    /// the poller thread (submit work there) and returns how much work it did.
+    /// </summary>
+    public Poller(int cpu, IReadOnlyList<IPollable> pollables, Func<int>? onIteration = null, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(pollables);
+        _cpu = cpu;
+        _pollables = pollables.ToArray();
+        _onIteration = onIteration;
+        _thread = new Thread(Run) { IsBackground = true, Name = name ?? $"nvme-poller-{cpu}" };
+    }
+
+    /// <summary>Number of loop iterations that found no completion and did no work.</summary>
+    public long IdleIterations { get; private set; }
+
+    /// <summary>Total completions reaped.</summary>
+    public long Completions { get; private set; }
+
+    /// <summary>True while the thread runs.</summary>
+    public bool IsRunning => _thread.IsAlive;
+
+    /// <summary>Starts the thread.</summary>
+    public void Start() => _thread.Start();
+
+    /// <summary>Asks the loop to stop and waits for it; rethrows what a handler threw on the poller thread.</summary>
+    public void Stop()
+    {
+        _stop = true;
+        if (_thread.IsAlive)
+            _thread.Join();
+        if (_failure is { } f)
+        {
+            _failure = null;
+            throw new InvalidOperationException($"The poller on CPU {_cpu} stopped because a completion handler threw: {f.Message}", f);
+        }
+    }
+
+    private void Run()
+    {
+        try
+        {
+            CoreAffinity.PinCurrentThread(_cpu);
+            IPollable[] pollables = _pollables;
+            while (!_stop)
+            {
+                int work = _onIteration?.Invoke() ?? 0;
+                int reaped = 0;
+                for (int i = 0; i < pollables.Length; i++)
+                    reaped += pollables[i].ProcessCompletions();
+                Completions += reaped;
+                if (work + reaped == 0)
+                    IdleIterations++;
+            }
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+        }
+    }
+
+    /// <summary>Stops the thread.</summary>
+    public void Dispose()
+    {
+        _stop = true;
+        if (_thread.IsAlive)
+            _thread.Join();
+    }
+}

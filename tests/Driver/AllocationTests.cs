@@ -1,0 +1,94 @@
+using NUnit.Framework;
+using PolledNvme.Driver;
+using PolledNvme.Protection;
+using PolledNvme.Queues;
+
+namespace PolledNvme.Tests.Driver;
+
+/// <summary>
+/// Steady-state I/O allocates nothing on the submitting/polling thread (callback and awaitable
+/// forms, with PI options), measured with GC.GetAllocatedBytesForCurrentThread on the null backend.
+/// The emulated controller runs on its own thread, so only host-side allocations are counted.
+/// </summary>
+public class AllocationTests
+{
+    private sealed class Counter
+    {
+        public int Completed;
+        public int Failed;
+    }
+
+    private const int Iterations = 20_000;
+
+    [Test]
+    public void CallbackIoAllocatesNothingInSteadyState()
+    {
+        using var setup = EmulatedSetup.Open("null:lbads=4096,ms=8,pi=1,size=1G");
+        Namespace ns = setup.Ns;
+        using IoQueuePair qp = setup.Controller.CreateIoQueuePair(64);
+        using DmaBuffer data = setup.Controller.Memory.Allocate(4096);
+        var counter = new Counter();
+        IoCompletionCallback done = static (state, in result) =>
+        {
+            var c = (Counter)state!;
+            c.Completed++;
+            if (!result.IsSuccess)
+                c.Failed++;
+        };
+        var pi = IoProtectionOptions.ControllerInserts(PiChecks.Guard | PiChecks.ReferenceTag);
+
+        void Run(int count)
+        {
+            int submitted = 0;
+            while (submitted < count)
+            {
+                while (submitted < count && qp.AvailableSlots > 0)
+                {
+                    ulong lba = (ulong)(submitted % 1024);
+                    if ((submitted & 1) == 0)
+                        qp.Read(ns, lba, 1, data, null, pi, done, counter);
+                    else
+                        qp.Write(ns, lba, 1, data, null, pi, done, counter);
+                    submitted++;
+                }
+                qp.ProcessCompletions();
+            }
+            qp.Drain();
+        }
+
+        Run(Iterations);   // warm up: JIT, tiering, pools
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(Iterations);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(counter.Failed, Is.Zero);
+        Assert.That(counter.Completed, Is.EqualTo(2 * Iterations));
+        Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over {Iterations} callback I/Os");
+    }
+
+    [Test]
+    public void AwaitableIoAllocatesNothingInSteadyState()
+    {
+        using var setup = EmulatedSetup.Open("null:lbads=4096,size=1G");
+        Namespace ns = setup.Ns;
+        using IoQueuePair qp = setup.Controller.CreateIoQueuePair(64);
+        using DmaBuffer data = setup.Controller.Memory.Allocate(4096);
+        var tasks = new ValueTask[32];
+
+        void Run(int count)
+        {
+            for (int done = 0; done < count; done += tasks.Length)
+            {
+                for (int i = 0; i < tasks.Length; i++)
+                    tasks[i] = (i & 1) == 0 ? qp.ReadAsync(ns, (ulong)i, 1, data) : qp.WriteAsync(ns, (ulong)i, 1, data);
+                for (int i = 0; i < tasks.Length; i++)
+                    qp.Wait(tasks[i]);
+            }
+        }
+
+        Run(Iterations);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(Iterations);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over {Iterations} awaited I/Os");
+    }
+}

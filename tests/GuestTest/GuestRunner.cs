@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using PolledNvme.Conformance;
+using PolledNvme.Driver;
+using PolledNvme.Driver.Vfio;
+using PolledNvme.Protection;
+
+namespace PolledNvme.GuestTest;
+
+/// <summary>
+/// Runs in the guest: the VFIO transport checks, then the shared controller expectations
+/// through the real driver, for the namespace format QEMU was started with and then for every
+/// format of the same guard that Format NVM can switch to.
+/// </summary>
+internal static class GuestRunner
+{
+    public static int Run(string[] args, TextWriter output)
+    {
+        // On the host, scripts/qemu-test.sh asks the same binary which boots to make and how.
+        if (args.Length == 1 && args[0] == "--boots")
+        {
+            foreach (ConformanceFormat boot in ConformanceFormat.QemuBoots)
+                output.WriteLine($"{boot.Name} {boot.QemuProperties}");
+            return 0;
+        }
+        if (args.Length < 2)
+        {
+            output.WriteLine("usage: pnvme-guest-test pci:<bdf> <format name, e.g. bs512-ms8-sep-pi1-pil0-pif0>");
+            output.WriteLine("       pnvme-guest-test --boots    (the QEMU boot configurations: name and nvme-ns properties)");
+            return 2;
+        }
+        var log = new GuestLog(output, args[1]);
+        try
+        {
+            ConformanceFormat initial = ConformanceFormat.Parse(args[1]);
+            using (VfioTransport transport = VfioTransport.Open(args[0]))
+            {
+                log.Pass("vfio-open", $"{transport.Address} group {transport.IommuGroup} reset={transport.WasReset}");
+                TransportChecks.Run(transport, log);
+            }
+            long start = Stopwatch.GetTimestamp();
+            using NvmeController controller = NvmeController.Open(args[0]);
+            log.Pass("controller-open", $"{controller.Identify.ModelNumber} sn {controller.Identify.SerialNumber}, MDTS {controller.MaxTransferBytes} B, {controller.Memory.MemoryKind}, {controller.Namespaces[0]}");
+            ConformanceRunner.RunController(controller, ControllerKind.Qemu, log);
+            ConformanceRunner.RunFormat(controller, initial, ControllerKind.Qemu, log, formatFirst: false);
+            int formats = 1, notOffered = 0;
+            if (initial.Type != PiType.None)
+            {
+                foreach (ConformanceFormat format in ConformanceFormat.PiMatrix(initial.Guard))
+                {
+                    if (format == initial) continue;
+                    // QEMU 7.2 sets the ELBAF guard format (pif) only on the LBA format the namespace
+                    // was started with; 64b-guard formats of other sizes need their own boot.
+                    if (!Offered(controller.Namespaces[0], format))
+                    {
+                        notOffered++;
+                        continue;
+                    }
+                    ConformanceRunner.RunFormat(controller, format, ControllerKind.Qemu, log, formatFirst: true);
+                    formats++;
+                }
+            }
+            log.Info($"{formats} namespace formats in {Stopwatch.GetElapsedTime(start).TotalSeconds:0.0} s"
+                + (notOffered == 0 ? "" : $"; {notOffered} formats of the matrix not offered by this namespace (covered by another boot)"));
+        }
+        catch (Exception e)
+        {
+            log.Fail("unexpected", $"{e.GetType().Name}: {e.Message}");
+        }
+        return log.Finish();
+    }
+
+    private static bool Offered(Namespace ns, ConformanceFormat format)
+    {
+        foreach (NamespaceLbaFormat f in ns.LbaFormats)
+            if (f.BlockSize == format.BlockSize && f.MetadataSize == format.MetadataSize && f.GuardFormat == format.Guard)
+                return true;
+        return false;
+    }
+}
