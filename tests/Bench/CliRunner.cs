@@ -16,7 +16,12 @@ internal static class CliRunner
     }
 
     /// <summary>A fresh path for a backing file, deleted at the end of the test by <see cref="TempFiles"/>.</summary>
-    public static string TempImage(TempFiles files) => files.Add(Path.Combine(Path.GetTempPath(), $"pnvme-test-{Guid.NewGuid():N}.img"));
+    public static string TempImage(TempFiles files)
+    {
+        string image = files.Add(Path.Combine(Path.GetTempPath(), $"pnvme-test-{Guid.NewGuid():N}.img"));
+        files.Add(image + PolledNvme.Driver.Emulated.Media.MediaFormatRecord.SidecarSuffix); // the file backend's format record
+        return image;
+    }
 }
 
 /// <summary>Temp files of one test, deleted on dispose.</summary>

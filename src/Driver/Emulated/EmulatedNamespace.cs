@@ -37,7 +37,7 @@ internal sealed class EmulatedNamespace : IDisposable
                 break;
             default:
                 // io_uring, with a format record so a file laid out for another format is refused.
-                _media = UringFileBackend.Open(options.FilePath!, MediaFormat, options.FormatMedia, out fresh);
+                _media = UringFileBackend.Open(options.FilePath!, MediaFormat, options.FormatMedia, out fresh, options.DirectIo);
                 break;
         }
         if (fresh)

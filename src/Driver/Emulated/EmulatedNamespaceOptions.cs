@@ -55,6 +55,13 @@ public sealed class EmulatedNamespaceOptions
     /// </summary>
     public bool FormatMedia { get; set; }
 
+    /// <summary>
+    /// Block data of a file backend bypasses the page cache (O_DIRECT) where the filesystem
+    /// supports it (<c>direct=1</c>, the default). <c>direct=0</c> keeps everything in the page
+    /// cache: much faster on slow disks, since the emulated device serves one command at a time.
+    /// </summary>
+    public bool DirectIo { get; set; } = true;
+
     /// <summary>Logical Block Storage Tag Mask reported in CNS 05h and applied to storage tag checks.</summary>
     public ulong StorageTagMask { get; set; } = ulong.MaxValue;
 

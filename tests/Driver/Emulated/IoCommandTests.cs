@@ -364,6 +364,7 @@ public class IoCommandTests
         finally
         {
             File.Delete(path);
+            File.Delete(path + PolledNvme.Driver.Emulated.Media.MediaFormatRecord.SidecarSuffix); // the io_uring backend's format record
         }
     }
 }

@@ -145,6 +145,21 @@ public class UringFileNamespaceTests
     }
 
     [Test]
+    public void AddressKeyDirectChoosesThePageCacheOrODirect()
+    {
+        string path = Path.Combine(_dir, "d.img");
+        Assert.That(EmulatedAddressParser.Parse($"emu:{path}").Namespaces[0].DirectIo, Is.True, "O_DIRECT by default");
+        Assert.That(EmulatedAddressParser.Parse($"emu:{path},direct=0").Namespaces[0].DirectIo, Is.False);
+        var e = Assert.Throws<ArgumentException>(() => EmulatedAddressParser.Parse($"emu:{path},direct=yes"));
+        Assert.That(e!.Message, Does.Contain("direct: 'yes' is not valid"));
+        var format = new MediaFormatRecord(Block, 0, 0, false, 0, 0, false, 16);
+        using (var direct = UringFileBackend.Open(path, format, false, out _, preferDirect: true))
+            Assert.That(direct.IsDirect, Is.True);
+        using (var buffered = UringFileBackend.Open(path, format, false, out _, preferDirect: false))
+            Assert.That(buffered.IsDirect, Is.False);
+    }
+
+    [Test]
     public void SidecarRecordsTheFormatAndTheImageStaysQemuSized()
     {
         var options = Options("rec.img");
