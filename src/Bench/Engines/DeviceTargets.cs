@@ -31,7 +31,9 @@ public static class DeviceTargets
     }
 
     /// <summary>The namespace of the default device: 4 KiB blocks, 8 bytes of metadata, PI type 1 (16b guard, last), 1 GiB.</summary>
-    public const string DefaultNamespaceOptions = "lbads=4096,ms=8,pi=1,size=1G";
+    // direct=0: the default job measures the stack (queues, PI, emulated controller) through the
+    // page cache; with O_DIRECT a temp file on a plain disk would make it a disk benchmark.
+    public const string DefaultNamespaceOptions = "lbads=4096,ms=8,pi=1,size=1G,direct=0";
 
     /// <summary>A temp file path for the default device.</summary>
     public static string DefaultDevicePath() => Path.Combine(Path.GetTempPath(), $"pnvme-{Environment.ProcessId}-{Guid.NewGuid():N}.img");
