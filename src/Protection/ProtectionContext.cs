@@ -19,6 +19,9 @@ namespace PolledNvme.Protection;
 /// wrapping at its width, for types 1 and 2; type 3 never checks it, and generates the
 /// initial reference tag, unchanged, in every block. Checks run in the order guard,
 /// application tag, reference tag, storage tag; the first failure is reported.</para>
+/// <para>Copies (Strip, Insert, GenerateCopy, VerifyCopy) of 1 MiB of data or more write their
+/// destination with streaming stores, like a large memcpy, and fence them before returning:
+/// the destination is then in memory, not in cache.</para>
 /// </remarks>
 public readonly struct ProtectionContext
 {
