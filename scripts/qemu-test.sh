@@ -140,10 +140,10 @@ INIT
 
 # Boots one configuration; prints its summary line; returns 0 on pass.
 run_config() {
-  local name=$1 props=$2 out=$cache/$1.log attempt rc start end summary secs
+  local name=$1 props=$2 controller=$3 out=$cache/$1.log attempt rc start end summary secs
   for attempt in 1 2; do
     start=$(date +%s.%N)
-    boot "$name" "$props" "$out" && rc=0 || rc=$?
+    boot "$name" "$props" "$controller" "$out" && rc=0 || rc=$?
     end=$(date +%s.%N)
     # The console has CRs and terminal escapes (SeaBIOS clears the screen): strip them first.
     tr -d '\r' <"$out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' >"$out.txt"
@@ -172,7 +172,7 @@ run_config() {
 
 # One QEMU run with a fresh backing image; returns QEMU's exit status (2N+1 for guest report N).
 boot() {
-  local name=$1 props=$2 out=$3 image=$cache/nvm-$1.img rc
+  local name=$1 props=$2 controller=$3 out=$4 image=$cache/nvm-$1.img rc
   rm -f "$image" && truncate -s 64M "$image"
   rc=0
   timeout "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 -m 1G \
@@ -181,7 +181,7 @@ boot() {
     -kernel "$vmlinuz" -initrd "$cache/initramfs.cpio" \
     -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check pnvme_config=$name" \
     -drive "file=$image,if=none,id=nvm,format=raw" \
-    -device nvme,serial=deadbeef,id=nvme0 \
+    -device "nvme,serial=deadbeef,id=nvme0,$controller" \
     -device "nvme-ns,drive=nvm,nsid=1,$props" </dev/null >"$out" 2>&1 || rc=$?
   rm -f "$image"
   return "$rc"
@@ -196,13 +196,13 @@ main() {
   build_initramfs
   local failed=0 passed=0 name props wanted boots
   boots=$("$cache/guest/pnvme-guest-test" --boots) || die "pnvme-guest-test --boots failed"
-  while read -r name props; do
+  while read -r name props controller; do
     if [ $# -gt 0 ]; then
       wanted=no
       for w in "$@"; do [ "$w" = "$name" ] && wanted=yes; done
       [ "$wanted" = yes ] || continue
     fi
-    if run_config "$name" "$props"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    if run_config "$name" "$props" "$controller"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   done <<<"$boots"
   log "configurations: $passed passed, $failed failed"
   [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -18,20 +18,20 @@ internal static class GuestRunner
         // On the host, scripts/qemu-test.sh asks the same binary which boots to make and how.
         if (args.Length == 1 && args[0] == "--boots")
         {
-            foreach (ConformanceFormat boot in ConformanceFormat.QemuBoots)
-                output.WriteLine($"{boot.Name} {boot.QemuProperties}");
+            foreach (ConformanceBoot boot in ConformanceBoot.QemuBoots)
+                output.WriteLine($"{boot.Name} {boot.Namespace.QemuProperties} {boot.QemuControllerProperties}");
             return 0;
         }
         if (args.Length < 2)
         {
-            output.WriteLine("usage: pnvme-guest-test pci:<bdf> <format name, e.g. bs512-ms8-sep-pi1-pil0-pif0>");
-            output.WriteLine("       pnvme-guest-test --boots    (the QEMU boot configurations: name and nvme-ns properties)");
+            output.WriteLine("usage: pnvme-guest-test pci:<bdf> <boot name, e.g. bs512-ms8-sep-pi1-pil0-pif0>");
+            output.WriteLine("       pnvme-guest-test --boots    (the QEMU boots: name, nvme-ns and nvme properties)");
             return 2;
         }
         var log = new GuestLog(output, args[1]);
         try
         {
-            ConformanceFormat initial = ConformanceFormat.Parse(args[1]);
+            ConformanceFormat initial = ConformanceBoot.Parse(args[1]).Namespace;
             using (VfioTransport transport = VfioTransport.Open(args[0]))
             {
                 log.Pass("vfio-open", $"{transport.Address} group {transport.IommuGroup} reset={transport.WasReset}");
