@@ -9,12 +9,14 @@
 # (pnvme-guest-test --boots, i.e. ConformanceFormat.QemuBoots), so they live in one place.
 #
 # Usage: scripts/qemu-test.sh [configuration-name ...]   (default: all)
-# Env:   QEMU_CACHE (default .cache/qemu), QEMU_TIMEOUT seconds per boot (default 240).
+# Env:   QEMU_CACHE (default .cache/qemu), QEMU_TIMEOUT seconds per boot (default 240),
+#        QEMU_BOOT_TIMEOUT seconds for the guest kernel to reach /init (default 90; retried once).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${QEMU_CACHE:-$repo/.cache/qemu}
 timeout_s=${QEMU_TIMEOUT:-240}
+boot_timeout_s=${QEMU_BOOT_TIMEOUT:-90}
 modules=(nvme vfio-pci vfio_iommu_type1 crct10dif_generic crc64_rocksoft_generic)
 packages=(qemu-system-x86 busybox-static cpio kmod clang lld)
 
@@ -149,9 +151,15 @@ run_config() {
     tr -d '\r' <"$out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' >"$out.txt"
     # A kernel that panics while booting under a loaded TCG host is retried once; anything
     # after the guest program started is a result.
-    if [ "$rc" -eq 0 ] && [ "$attempt" -eq 1 ] && ! grep -q '^init:' "$out.txt" && grep -q 'Kernel panic' "$out.txt"; then
-      log "$name: the guest kernel panicked while booting ($(grep -o 'Kernel panic.*' "$out.txt" | head -n 1)); retrying once"
-      continue
+    if [ "$attempt" -eq 1 ] && ! grep -q '^init:' "$out.txt"; then
+      if [ "$rc" -eq 0 ] && grep -q 'Kernel panic' "$out.txt"; then
+        log "$name: the guest kernel panicked while booting ($(grep -o 'Kernel panic.*' "$out.txt" | head -n 1)); retrying once"
+        continue
+      fi
+      if [ "$rc" -eq 125 ]; then
+        log "$name: the guest kernel did not reach /init within ${boot_timeout_s} s; retrying once"
+        continue
+      fi
     fi
     break
   done
@@ -164,30 +172,50 @@ run_config() {
   fi
   case $rc in
     124) log "$name: FAIL (timed out after ${timeout_s} s; console in $out)" ;;
+    125) log "$name: FAIL (the guest kernel did not reach /init within ${boot_timeout_s} s, twice; console in $out)" ;;
     0) log "$name: FAIL (guest powered off without reporting; console in $out)" ;;
     *) log "$name: FAIL (guest reported $(((rc - 1) / 2)), ${summary:-no summary}, ${secs} s; console in $out)" ;;
   esac
   return 1
 }
 
-# One QEMU run with a fresh backing image; returns QEMU's exit status (2N+1 for guest report N).
+# One QEMU run with a fresh backing image; returns QEMU's exit status (2N+1 for guest report N),
+# 124 when the whole run took longer than QEMU_TIMEOUT, 125 when the guest's /init did not
+# start within QEMU_BOOT_TIMEOUT (a kernel stuck while booting on a loaded TCG host).
 boot() {
-  local name=$1 props=$2 controller=$3 out=$4 image=$cache/nvm-$1.img rc
+  local name=$1 props=$2 controller=$3 out=$4 image=$cache/nvm-$1.img rc pid waited=0
   rm -f "$image" && truncate -s 64M "$image"
-  rc=0
-  timeout "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 -m 1G \
+  qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 -m 1G \
     -nographic -no-reboot -nic none \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 -device intel-iommu,intremap=on \
     -kernel "$vmlinuz" -initrd "$cache/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check pnvme_config=$name" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check edd=off pnvme_config=$name" \
     -drive "file=$image,if=none,id=nvm,format=raw" \
     -device "nvme,serial=deadbeef,id=nvme0,$controller" \
-    -device "nvme-ns,drive=nvm,nsid=1,$props" </dev/null >"$out" 2>&1 || rc=$?
+    -device "nvme-ns,drive=nvm,nsid=1,$props" </dev/null >"$out" 2>&1 &
+  pid=$!
+  qemu_pid=$pid
+  rc=
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    waited=$((waited + 1))
+    if [ "$waited" -ge "$boot_timeout_s" ] && ! grep -q 'init: ' "$out"; then rc=125; break; fi
+    if [ "$waited" -ge "$timeout_s" ]; then rc=124; break; fi
+  done
+  if [ -n "$rc" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  else
+    wait "$pid" && rc=0 || rc=$?
+  fi
+  qemu_pid=
   rm -f "$image"
   return "$rc"
 }
 
 main() {
+  # Never leave a QEMU behind when interrupted.
+  trap 'if [ -n "${qemu_pid:-}" ]; then kill "$qemu_pid" 2>/dev/null; fi' EXIT
   mkdir -p "$cache"
   install_packages
   command -v dotnet >/dev/null || die "the .NET SDK (dotnet) is not on PATH"
