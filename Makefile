@@ -22,7 +22,7 @@ test:
 
 # The README's main job.
 run: build
-	./bin/pnvme crc --bench
+	./bin/pnvme bench
 
 # BenchmarkDotNet suite; pass e.g. FILTER='*Crc*' to narrow it.
 FILTER ?= *

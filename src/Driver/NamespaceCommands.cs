@@ -113,7 +113,7 @@ public sealed partial class IoQueuePair
         {
             _prp.Build(r.CommandId, data, 0, (int)dataBytes, ref r.Command);
             if (metadataBytes != 0)
-                r.Command.MetadataPointer = metadata!.Iova;
+                PrpBuilder.SetMetadataPointer(metadata!, (int)metadataBytes, ref r.Command);
             ProtectionCommandFields.Apply(ns, in pi, slba, ref r.Command);
         }
         catch

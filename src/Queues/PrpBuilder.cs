@@ -132,6 +132,19 @@ public sealed unsafe class PrpBuilder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sets MPTR (CDW4-5) to the separate metadata buffer: with PRPs it is one physically
+    /// contiguous, dword-aligned buffer (NVMe Base 2.0 §4.1.2), which a <see cref="DmaBuffer"/> is.
+    /// </summary>
+    public static void SetMetadataPointer(DmaBuffer metadata, int length, ref SubmissionEntry command)
+    {
+        if ((uint)length > (uint)metadata.Length)
+            ThrowRange(0, length, metadata.Length);
+        if ((metadata.Iova & 3) != 0)
+            ThrowAlignment(metadata.Iova);
+        command.MetadataPointer = metadata.Iova;
+    }
+
     /// <summary>Returns the list pages to the allocator.</summary>
     public void Dispose() => _lists.Dispose();
 

@@ -214,4 +214,71 @@ public class QueueLifecycleTests
         foreach (DmaBuffer b in buffers)
             b.Dispose();
     }
+
+    [Test]
+    public void AwaitInAnAsyncMethodContinuesOnThePollingThread()
+    {
+        using var setup = EmulatedSetup.Open("mem:lbads=512,size=1M");
+        Namespace ns = setup.Ns;
+        using IoQueuePair qp = setup.Controller.CreateIoQueuePair(8);
+        using DmaBuffer data = setup.Controller.Memory.Allocate(512);
+        int pollingThread = Environment.CurrentManagedThreadId;
+        var continuationThreads = new List<int>();
+
+        async Task<int> WriteThenReadAll()
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                data.Span.Fill((byte)i);
+                await qp.WriteAsync(ns, (ulong)i, 1, data);
+                continuationThreads.Add(Environment.CurrentManagedThreadId);
+            }
+            int sum = 0;
+            for (int i = 0; i < 20; i++)
+            {
+                await qp.ReadAsync(ns, (ulong)i, 1, data);
+                sum += data.Span[0];
+            }
+            return sum;
+        }
+
+        Task<int> work = WriteThenReadAll();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!work.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(30))
+            qp.ProcessCompletions();
+        Assert.That(work.Result, Is.EqualTo(Enumerable.Range(0, 20).Sum()));
+        Assert.That(continuationThreads, Is.All.EqualTo(pollingThread), "continuations run inline in ProcessCompletions");
+        // A failed command surfaces as NvmeException from await.
+        async Task ReadPastTheEnd() => await qp.ReadAsync(ns, ns.BlockCount, 1, data);
+        Task failing = ReadPastTheEnd();
+        while (!failing.IsCompleted)
+            qp.ProcessCompletions();
+        var e = Assert.ThrowsAsync<NvmeException>(async () => await failing)!;
+        Assert.That(e.Status.TypeAndCode, Is.EqualTo(NvmeStatus.LbaOutOfRange.TypeAndCode));
+    }
+
+    [Test]
+    public void DeallocatedRangesReadBackAsZeros()
+    {
+        // DLFEAT = 001b on the emulated controller: deallocated blocks read as zeros.
+        using var setup = EmulatedSetup.Open("mem:lbads=512,size=1M");
+        Namespace ns = setup.Ns;
+        using IoQueuePair qp = setup.Controller.CreateIoQueuePair(8);
+        using DmaBuffer data = setup.Controller.Memory.Allocate(16 * 512);
+        data.Span.Fill(0xAB);
+        qp.Wait(qp.WriteAsync(ns, 0, 16, data));
+        using DmaBuffer ranges = setup.Controller.Memory.Allocate(2 * DatasetRange.Size);
+        new DatasetRange(2, 3).Write(ranges.Span, 0);
+        new DatasetRange(10, 1).Write(ranges.Span, 1);
+        qp.Wait(qp.DeallocateAsync(ns, ranges, 2));
+        qp.Wait(qp.DeallocateAsync(ns, 14, 1));
+        qp.Wait(qp.ReadAsync(ns, 0, 16, data));
+        for (int b = 0; b < 16; b++)
+        {
+            bool gone = b is >= 2 and < 5 || b == 10 || b == 14;
+            Assert.That(data.Span.Slice(b * 512, 512).ToArray().Distinct().Single(), Is.EqualTo(gone ? (byte)0 : (byte)0xAB), $"block {b}");
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => qp.DeallocateAsync(ns, ranges, 0));
+        Assert.Throws<ArgumentException>(() => qp.DeallocateAsync(ns, ranges, 3));
+    }
 }

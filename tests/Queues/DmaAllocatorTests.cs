@@ -97,3 +97,24 @@ public class RequestPoolTests
         Assert.Throws<InvalidOperationException>(() => pool.Return(0));
     }
 }
+
+/// <summary>The hugepage path proper; runs only where hugepages are reserved (scripts/setup-hugepages.sh).</summary>
+public class HugepageTests
+{
+    [Test]
+    public void HugepagesAreUsedWhenReserved()
+    {
+        string free = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages";
+        if (!File.Exists(free) || int.Parse(File.ReadAllText(free).Trim()) < 2)
+            Assert.Ignore("No free 2 MiB hugepages reserved here (echo N > /proc/sys/vm/nr_hugepages).");
+        var mapper = new FakeMapper();
+        using var memory = new DmaAllocator(mapper);
+        using DmaBuffer a = memory.Allocate(4096);
+        using DmaBuffer b = memory.Allocate(1 << 20);
+        Assert.That(memory.UsesHugepages, Is.True);
+        Assert.That(memory.MemoryKind, Is.EqualTo("2 MiB hugepages"));
+        Assert.That((long)a.Pointer % (2 << 20), Is.Zero, "the first buffer starts the 2 MiB chunk");
+        Assert.That(mapper.MapCalls, Is.EqualTo(1), "one mapping for the chunk");
+        b.Span.Fill(1);
+    }
+}

@@ -70,10 +70,11 @@ public class QueuePairBenchmarks
 public static class QueuePairHarness
 {
     /// <summary>A threaded emulated controller on the null backend with its device thread on CPU 1, and the driver on it.</summary>
-    public static (EmulatedController, NvmeController) Open()
+    public static (EmulatedController, NvmeController) Open(EmulatedControllerMode mode = EmulatedControllerMode.Threaded)
     {
         EmulatedControllerOptions options = EmulatedControllerOptions.Parse("null:lbads=4096,size=1G");
-        options.DeviceCpu = Environment.ProcessorCount > 1 ? 1 : null;
+        options.Mode = mode;
+        options.DeviceCpu = mode == EmulatedControllerMode.Threaded && Environment.ProcessorCount > 1 ? 1 : null;
         options.MaxQueueEntries = Math.Max(options.MaxQueueEntries, 256);
         EmulatedController device = EmulatedController.Create(options);
         NvmeController controller = NvmeController.Open(device.Transport, new NvmeControllerOptions { AllowNonHugepageMemory = true });
@@ -134,6 +135,47 @@ public static class QueuePairHarness
             samples.Sort();
             double P(double q) => samples[(int)Math.Min(samples.Count - 1, q * samples.Count)];
             output.WriteLine($"QD1 4 KiB read round trip (null backend): p50 {P(0.50):0.00} us, p99 {P(0.99):0.00} us, p99.9 {P(0.999):0.00} us, min {samples[0]:0.00} us, n = {samples.Count:N0}");
+            foreach (DmaBuffer b in buffers)
+                b.Dispose();
+        }
+        finally
+        {
+            controller.Dispose();
+            device.Dispose();
+        }
+        RunInline(output, seconds);
+    }
+
+    /// <summary>QD128 with the emulated device stepped inline on the same core: host and device cost per I/O together, no cross-core traffic.</summary>
+    private static void RunInline(TextWriter output, double seconds)
+    {
+        (EmulatedController device, NvmeController controller) = Open(EmulatedControllerMode.Inline);
+        try
+        {
+            CoreAffinity.PinCurrentThread(0);
+            Namespace ns = controller.Namespaces[0];
+            using IoQueuePair qp = controller.CreateIoQueuePair(256);
+            qp.BatchDoorbells = true;
+            DmaBuffer[] buffers = Enumerable.Range(0, 128).Select(_ => controller.Memory.Allocate(4096)).ToArray();
+            var state = new int[1];
+            IoCompletionCallback done = static (s, in r) => ((int[])s!)[0]++;
+            long submitted = 0;
+            long deadline = (long)(seconds * Stopwatch.Frequency);
+            var clock = Stopwatch.StartNew();
+            long startTicks = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetTimestamp() - startTicks < deadline)
+            {
+                while (qp.InFlight < 128)
+                {
+                    qp.Read(ns, (ulong)(submitted * 7919 % (long)ns.BlockCount), 1, buffers[submitted & 127], null, default, done, state);
+                    submitted++;
+                }
+                qp.RingDoorbell();
+                qp.ProcessCompletions();   // steps the inline device, then reaps
+            }
+            qp.Drain();
+            clock.Stop();
+            output.WriteLine($"QD128 4 KiB read, host + inline emulated device on one core (null backend): {state[0] / clock.Elapsed.TotalSeconds:N0} IOPS");
             foreach (DmaBuffer b in buffers)
                 b.Dispose();
         }

@@ -6,7 +6,7 @@ namespace PolledNvme.Driver.Emulated;
 internal static class EmulatedAddressParser
 {
     private const string AcceptedSchemes = "emu:PATH[,key=value...], mem:[key=value,...] or null:[key=value,...]";
-    private const string AcceptedKeys = "lbads, ms, mset, pi, pil, pif, sts, size, mode, cpu, mqes, dstrd, mdts, qpairs";
+    private const string AcceptedKeys = "lbads, ms, mset, pi, pil, pif, sts, size, format, mode, cpu, mqes, dstrd, mdts, qpairs";
 
     public static EmulatedControllerOptions Parse(string address)
     {
@@ -77,6 +77,7 @@ internal static class EmulatedAddressParser
             case "pif": ns.GuardFormat = Choice(key, value, "0 (16b guard), 1 (32b guard) or 2 (64b guard)", 0, 1, 2); break;
             case "sts": ns.StorageTagSize = Range(key, value, 0, 64); break;
             case "size": ns.CapacityBytes = Size(key, value); break;
+            case "format": ns.FormatMedia = Choice(key, value, "0 (keep the file's format) or 1 (re-lay the file, erasing it)", 0, 1) == 1; break;
             case "mode":
                 options.Mode = value switch
                 {

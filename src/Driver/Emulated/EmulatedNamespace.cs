@@ -36,7 +36,8 @@ internal sealed class EmulatedNamespace : IDisposable
                 fresh = false;
                 break;
             default:
-                _media = new FileBackend(options.FilePath!, MediaLength, out fresh);
+                // io_uring, with a format record so a file laid out for another format is refused.
+                _media = UringFileBackend.Open(options.FilePath!, MediaFormat, options.FormatMedia, out fresh);
                 break;
         }
         if (fresh)
@@ -86,13 +87,20 @@ internal sealed class EmulatedNamespace : IDisposable
     public bool RetainsData => _media.RetainsData;
 
     private long MediaLength => BlockCount * (BlockSize + MetadataSize);
+
+    /// <summary>The format in use, as recorded in a backing file.</summary>
+    private MediaFormatRecord MediaFormat
+        => new(BlockSize, MetadataSize, PiType, PiFirst, Format.GuardFormat, Format.StorageTagSize, ExtendedLba, BlockCount);
     private long MetadataBase => BlockCount * BlockSize;
 
     /// <summary>Format NVM: switches format and PI settings; all blocks become deallocated.</summary>
     public void Reformat(int formatIndex, bool extendedLba, int piType, bool piFirst)
     {
         Select(formatIndex, extendedLba, piType, piFirst);
-        _media.Reset(MediaLength);
+        if (_media is IFormatRecordingMedia recording)
+            recording.Reformat(MediaFormat);
+        else
+            _media.Reset(MediaLength);
         DeallocateMetadata(0, BlockCount);
     }
 

@@ -49,6 +49,12 @@ public sealed class EmulatedNamespaceOptions
     /// <summary>Path of the backing file when <see cref="Backend"/> is <see cref="MediaBackendKind.File"/>; created when missing.</summary>
     public string? FilePath { get; set; }
 
+    /// <summary>
+    /// Re-lay an existing backing file for these settings, erasing it (<c>format=1</c>). Without it,
+    /// a file recorded for another LBA format is refused rather than misread.
+    /// </summary>
+    public bool FormatMedia { get; set; }
+
     /// <summary>Logical Block Storage Tag Mask reported in CNS 05h and applied to storage tag checks.</summary>
     public ulong StorageTagMask { get; set; } = ulong.MaxValue;
 

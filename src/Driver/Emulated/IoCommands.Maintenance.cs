@@ -74,7 +74,6 @@ internal sealed unsafe partial class IoCommands
     {
         var pi = ns.Protection;
         ProtectionContext context = default;
-        bool check = pi is not null && ProtectionChecks.AnyCheck(pi, c.Cdw12);
         if (pi is not null)
         {
             var status = ProtectionChecks.Prepare(pi, ns.Options.StorageTagMask, ref c, (ulong)slba, generating: false, out context);
@@ -88,7 +87,7 @@ internal sealed unsafe partial class IoCommands
             Span<byte> data = _data.AsSpan(0, n * ns.BlockSize);
             Span<byte> metadata = _metadata.AsSpan(0, n * ns.MetadataSize);
             ns.Read(slba + done, n, data, metadata);
-            if (check && !ContextAt(context, pi!, done).Verify(data, metadata, n, out PiError error))
+            if (context.Checks != PiChecks.None && !ContextAt(context, pi!, done).Verify(data, metadata, n, out PiError error))
                 return Fail(slba + done, error);
         }
         return NvmeStatus.Success;

@@ -177,7 +177,7 @@ internal sealed unsafe partial class IoCommands
         Span<byte> data = _data.AsSpan(0, blocks * ns.BlockSize);
         Span<byte> metadata = _metadata.AsSpan(0, blocks * ns.MetadataSize);
         ns.Read(slba, blocks, data, metadata);
-        if (pi is not null && ProtectionChecks.AnyCheck(pi, c.Cdw12) && !context.Verify(data, metadata, blocks, out PiError error))
+        if (context.Checks != PiChecks.None && !context.Verify(data, metadata, blocks, out PiError error))
             return Fail(slba, error);
         // PRACT=1 with MS == PI size: the PI is stripped (simply not transferred).
         ScatterToHost(ns, blocks, withMetadata, metadataHost, data, metadata);
@@ -215,7 +215,7 @@ internal sealed unsafe partial class IoCommands
                     metadata.Clear();
                 context.Generate(data, metadata, blocks);
             }
-            else if (ProtectionChecks.AnyCheck(pi, c.Cdw12) && !context.Verify(data, metadata, blocks, out PiError error))
+            else if (context.Checks != PiChecks.None && !context.Verify(data, metadata, blocks, out PiError error))
                 return Fail(slba, error);   // checked before anything is stored
         }
         ns.Write(slba, blocks, data, metadata);
@@ -249,7 +249,7 @@ internal sealed unsafe partial class IoCommands
         Span<byte> data = _data.AsSpan(0, blocks * bs);
         Span<byte> metadata = _metadata.AsSpan(0, blocks * ms);
         ns.Read(slba, blocks, data, metadata);
-        if (pi is not null && ProtectionChecks.AnyCheck(pi, c.Cdw12) && !context.Verify(data, metadata, blocks, out PiError error))
+        if (context.Checks != PiChecks.None && !context.Verify(data, metadata, blocks, out PiError error))
             return Fail(slba, error);
         _core.Logs.HostReadCommands++;
         _core.Logs.CountRead(data.Length);

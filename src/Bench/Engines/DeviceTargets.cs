@@ -1,0 +1,95 @@
+using PolledNvme.Bench.Options;
+using PolledNvme.Driver;
+using PolledNvme.Driver.Emulated;
+
+namespace PolledNvme.Bench.Engines;
+
+/// <summary>Opens the benchmark target a <c>--device</c> string names.</summary>
+public static class DeviceTargets
+{
+    /// <summary>
+    /// Opens <paramref name="device"/> for <c>pnvme bench</c>; null means the default device (a PI
+    /// type 1 emulated namespace on a temp file, removed afterwards). On failure returns null and
+    /// sets <paramref name="error"/> (a <see cref="UsageException"/> for a malformed string).
+    /// </summary>
+    public static IBenchTarget? OpenForBench(string? device, TextWriter log, out Exception? error)
+    {
+        error = null;
+        try
+        {
+            return Open(device);
+        }
+        catch (UsageException e)
+        {
+            error = e;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException or Queues.Uring.UringException)
+        {
+            error = new IOException($"--device {device}: {e.Message}", e);
+        }
+        return null;
+    }
+
+    /// <summary>The namespace of the default device: 4 KiB blocks, 8 bytes of metadata, PI type 1 (16b guard, last), 1 GiB.</summary>
+    public const string DefaultNamespaceOptions = "lbads=4096,ms=8,pi=1,size=1G";
+
+    /// <summary>A temp file path for the default device.</summary>
+    public static string DefaultDevicePath() => Path.Combine(Path.GetTempPath(), $"pnvme-{Environment.ProcessId}-{Guid.NewGuid():N}.img");
+
+    /// <summary>
+    /// Opens the controller a device string names: the emulated controller for <c>emu:</c>,
+    /// <c>mem:</c> and <c>null:</c> (created here, so its <see cref="EmulatedController.Faults"/>
+    /// stay reachable through <paramref name="emulated"/>), the driver's transports otherwise.
+    /// </summary>
+    public static NvmeController OpenController(string device, out EmulatedController? emulated)
+    {
+        emulated = null;
+        if (device.StartsWith("emu:", StringComparison.Ordinal) || device.StartsWith("mem:", StringComparison.Ordinal) || device.StartsWith("null:", StringComparison.Ordinal))
+        {
+            var emu = EmulatedController.Create(EmulatedControllerOptions.Parse(device));
+            emulated = emu;
+            try
+            {
+                return NvmeController.Open(emu.Transport, ownsTransport: true, emulated: true);
+            }
+            catch (NvmeControllerException e) when (emu.LastEnableError is { } why)
+            {
+                throw new NvmeControllerException($"{e.Message} The emulated controller says: {why}", e.ControllerStatus, e.IsFatal);
+            }
+        }
+        return NvmeController.Open(device);
+    }
+
+    /// <summary>Like <see cref="OpenController(string, out EmulatedController?)"/>.</summary>
+    public static NvmeController OpenController(string device) => OpenController(device, out _);
+
+    private static IBenchTarget Open(string? device)
+    {
+        if (device is null)
+        {
+            string path = DefaultDevicePath();
+            try
+            {
+                return new NvmeBenchTarget(OpenController($"emu:{path},{DefaultNamespaceOptions}"), deleteOnDispose: path);
+            }
+            catch
+            {
+                File.Delete(path);
+                throw;
+            }
+        }
+        string kind = device.Split(':', 2)[0];
+        switch (kind)
+        {
+            case "emu":
+            case "mem":
+            case "null":
+            case "pci":
+                return new NvmeBenchTarget(OpenController(device));
+            case "uring":
+                return new UringBenchTarget(device);
+            default:
+                throw new UsageException("--device", $"'{device}': unknown kind '{kind}' (use emu:, mem:, null:, pci: or uring:)");
+        }
+    }
+}

@@ -1,0 +1,297 @@
+using System.Text.Json;
+using NUnit.Framework;
+using PolledNvme.Bench.Tools;
+
+namespace PolledNvme.Tests.Bench;
+
+/// <summary>Every nvme-cli-like tool against emulated namespaces.</summary>
+[TestFixture]
+public class ToolCommandTests
+{
+    private const string PiDevice = "mem:lbads=4096,ms=8,pi=1,size=4M";
+
+    [Test]
+    public void Id_ctrl_prints_the_identify_controller_fields()
+    {
+        var run = CliRunner.Run("id-ctrl", "--device", "mem:size=1M");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
+        Assert.That(run.Stdout, Does.StartWith("NVME Identify Controller:"));
+        Assert.That(run.Stdout, Does.Contain("mn        : PolledNvme emulated controller"));
+        Assert.That(run.Stdout, Does.Contain("nn        : 1"));
+
+        var json = CliRunner.Run("id-ctrl", "--device=mem:size=1M", "-o", "json");
+        Assert.That(json.ExitCode, Is.EqualTo(0), json.Stderr);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        Assert.That(doc.RootElement.GetProperty("mn").GetString(), Is.EqualTo("PolledNvme emulated controller"));
+        Assert.That(doc.RootElement.GetProperty("nn").GetInt64(), Is.EqualTo(1));
+        Assert.That(doc.RootElement.GetProperty("mdts").GetInt64(), Is.EqualTo(7));
+    }
+
+    [Test]
+    public void Id_ns_shows_formats_with_pi_and_the_one_in_use()
+    {
+        var run = CliRunner.Run("id-ns", "--device", "mem:lbads=4096,ms=16,pi=1,pif=2,size=4M");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
+        Assert.That(run.Stdout, Does.StartWith("NVME Identify Namespace 1:"));
+        Assert.That(run.Stdout, Does.Contain("Protection information type 1 enabled"));
+        var inUse = run.Stdout.Split('\n').Where(l => l.Contains("(in use)")).ToArray();
+        Assert.That(inUse, Has.Length.EqualTo(1));
+        Assert.That(inUse[0], Does.Contain("Metadata Size: 16"));
+        Assert.That(inUse[0], Does.Contain("Data Size: 4096"));
+        Assert.That(inUse[0], Does.Contain("PIF: 64b Guard(2)"));
+
+        var json = CliRunner.Run("id-ns", "--device=mem:lbads=4096,ms=16,pi=1,pif=2,size=4M", "--output-format=json", "--namespace-id=1");
+        using var doc = JsonDocument.Parse(json.Stdout);
+        var root = doc.RootElement;
+        Assert.That(root.GetProperty("nsze").GetInt64(), Is.EqualTo(1024));
+        Assert.That(root.GetProperty("dps").GetInt32() & 7, Is.EqualTo(1));
+        var used = root.GetProperty("lbafs").EnumerateArray().Single(f => f.GetProperty("in_use").GetBoolean());
+        Assert.That(used.GetProperty("ms").GetInt32(), Is.EqualTo(16));
+        Assert.That(used.GetProperty("ds").GetInt32(), Is.EqualTo(12));
+        Assert.That(used.GetProperty("pif").GetInt32(), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void Id_ns_of_a_missing_namespace_is_a_usage_error()
+    {
+        var run = CliRunner.Run("id-ns", "--device=mem:size=1M", "--namespace-id=7");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("--namespace-id"));
+    }
+
+    [Test]
+    public void Format_changes_the_namespace_format()
+    {
+        var run = CliRunner.Run("format", "--device=mem:lbads=4096,ms=8,pi=1,size=4M", "--lbaf=0", "--pi=0");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
+        Assert.That(run.Stdout, Does.StartWith("Success formatting namespace:1"));
+        Assert.That(run.Stdout, Does.Contain("PI None"));
+    }
+
+    [Test]
+    public void Format_refuses_pi_on_a_format_without_metadata_and_bad_indexes()
+    {
+        var idns = CliRunner.Run("id-ns", "--device=mem:size=1M", "-o", "json");
+        using var doc = JsonDocument.Parse(idns.Stdout);
+        int noMetadata = doc.RootElement.GetProperty("lbafs").EnumerateArray().Select((f, i) => (f, i)).First(x => x.f.GetProperty("ms").GetInt32() == 0).i;
+        var run = CliRunner.Run("format", "--device=mem:size=1M", $"--lbaf={noMetadata}", "--pi=1");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("--pi:"));
+        run = CliRunner.Run("format", "--device=mem:size=1M", "--lbaf=63");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("--lbaf:"));
+        run = CliRunner.Run("format", "--device=mem:size=1M");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("--lbaf: is required"));
+    }
+
+    [Test]
+    public void Write_then_read_round_trips_on_a_file_with_pi_generated_by_the_controller()
+    {
+        using var files = new TempFiles();
+        string image = CliRunner.TempImage(files);
+        string device = $"emu:{image},lbads=4096,ms=8,pi=1,size=4M";
+        string input = files.New();
+        string output = files.New();
+        var data = new byte[3 * 4096];
+        new Random(5).NextBytes(data);
+        File.WriteAllBytes(input, data);
+
+        // -c 2 is 0's based: three blocks. prinfo 0xD = PRACT + guard + ref checks.
+        var write = CliRunner.Run("write", "--device", device, "-s", "10", "-c", "2", "-d", input, "-p", "0xd");
+        Assert.That(write.ExitCode, Is.EqualTo(0), write.Stderr);
+        Assert.That(write.Stdout.Trim(), Is.EqualTo("write: Success"));
+        var read = CliRunner.Run("read", "--device", device, "--start-block=10", "--block-count=2", $"--data={output}", "--prinfo=0xd");
+        Assert.That(read.ExitCode, Is.EqualTo(0), read.Stderr);
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(data));
+    }
+
+    [Test]
+    public void Read_with_a_wrong_reference_tag_prints_the_status_by_name()
+    {
+        using var files = new TempFiles();
+        string image = CliRunner.TempImage(files);
+        string device = $"emu:{image},lbads=4096,ms=8,pi=2,size=4M";
+        string input = files.New();
+        File.WriteAllBytes(input, new byte[4096]);
+        Assert.That(CliRunner.Run("write", "--device", device, "-s", "4", "-d", input, "-p", "8", "-r", "100").ExitCode, Is.EqualTo(0));
+        var read = CliRunner.Run("read", "--device", device, "-s", "4", "-d", files.New(), "-p", "9", "-r", "101");
+        Assert.That(read.ExitCode, Is.EqualTo(1));
+        Assert.That(read.Stderr, Does.Contain("EndToEndReferenceTagCheckError (SCT 2h, SC 84h)"));
+    }
+
+    [Test]
+    public void Separate_metadata_travels_in_the_metadata_file()
+    {
+        using var files = new TempFiles();
+        string image = CliRunner.TempImage(files);
+        string device = $"emu:{image},lbads=512,ms=8,pi=1,size=1M";
+        string input = files.New();
+        var data = new byte[2 * 512];
+        new Random(9).NextBytes(data);
+        File.WriteAllBytes(input, data);
+        Assert.That(CliRunner.Run("write", "--device", device, "-s", "0", "-c", "1", "-d", input, "-p", "8").ExitCode, Is.EqualTo(0));
+        string outData = files.New();
+        string outMeta = files.New();
+        var read = CliRunner.Run("read", "--device", device, "-s", "0", "-c", "1", "-d", outData, "-M", outMeta, "-p", "7", "-o", "json");
+        Assert.That(read.ExitCode, Is.EqualTo(0), read.Stderr);
+        Assert.That(File.ReadAllBytes(outData), Is.EqualTo(data));
+        byte[] meta = File.ReadAllBytes(outMeta);
+        Assert.That(meta, Has.Length.EqualTo(16));
+        // 16b guard PI, type 1: reference tag (bytes 4..7, big-endian) = LBA.
+        Assert.That(meta[4..8], Is.EqualTo(new byte[] { 0, 0, 0, 0 }));
+        Assert.That(meta[12..16], Is.EqualTo(new byte[] { 0, 0, 0, 1 }));
+        using var doc = JsonDocument.Parse(read.Stdout);
+        Assert.That(doc.RootElement.GetProperty("metadata_bytes").GetInt64(), Is.EqualTo(16));
+
+        var missing = CliRunner.Run("read", "--device", device, "-s", "0", "-d", outData, "-p", "7");
+        Assert.That(missing.ExitCode, Is.EqualTo(2));
+        Assert.That(missing.Stderr, Does.Contain("--metadata:"));
+    }
+
+    [TestCase("--block-count=70000", "--block-count")]
+    [TestCase("--start-block=1024", "--start-block")]
+    [TestCase("--prinfo=16", "--prinfo")]
+    [TestCase("--ref-tag=0x100000000", "--ref-tag")]
+    [TestCase("--storage-tag-check", "--storage-tag-check")]
+    public void Bad_block_flags_name_the_flag(string flag, string name)
+    {
+        using var files = new TempFiles();
+        string input = files.New();
+        File.WriteAllBytes(input, new byte[4096]);
+        var run = CliRunner.Run("write", "--device", PiDevice, "-d", input, flag);
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Stderr);
+        Assert.That(run.Stderr, Does.Contain(name + ":"));
+    }
+
+    [Test]
+    public void Pi_flags_on_a_namespace_without_pi_are_refused()
+    {
+        using var files = new TempFiles();
+        string input = files.New();
+        File.WriteAllBytes(input, new byte[4096]);
+        var run = CliRunner.Run("write", "--device=mem:size=1M", "-d", input, "--prinfo=8");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("--prinfo:"));
+        run = CliRunner.Run("write", "--device=mem:size=1M", "-d", input, "--app-tag=5");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("--app-tag:"));
+    }
+
+    [Test]
+    public void Write_zeroes_and_dsm_clear_written_blocks()
+    {
+        using var files = new TempFiles();
+        string image = CliRunner.TempImage(files);
+        string device = $"emu:{image},size=1M";
+        string input = files.New();
+        File.WriteAllBytes(input, Enumerable.Repeat((byte)0xA5, 4 * 4096).ToArray());
+        Assert.That(CliRunner.Run("write", "--device", device, "-s", "0", "-c", "3", "-d", input).ExitCode, Is.EqualTo(0));
+
+        var wz = CliRunner.Run("write-zeroes", "--device", device, "-s", "1", "-c", "0");
+        Assert.That(wz.ExitCode, Is.EqualTo(0), wz.Stderr);
+        Assert.That(wz.Stdout.Trim(), Is.EqualTo("write-zeroes: Success"));
+        var dsm = CliRunner.Run("dsm", "--device", device, "--deallocate", "--start-block=2", "--block-count=0", "-o", "json");
+        Assert.That(dsm.ExitCode, Is.EqualTo(0), dsm.Stderr);
+        using (var doc = JsonDocument.Parse(dsm.Stdout))
+            Assert.That(doc.RootElement.GetProperty("blocks").GetInt32(), Is.EqualTo(1));
+
+        string output = files.New();
+        Assert.That(CliRunner.Run("read", "--device", device, "-s", "0", "-c", "3", "-d", output).ExitCode, Is.EqualTo(0));
+        byte[] back = File.ReadAllBytes(output);
+        Assert.That(back[..4096], Is.All.EqualTo((byte)0xA5));
+        Assert.That(back[4096..8192], Is.All.EqualTo((byte)0), "write-zeroes");
+        Assert.That(back[8192..12288], Is.All.EqualTo((byte)0), "deallocated blocks read as zeros (DLFEAT)");
+        Assert.That(back[12288..], Is.All.EqualTo((byte)0xA5));
+    }
+
+    [Test]
+    public void Write_zeroes_refuses_pi_checks_and_dsm_needs_deallocate()
+    {
+        var wz = CliRunner.Run("write-zeroes", "--device", PiDevice, "-s", "0", "--prinfo=4");
+        Assert.That(wz.ExitCode, Is.EqualTo(2));
+        Assert.That(wz.Stderr, Does.Contain("--prinfo:"));
+        var dsm = CliRunner.Run("dsm", "--device", PiDevice, "-s", "0");
+        Assert.That(dsm.ExitCode, Is.EqualTo(2));
+        Assert.That(dsm.Stderr, Does.Contain("--deallocate:"));
+    }
+
+    [Test]
+    public void Tools_need_a_device_and_know_their_flags()
+    {
+        var run = CliRunner.Run("id-ctrl");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("--device: is required"));
+        run = CliRunner.Run("id-ctrl", "--device=mem:", "--bogus");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("--bogus: unknown flag"));
+        run = CliRunner.Run("frobnicate");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void A_device_that_cannot_open_exits_1()
+    {
+        var run = CliRunner.Run("id-ctrl", "--device=mem:lbads=1000");
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.Stderr);
+        Assert.That(run.Stderr, Does.Contain("lbads"));
+    }
+
+    [Test]
+    public void List_finds_nvme_functions_in_sysfs()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"pnvme-sysfs-{Guid.NewGuid():N}");
+        try
+        {
+            MakeFunction(root, "0000:00:02.0", "0x030000", "0x8086", "0x1234", "i915", "1");
+            MakeFunction(root, "0000:01:00.0", "0x010802", "0x1b36", "0x0010", "vfio-pci", "7");
+            MakeFunction(root, "0000:02:00.0", "0x010802", "0x144d", "0xa808", null, "9");
+            var stdout = new StringWriter();
+            int code = ListCommand.Run([], stdout, TextWriter.Null, root);
+            Assert.That(code, Is.EqualTo(0));
+            string text = stdout.ToString();
+            Assert.That(text, Does.Contain("0000:01:00.0   0x1b36  0x0010  vfio-pci   7"));
+            Assert.That(text, Does.Contain("0000:02:00.0   0x144d  0xa808  (none)     9"));
+            Assert.That(text, Does.Not.Contain("0000:00:02.0"));
+            Assert.That(text, Does.Contain("emu:"));
+
+            var json = new StringWriter();
+            ListCommand.Run(["--output-format=json"], json, TextWriter.Null, root);
+            using var doc = JsonDocument.Parse(json.ToString());
+            var devices = doc.RootElement.GetProperty("Devices");
+            Assert.That(devices.GetArrayLength(), Is.EqualTo(2));
+            Assert.That(devices[0].GetProperty("DeviceString").GetString(), Is.EqualTo("pci:0000:01:00.0"));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Test]
+    public void List_runs_on_this_machine()
+    {
+        var run = CliRunner.Run("list");
+        Assert.That(run.ExitCode, Is.EqualTo(0));
+        Assert.That(run.Stdout, Does.Contain("IOMMU group"));
+    }
+
+    private static void MakeFunction(string root, string address, string cls, string vendor, string device, string? driver, string group)
+    {
+        string dir = Path.Combine(root, address);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "class"), cls + "\n");
+        File.WriteAllText(Path.Combine(dir, "vendor"), vendor + "\n");
+        File.WriteAllText(Path.Combine(dir, "device"), device + "\n");
+        string targets = Path.Combine(root, "targets");   // no class file: not a PCI function
+        if (driver is not null)
+        {
+            string d = Path.Combine(targets, "drivers", driver);
+            Directory.CreateDirectory(d);
+            Directory.CreateSymbolicLink(Path.Combine(dir, "driver"), d);
+        }
+        string g = Path.Combine(targets, "iommu_groups", group);
+        Directory.CreateDirectory(g);
+        Directory.CreateSymbolicLink(Path.Combine(dir, "iommu_group"), g);
+    }
+}
