@@ -133,6 +133,8 @@ rc=$?
 setup reset || echo "init: setup-hugepages.sh reset failed"
 if [ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)")" != nvme ]; then
   echo "init: setup-hugepages.sh reset did not give $bdf back to nvme"; [ "$rc" = 0 ] && rc=6
+elif ! /bin/pnvme-guest-test --expect-unbound "pci:$bdf"; then
+  [ "$rc" = 0 ] && rc=7
 fi
 report "$rc"
 INIT
@@ -164,7 +166,7 @@ run_config() {
     break
   done
   grep -E '^(PASS (vfio|bar0|dma|controller-open)|FAIL|DEVIATION|     |guest-summary|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
-  summary=$(grep -o 'guest-summary .*' "$out.txt" | tail -n 1 | sed 's/^guest-summary [^:]*: //')
+  summary=$(grep -v 'guest-summary after-reset' "$out.txt" | grep -o 'guest-summary .*' | tail -n 1 | sed 's/^guest-summary [^:]*: //')
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
   if [ "$rc" -eq 1 ]; then
     log "$name: PASS ($summary, ${secs} s)"
