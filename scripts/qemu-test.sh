@@ -9,12 +9,14 @@
 # (pnvme-guest-test --boots, i.e. ConformanceFormat.QemuBoots), so they live in one place.
 #
 # Usage: scripts/qemu-test.sh [configuration-name ...]   (default: all)
-# Env:   QEMU_CACHE (default .cache/qemu), QEMU_TIMEOUT seconds per boot (default 240).
+# Env:   QEMU_CACHE (default .cache/qemu), QEMU_TIMEOUT seconds per boot (default 240),
+#        QEMU_BOOT_TIMEOUT seconds for the guest kernel to reach /init (default 90; retried once).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${QEMU_CACHE:-$repo/.cache/qemu}
 timeout_s=${QEMU_TIMEOUT:-240}
+boot_timeout_s=${QEMU_BOOT_TIMEOUT:-90}
 modules=(nvme vfio-pci vfio_iommu_type1 crct10dif_generic crc64_rocksoft_generic)
 packages=(qemu-system-x86 busybox-static cpio kmod clang lld)
 
@@ -131,6 +133,8 @@ rc=$?
 setup reset || echo "init: setup-hugepages.sh reset failed"
 if [ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)")" != nvme ]; then
   echo "init: setup-hugepages.sh reset did not give $bdf back to nvme"; [ "$rc" = 0 ] && rc=6
+elif ! /bin/pnvme-guest-test --expect-unbound "pci:$bdf"; then
+  [ "$rc" = 0 ] && rc=7
 fi
 report "$rc"
 INIT
@@ -140,23 +144,29 @@ INIT
 
 # Boots one configuration; prints its summary line; returns 0 on pass.
 run_config() {
-  local name=$1 props=$2 out=$cache/$1.log attempt rc start end summary secs
+  local name=$1 props=$2 controller=$3 out=$cache/$1.log attempt rc start end summary secs
   for attempt in 1 2; do
     start=$(date +%s.%N)
-    boot "$name" "$props" "$out" && rc=0 || rc=$?
+    boot "$name" "$props" "$controller" "$out" && rc=0 || rc=$?
     end=$(date +%s.%N)
     # The console has CRs and terminal escapes (SeaBIOS clears the screen): strip them first.
     tr -d '\r' <"$out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' >"$out.txt"
     # A kernel that panics while booting under a loaded TCG host is retried once; anything
     # after the guest program started is a result.
-    if [ "$rc" -eq 0 ] && [ "$attempt" -eq 1 ] && ! grep -q '^init:' "$out.txt" && grep -q 'Kernel panic' "$out.txt"; then
-      log "$name: the guest kernel panicked while booting ($(grep -o 'Kernel panic.*' "$out.txt" | head -n 1)); retrying once"
-      continue
+    if [ "$attempt" -eq 1 ] && ! grep -q '^init:' "$out.txt"; then
+      if [ "$rc" -eq 0 ] && grep -q 'Kernel panic' "$out.txt"; then
+        log "$name: the guest kernel panicked while booting ($(grep -o 'Kernel panic.*' "$out.txt" | head -n 1)); retrying once"
+        continue
+      fi
+      if [ "$rc" -eq 125 ]; then
+        log "$name: the guest kernel did not reach /init within ${boot_timeout_s} s; retrying once"
+        continue
+      fi
     fi
     break
   done
   grep -E '^(PASS (vfio|bar0|dma|controller-open)|FAIL|DEVIATION|     |guest-summary|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
-  summary=$(grep -o 'guest-summary .*' "$out.txt" | tail -n 1 | sed 's/^guest-summary [^:]*: //')
+  summary=$(grep -v 'guest-summary after-reset' "$out.txt" | grep -o 'guest-summary .*' | tail -n 1 | sed 's/^guest-summary [^:]*: //')
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
   if [ "$rc" -eq 1 ]; then
     log "$name: PASS ($summary, ${secs} s)"
@@ -164,30 +174,50 @@ run_config() {
   fi
   case $rc in
     124) log "$name: FAIL (timed out after ${timeout_s} s; console in $out)" ;;
+    125) log "$name: FAIL (the guest kernel did not reach /init within ${boot_timeout_s} s, twice; console in $out)" ;;
     0) log "$name: FAIL (guest powered off without reporting; console in $out)" ;;
     *) log "$name: FAIL (guest reported $(((rc - 1) / 2)), ${summary:-no summary}, ${secs} s; console in $out)" ;;
   esac
   return 1
 }
 
-# One QEMU run with a fresh backing image; returns QEMU's exit status (2N+1 for guest report N).
+# One QEMU run with a fresh backing image; returns QEMU's exit status (2N+1 for guest report N),
+# 124 when the whole run took longer than QEMU_TIMEOUT, 125 when the guest's /init did not
+# start within QEMU_BOOT_TIMEOUT (a kernel stuck while booting on a loaded TCG host).
 boot() {
-  local name=$1 props=$2 out=$3 image=$cache/nvm-$1.img rc
+  local name=$1 props=$2 controller=$3 out=$4 image=$cache/nvm-$1.img rc pid waited=0
   rm -f "$image" && truncate -s 64M "$image"
-  rc=0
-  timeout "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 -m 1G \
+  qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 -m 1G \
     -nographic -no-reboot -nic none \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 -device intel-iommu,intremap=on \
     -kernel "$vmlinuz" -initrd "$cache/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check pnvme_config=$name" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check edd=off pnvme_config=$name" \
     -drive "file=$image,if=none,id=nvm,format=raw" \
-    -device nvme,serial=deadbeef,id=nvme0 \
-    -device "nvme-ns,drive=nvm,nsid=1,$props" </dev/null >"$out" 2>&1 || rc=$?
+    -device "nvme,serial=deadbeef,id=nvme0,$controller" \
+    -device "nvme-ns,drive=nvm,nsid=1,$props" </dev/null >"$out" 2>&1 &
+  pid=$!
+  qemu_pid=$pid
+  rc=
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    waited=$((waited + 1))
+    if [ "$waited" -ge "$boot_timeout_s" ] && ! grep -q 'init: ' "$out"; then rc=125; break; fi
+    if [ "$waited" -ge "$timeout_s" ]; then rc=124; break; fi
+  done
+  if [ -n "$rc" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  else
+    wait "$pid" && rc=0 || rc=$?
+  fi
+  qemu_pid=
   rm -f "$image"
   return "$rc"
 }
 
 main() {
+  # Never leave a QEMU behind when interrupted.
+  trap 'if [ -n "${qemu_pid:-}" ]; then kill "$qemu_pid" 2>/dev/null; fi' EXIT
   mkdir -p "$cache"
   install_packages
   command -v dotnet >/dev/null || die "the .NET SDK (dotnet) is not on PATH"
@@ -196,13 +226,13 @@ main() {
   build_initramfs
   local failed=0 passed=0 name props wanted boots
   boots=$("$cache/guest/pnvme-guest-test" --boots) || die "pnvme-guest-test --boots failed"
-  while read -r name props; do
+  while read -r name props controller; do
     if [ $# -gt 0 ]; then
       wanted=no
       for w in "$@"; do [ "$w" = "$name" ] && wanted=yes; done
       [ "$wanted" = yes ] || continue
     fi
-    if run_config "$name" "$props"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    if run_config "$name" "$props" "$controller"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   done <<<"$boots"
   log "configurations: $passed passed, $failed failed"
   [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -15,8 +15,10 @@ public static partial class ControllerExpectations
         int maxBlocks = (int)Math.Min(t.Queue.MaxTransferBytes / perBlock, 65536);
         int pageBlocks = Math.Max(1, 4096 / ns.BlockSize);
         // One block (PRP1 only), a page, a page and one block (PRP2), a few pages (PRP list),
-        // and the MDTS limit and one block below it (the longest PRP list).
-        int[] sizes = [1, 2, pageBlocks, pageBlocks + 1, 2 * pageBlocks + 1, 4 * pageBlocks + 3, 17 * pageBlocks, maxBlocks - 1, maxBlocks];
+        // 512..515 pages (a list page holds 512 entries; from 514 pages the list chains to a
+        // second page), and the MDTS limit and one block below it (the longest PRP list).
+        int[] sizes = [1, 2, pageBlocks, pageBlocks + 1, 2 * pageBlocks + 1, 4 * pageBlocks + 3, 17 * pageBlocks,
+            512 * pageBlocks, 513 * pageBlocks, 514 * pageBlocks, 515 * pageBlocks, maxBlocks - 1, maxBlocks];
         bool pi = ns.PiType != PiType.None;
         IoProtectionOptions options = pi ? t.Pi(false, PiChecks.All) : default;
         var random = new Random(17);

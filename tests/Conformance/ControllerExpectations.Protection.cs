@@ -122,6 +122,43 @@ public static partial class ControllerExpectations
             () => t.Queue.Wait(t.Queue.WriteAsync(ns, Slba, Blocks, data, meta, shifted)));
     }
 
+    private static void Type3ReferenceCheck(ConformanceTarget t)
+    {
+        Namespace ns = t.Ns;
+        // Every check requested, the reference check included (ConformanceTarget.Pi would drop it for Type 3).
+        var pi = new IoProtectionOptions { Checks = PiChecks.Guard | PiChecks.ApplicationTag | PiChecks.ReferenceTag, ApplicationTag = AppTag, ApplicationTagMask = 0xFFFF };
+        byte[] host = new byte[Blocks * ns.BlockSize];
+        new Random(6).NextBytes(host);
+        using DmaBuffer data = t.Allocate(ns.DataBytes(Blocks, false))!;
+        using DmaBuffer? meta = t.Allocate(ns.MetadataBytes(Blocks, false));
+        IoProtectionOptions generate = pi with { Checks = PiChecks.Guard | PiChecks.ApplicationTag };
+        HostProtection.GenerateInto(ns, in generate, Slba, host, data, meta, Blocks);
+        if (!SucceedsOrInvalidPi(t, "Type 3 write with PRCHK ref", () => t.Queue.Wait(t.Queue.WriteAsync(ns, Slba, Blocks, data, meta, pi))))
+            return;   // aborted as the spec allows; nothing was stored
+        using DmaBuffer back = t.Allocate(data.Length)!;
+        using DmaBuffer? backMeta = meta is null ? null : t.Allocate(meta.Length);
+        if (SucceedsOrInvalidPi(t, "Type 3 read with PRCHK ref", () => t.Queue.Wait(t.Queue.ReadAsync(ns, Slba, Blocks, back, backMeta, pi))))
+            RequireEqual(back.Span, data.Span, "Type 3 blocks read back with PRCHK ref");
+    }
+
+    /// <summary>True when <paramref name="io"/> succeeded, false when it failed with Invalid Protection Information; any other outcome fails the check.</summary>
+    private static bool SucceedsOrInvalidPi(ConformanceTarget t, string what, Action io)
+    {
+        try
+        {
+            io();
+            return true;
+        }
+        catch (NvmeException e) when (e.Status.TypeAndCode == NvmeStatus.InvalidProtectionInformation.TypeAndCode)
+        {
+            return false;
+        }
+        catch (NvmeException e)
+        {
+            throw new ExpectationFailure($"{what}: expected success or {NvmeStatus.InvalidProtectionInformation}, got {e.Status}.");
+        }
+    }
+
     private static void WriteZeroesGeneratesPi(ConformanceTarget t)
     {
         Namespace ns = t.Ns;

@@ -57,6 +57,8 @@ public static partial class ControllerExpectations
             f => f.Type is PiType.Type1 or PiType.Type2, f => CorruptionRejected(f, PiChecks.ReferenceTag)),
         new("type1-ilbrt-mismatch-0x181", "Type 1 with PRCHK ref: ILBRT must equal the SLBA's low bits, else Invalid Protection Information 1h/81h (NVM CS §5.3.3)",
             f => f.Type == PiType.Type1, InitialReferenceTagMismatch),
+        new("type3-prchk-ref", "Type 3 with PRCHK ref: the reference tag is not compared (the command succeeds) or the command is aborted with Invalid Protection Information 1h/81h (NVM CS §5.3.2.3; PI.md §9.9)",
+            f => f.Type == PiType.Type3, Type3ReferenceCheck),
         new("write-zeroes-pract1-pi", "Write Zeroes with PRACT=1 stores zero data and PI generated over it: guard = CRC of the zero block (and metadata before the PI) (NVM CS §3.2.8)",
             f => f.Type != PiType.None, WriteZeroesGeneratesPi,
             QemuDeviation: "PI.md §9.4: QEMU hard-codes the 64b guard of 4096 zero bytes (0x6482D367EB22B64E), wrong when metadata precedes the PI (PI last, MS > 16)"),

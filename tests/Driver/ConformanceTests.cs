@@ -18,21 +18,21 @@ public class ConformanceTests
         => ConformanceFormat.PiMatrix(PiGuardFormat.Guard16).Concat(ConformanceFormat.PiMatrix(PiGuardFormat.Guard64));
 
     private static IEnumerable<TestCaseData> ControllerCases()
-        => from f in ConformanceFormat.QemuBoots
+        => from boot in ConformanceBoot.QemuBoots
            from e in ControllerExpectations.Controller
-           select new TestCaseData(f, e).SetName($"{e.Name}({f.Name})");
+           select new TestCaseData(boot, e).SetName($"{e.Name}({boot.Name})");
 
     private static IEnumerable<TestCaseData> FormatCases()
-        => from f in Matrix().Concat(ConformanceFormat.QemuBoots).Distinct()
+        => from f in Matrix().Concat(ConformanceBoot.QemuBoots.Select(b => b.Namespace)).Distinct()
            from e in ControllerExpectations.For(f)
            select new TestCaseData(f, e).SetName($"{e.Name}({f.Name})");
 
     [TestCaseSource(nameof(ControllerCases))]
-    public void ControllerExpectation(ConformanceFormat format, Expectation expectation)
+    public void ControllerExpectation(ConformanceBoot boot, Expectation expectation)
     {
-        using var setup = EmulatedSetup.Open(format.EmulatedAddress());
+        using var setup = EmulatedSetup.Open(boot.EmulatedAddress);
         using IoQueuePair queue = setup.Controller.CreateIoQueuePair(32);
-        string? failure = ConformanceRunner.Run(expectation, new ConformanceTarget(setup.Controller, queue, ControllerKind.Emulated, format));
+        string? failure = ConformanceRunner.Run(expectation, new ConformanceTarget(setup.Controller, queue, ControllerKind.Emulated, boot.Namespace));
         Assert.That(failure, Is.Null, expectation.Rule);
     }
 
@@ -72,6 +72,11 @@ public class ConformanceTests
         Assert.That(ConformanceFormat.PiMatrix(PiGuardFormat.Guard64).Count(), Is.EqualTo(24));
         Assert.Throws<FormatException>(() => ConformanceFormat.Parse("bs1024-ms8-sep-pi1-pil0-pif0"));
         Assert.Throws<FormatException>(() => ConformanceFormat.Parse("bs512-ms8-sep-pi1-pil0-pif1"));
+        foreach (ConformanceBoot boot in ConformanceBoot.QemuBoots)
+            Assert.That(ConformanceBoot.Parse(boot.Name), Is.EqualTo(boot));
+        Assert.That(ConformanceBoot.Parse("bs4096-ms0-sep-pi0-pil0-pif0-mdts10").Mdts, Is.EqualTo(10));
+        Assert.That(ConformanceBoot.Parse("bs512-ms8-sep-pi1-pil0-pif0").Mdts, Is.EqualTo(ConformanceBoot.DefaultMdts));
+        Assert.Throws<FormatException>(() => ConformanceBoot.Parse("bs512-ms8-sep-pi1-pil0-pif0-mdts11"));
         Assert.That(ConformanceFormat.Parse("bs4096-ms64-ext-pi3-pil1-pif2").QemuProperties,
             Is.EqualTo("logical_block_size=4096,physical_block_size=4096,ms=64,mset=1,pi=3,pil=1,pif=2"));
     }

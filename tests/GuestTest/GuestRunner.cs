@@ -18,20 +18,39 @@ internal static class GuestRunner
         // On the host, scripts/qemu-test.sh asks the same binary which boots to make and how.
         if (args.Length == 1 && args[0] == "--boots")
         {
-            foreach (ConformanceFormat boot in ConformanceFormat.QemuBoots)
-                output.WriteLine($"{boot.Name} {boot.QemuProperties}");
+            foreach (ConformanceBoot boot in ConformanceBoot.QemuBoots)
+                output.WriteLine($"{boot.Name} {boot.Namespace.QemuProperties} {boot.QemuControllerProperties}");
             return 0;
+        }
+        // After /init handed the controller back to nvme: opening it must fail with the clear message.
+        if (args.Length == 2 && args[0] == "--expect-unbound")
+        {
+            var unbound = new GuestLog(output, "after-reset");
+            try
+            {
+                using VfioTransport transport = VfioTransport.Open(args[1]);
+                unbound.Fail("vfio-open-unbound-refused", $"{args[1]} opened although it is bound to nvme");
+            }
+            catch (VfioException e) when (e.Message.Contains("not vfio-pci", StringComparison.Ordinal) && e.Message.Contains("setup-hugepages.sh", StringComparison.Ordinal))
+            {
+                unbound.Pass("vfio-open-unbound-refused", e.Message);
+            }
+            catch (Exception e)
+            {
+                unbound.Fail("vfio-open-unbound-refused", $"{e.GetType().Name}: {e.Message}");
+            }
+            return unbound.Finish();
         }
         if (args.Length < 2)
         {
-            output.WriteLine("usage: pnvme-guest-test pci:<bdf> <format name, e.g. bs512-ms8-sep-pi1-pil0-pif0>");
-            output.WriteLine("       pnvme-guest-test --boots    (the QEMU boot configurations: name and nvme-ns properties)");
+            output.WriteLine("usage: pnvme-guest-test pci:<bdf> <boot name, e.g. bs512-ms8-sep-pi1-pil0-pif0>");
+            output.WriteLine("       pnvme-guest-test --boots    (the QEMU boots: name, nvme-ns and nvme properties)");
             return 2;
         }
         var log = new GuestLog(output, args[1]);
         try
         {
-            ConformanceFormat initial = ConformanceFormat.Parse(args[1]);
+            ConformanceFormat initial = ConformanceBoot.Parse(args[1]).Namespace;
             using (VfioTransport transport = VfioTransport.Open(args[0]))
             {
                 log.Pass("vfio-open", $"{transport.Address} group {transport.IommuGroup} reset={transport.WasReset}");
@@ -40,6 +59,7 @@ internal static class GuestRunner
             long start = Stopwatch.GetTimestamp();
             using NvmeController controller = NvmeController.Open(args[0]);
             log.Pass("controller-open", $"{controller.Identify.ModelNumber} sn {controller.Identify.SerialNumber}, MDTS {controller.MaxTransferBytes} B, {controller.Memory.MemoryKind}, {controller.Namespaces[0]}");
+            SecondOpenRefused(args[0], log);
             ConformanceRunner.RunController(controller, ControllerKind.Qemu, log);
             ConformanceRunner.RunFormat(controller, initial, ControllerKind.Qemu, log, formatFirst: false);
             int formats = 1, notOffered = 0;
@@ -67,6 +87,24 @@ internal static class GuestRunner
             log.Fail("unexpected", $"{e.GetType().Name}: {e.Message}");
         }
         return log.Finish();
+    }
+
+    /// <summary>While the driver holds the device, a second open must fail with a message that says why.</summary>
+    private static void SecondOpenRefused(string address, GuestLog log)
+    {
+        try
+        {
+            using VfioTransport second = VfioTransport.Open(address);
+            log.Fail("vfio-second-open-refused", $"{address} opened twice");
+        }
+        catch (VfioException e) when (e.Errno == 16 /* EBUSY */ && e.Message.Contains("already open", StringComparison.Ordinal))
+        {
+            log.Pass("vfio-second-open-refused", e.Message);
+        }
+        catch (Exception e)
+        {
+            log.Fail("vfio-second-open-refused", $"{e.GetType().Name}: {e.Message}");
+        }
     }
 
     private static bool Offered(Namespace ns, ConformanceFormat format)

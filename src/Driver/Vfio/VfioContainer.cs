@@ -51,7 +51,7 @@ public sealed unsafe class VfioContainer : IDisposable
                 ? "Root was refused: a security module (SELinux/AppArmor) or a container runtime blocks /dev/vfio."
                 : $"Not root (euid {VfioSyscalls.EffectiveUserId()}): run as root, or give this user read/write access to {path} and raise 'ulimit -l'."),
         16 /* EBUSY */ => VfioException.FromErrno($"open {path}", errno,
-            "Another process (another driver instance, or QEMU) holds this VFIO group: stop it first."),
+            "The VFIO group is already open (by another process, another driver instance in this process, or QEMU): close that first."),
         _ => VfioException.FromErrno($"open {path}", errno),
     };
 

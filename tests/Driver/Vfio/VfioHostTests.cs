@@ -138,7 +138,7 @@ public class VfioHostTests
     [Test]
     public void OpenFailureMessagesSayWhatToDo()
     {
-        Assert.That(VfioContainer.OpenFailure("/dev/vfio/7", 16).Message, Does.Contain("Another process"));
+        Assert.That(VfioContainer.OpenFailure("/dev/vfio/7", 16).Message, Does.Contain("already open"));
         Assert.That(VfioContainer.OpenFailure("/dev/vfio/7", 13).Message, Does.Contain("/dev/vfio").And.Contain("Permission denied"));
     }
 
