@@ -160,17 +160,9 @@ internal sealed unsafe partial class IoCommands
 
     private NvmeStatus Read(EmulatedNamespace ns, ref SubmissionEntry c, long slba, int blocks)
     {
-        var pi = ns.Protection;
-        bool pract = pi is not null && (c.Cdw12 & CommandFields.Pract) != 0;
+        bool pract = ns.Protection is not null && (c.Cdw12 & CommandFields.Pract) != 0;
         bool withMetadata = HostCarriesMetadata(ns, pract);
-        ProtectionContext context = default;
-        if (pi is not null)
-        {
-            var piStatus = ProtectionChecks.Prepare(pi, ns.Options.StorageTagMask, ref c, (ulong)slba, generating: false, out context);
-            if (!piStatus.IsSuccess)
-                return piStatus;
-        }
-        var status = MapHostBuffers(ns, ref c, blocks, withMetadata, out byte* metadataHost);
+        var status = BeginTransfer(ns, ref c, slba, blocks, withMetadata, generating: false, out ProtectionContext context, out byte* metadataHost);
         if (!status.IsSuccess)
             return status;
 
@@ -191,14 +183,7 @@ internal sealed unsafe partial class IoCommands
         var pi = ns.Protection;
         bool pract = pi is not null && (c.Cdw12 & CommandFields.Pract) != 0;
         bool withMetadata = HostCarriesMetadata(ns, pract);
-        ProtectionContext context = default;
-        if (pi is not null)
-        {
-            var piStatus = ProtectionChecks.Prepare(pi, ns.Options.StorageTagMask, ref c, (ulong)slba, generating: pract, out context);
-            if (!piStatus.IsSuccess)
-                return piStatus;
-        }
-        var status = MapHostBuffers(ns, ref c, blocks, withMetadata, out byte* metadataHost);
+        var status = BeginTransfer(ns, ref c, slba, blocks, withMetadata, generating: pract, out ProtectionContext context, out byte* metadataHost);
         if (!status.IsSuccess)
             return status;
 
@@ -231,14 +216,7 @@ internal sealed unsafe partial class IoCommands
         if (pi is not null && (c.Cdw12 & CommandFields.Pract) != 0)
             return NvmeStatus.InvalidField;
         bool withMetadata = ns.MetadataSize != 0;
-        ProtectionContext context = default;
-        if (pi is not null)
-        {
-            var piStatus = ProtectionChecks.Prepare(pi, ns.Options.StorageTagMask, ref c, (ulong)slba, generating: false, out context);
-            if (!piStatus.IsSuccess)
-                return piStatus;
-        }
-        var status = MapHostBuffers(ns, ref c, blocks, withMetadata, out byte* metadataHost);
+        var status = BeginTransfer(ns, ref c, slba, blocks, withMetadata, generating: false, out ProtectionContext context, out byte* metadataHost);
         if (!status.IsSuccess)
             return status;
 
@@ -268,6 +246,24 @@ internal sealed unsafe partial class IoCommands
             }
         }
         return NvmeStatus.Success;
+    }
+
+    /// <summary>
+    /// The common start of Read, Write and Compare: the command's PI fields (PRINFO, STC, tags;
+    /// Invalid PI for a type 1 ILBRT that is not the LBA), then the host buffers (PRPs, MPTR).
+    /// </summary>
+    private NvmeStatus BeginTransfer(EmulatedNamespace ns, ref SubmissionEntry c, long slba, int blocks, bool withMetadata,
+        bool generating, out ProtectionContext context, out byte* metadataHost)
+    {
+        context = default;
+        metadataHost = null;
+        if (ns.Protection is { } pi)
+        {
+            var piStatus = ProtectionChecks.Prepare(pi, ns.Options.StorageTagMask, ref c, (ulong)slba, generating, out context);
+            if (!piStatus.IsSuccess)
+                return piStatus;
+        }
+        return MapHostBuffers(ns, ref c, blocks, withMetadata, out metadataHost);
     }
 
     private NvmeStatus Fail(long slba, in PiError error)
