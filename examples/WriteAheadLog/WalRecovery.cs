@@ -11,10 +11,11 @@ namespace PolledNvme.Examples.WriteAheadLog;
 /// reference tag (= LBA). A block belongs to the log when that read succeeds, its data starts
 /// with the magic, its sequence equals its LBA and its epoch is not below the previous block's.
 /// <para>
-/// The first block that is not a log block ends the log, with three cases:
-/// a never-written block fails the application-tag check (zeroed PI); a deallocated block has
-/// all-FF PI, which the controller treats as "do not check" (PI.md escape), so it passes the
-/// read and is rejected by the magic; a block left from an earlier run past a crash point has
+/// The first block that is not a log block ends the log, with these cases:
+/// a deallocated or never-written block reads back with all-FF PI (the emulated controller and
+/// many drives), which the controller treats as "do not check" (PI.md escape), so the read
+/// succeeds and the missing magic rejects it; media that was zeroed instead has application
+/// tag 0 and fails the application-tag check; a block left from an earlier run past a crash point has
 /// an older epoch than the blocks written after recovery. A torn write (killed between a
 /// group's blocks, or between a block's data and its PI) fails the guard check.
 /// </para>
