@@ -19,6 +19,7 @@ public sealed class WriteAheadLog : IDisposable
     private readonly WriteAheadLogOptions _options;
     private readonly Queue<PendingAppend> _pending = new();
     private readonly Thread _committer;
+    private readonly int[] _recordsPerBlock;
     private readonly uint _epoch;
     private ulong _nextLba;
     private bool _stopping;
@@ -36,6 +37,7 @@ public sealed class WriteAheadLog : IDisposable
         Recovery = recovery;
         _nextLba = recovery.EndLba;
         _epoch = recovery.LastEpoch + 1;
+        _recordsPerBlock = new int[options.MaxGroupBlocks];
         _committer = new Thread(CommitLoop) { IsBackground = true, Name = "wal-committer" };
     }
 
@@ -162,7 +164,6 @@ public sealed class WriteAheadLog : IDisposable
         int block = 0;
         int offset = WalBlock.HeaderSize;
         int recordsInBlock = 0;
-        var headers = new List<int>();
         lock (_pending)
         {
             while (_pending.TryPeek(out PendingAppend next))
@@ -172,7 +173,7 @@ public sealed class WriteAheadLog : IDisposable
                 {
                     if (block + 1 == _options.MaxGroupBlocks)
                         break;
-                    headers.Add(recordsInBlock);
+                    _recordsPerBlock[block] = recordsInBlock;
                     buffer.Slice(block * blockSize + offset, blockSize - offset).Clear();
                     block++;
                     offset = WalBlock.HeaderSize;
@@ -185,12 +186,12 @@ public sealed class WriteAheadLog : IDisposable
                 recordsInBlock++;
             }
         }
-        headers.Add(recordsInBlock);
-        int blocks = headers.Count;
+        _recordsPerBlock[block] = recordsInBlock;
+        int blocks = block + 1;
         for (int i = 0; i < blocks; i++)
         {
             Span<byte> blockSpan = buffer.Slice(i * blockSize, blockSize);
-            WalBlock.WriteHeader(blockSpan, new WalBlockHeader(_epoch, _nextLba + (ulong)i, headers[i], blocks, i));
+            WalBlock.WriteHeader(blockSpan, new WalBlockHeader(_epoch, _nextLba + (ulong)i, _recordsPerBlock[i], blocks, i));
         }
         // Zero the unused tail of the last block so stale bytes of an earlier group never reach the media.
         buffer.Slice((blocks - 1) * blockSize + offset, blockSize - offset).Clear();
