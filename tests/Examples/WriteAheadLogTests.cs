@@ -185,6 +185,25 @@ public class WriteAheadLogTests
         Assert.Throws<ObjectDisposedException>(() => log.AppendAsync(1, [43]));
     }
 
+    [TestCase(new[] { "frobnicate" }, 2, "usage: WalHost")]
+    [TestCase(new[] { "append", "mem:lbads=4096,ms=8,pi=1,size=1M", "zero" }, 1, "argument 2 must be a positive integer; got 'zero'")]
+    [TestCase(new[] { "recover", "mem:lbads=4096,ms=8,pi=0,size=1M" }, 1, "needs a PI Type 1 namespace")]
+    public void HostRefusesBadArgumentsWithAMessage(string[] args, int exitCode, string message)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.That(WalHostCommands.Run(args, output, error), Is.EqualTo(exitCode));
+        Assert.That(error.ToString(), Does.Contain(message));
+    }
+
+    [Test]
+    public void HostRecoverPrintsWhatItFound()
+    {
+        var output = new StringWriter();
+        Assert.That(WalHostCommands.Run(["recover", "mem:lbads=4096,ms=8,pi=1,size=1M"], output, TextWriter.Null), Is.Zero);
+        Assert.That(output.ToString(), Does.StartWith("0 records in 0 blocks, epoch 0; end: no log block magic"));
+    }
+
     [Test]
     public void KilledAppenderLosesNoAcknowledgedRecordAndReturnsNoTornOne()
     {
