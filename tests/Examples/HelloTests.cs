@@ -33,3 +33,26 @@ public class HelloTests
         }
     }
 }
+
+/// <summary>The README shows the body of <c>HelloProgram.Run</c>; it must stay the same code.</summary>
+public class HelloReadmeTests
+{
+    [Test]
+    public void ReadmeShowsTheCodeOfHelloProgramRun()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "PolledNvme.sln")))
+            root = Path.GetDirectoryName(root) ?? throw new AssertionException("PolledNvme.sln not found above the test directory");
+        string[] source = File.ReadAllLines(Path.Combine(root, "examples/Hello/HelloProgram.cs"));
+        int first = Array.FindIndex(source, l => l.Contains("using var controller = NvmeController.Open(Address);", StringComparison.Ordinal));
+        int last = Array.FindIndex(source, first, l => l == "    }") - 1;
+        Assert.That(first, Is.GreaterThan(0));
+        string[] body = source[first..(last + 1)].Select(l => l.Length >= 8 ? l[8..] : l.Trim()).ToArray();
+
+        string[] readme = File.ReadAllLines(Path.Combine(root, "README.md"));
+        int start = Array.FindIndex(readme, l => l.Trim() == body[0]);
+        Assert.That(start, Is.GreaterThan(0), "README does not show HelloProgram.Run");
+        string[] shown = readme[start..(start + body.Length)].Select(l => l.Length >= 2 ? l[2..] : l.Trim()).ToArray();
+        Assert.That(shown, Is.EqualTo(body));
+    }
+}
