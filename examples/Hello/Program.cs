@@ -1,0 +1,3 @@
+using PolledNvme.Examples.Hello;
+
+HelloProgram.Run(Console.Out);

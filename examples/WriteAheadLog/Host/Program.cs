@@ -1,0 +1,3 @@
+using PolledNvme.Examples.WriteAheadLog.Host;
+
+return WalHostCommands.Run(args, Console.Out, Console.Error);
