@@ -116,20 +116,31 @@ internal sealed unsafe partial class ControllerCore
         Registers.SetStatus(shnSet ? Registers.Status & (ControllerStatus.ShstMask << ControllerStatus.ShstShift) : 0);
     }
 
-    /// <summary>Create I/O Completion Queue (§5.4): checks in QEMU's order (QID, size, base, PC).</summary>
-    public NvmeStatus CreateCompletionQueue(ushort qid, int entries, ulong baseIova, bool physicallyContiguous)
+    /// <summary>
+    /// The checks both queue creations share, after the queue ids: size within CAP.MQES, a page
+    /// aligned base, physically contiguous (CAP.CQR = 1), and the whole ring inside DMA mappings.
+    /// </summary>
+    private NvmeStatus MapRing(int entries, ulong baseIova, bool physicallyContiguous, int entrySize, out nint ring)
     {
-        if (qid == 0 || qid > Features.CompletionQueuesAllocated || _completionQueues[qid] is not null)
-            return NvmeStatus.InvalidQueueIdentifier;
+        ring = 0;
         if (entries < 2 || entries > Registers.Capabilities.Mqes + 1)
             return NvmeStatus.InvalidQueueSize;
         if ((baseIova & ((ulong)Registers.PageSize - 1)) != 0)
             return NvmeStatus.PrpOffsetInvalid;
         if (!physicallyContiguous)
-            return NvmeStatus.InvalidField;   // CAP.CQR = 1
-        nint ring = Dma.Translate(baseIova, (ulong)entries * CompletionEntry.Size);
-        if (ring == 0)
-            return NvmeStatus.DataTransferError;
+            return NvmeStatus.InvalidField;
+        ring = Dma.Translate(baseIova, (ulong)entries * (ulong)entrySize);
+        return ring == 0 ? NvmeStatus.DataTransferError : NvmeStatus.Success;
+    }
+
+    /// <summary>Create I/O Completion Queue (§5.4): checks in QEMU's order (QID, size, base, PC).</summary>
+    public NvmeStatus CreateCompletionQueue(ushort qid, int entries, ulong baseIova, bool physicallyContiguous)
+    {
+        if (qid == 0 || qid > Features.CompletionQueuesAllocated || _completionQueues[qid] is not null)
+            return NvmeStatus.InvalidQueueIdentifier;
+        var status = MapRing(entries, baseIova, physicallyContiguous, CompletionEntry.Size, out nint ring);
+        if (!status.IsSuccess)
+            return status;
         // The doorbell may hold a stale value from an earlier queue with this id.
         *Registers.CqHeadDoorbell(qid) = 0;
         _completionQueues[qid] = new EmulatedCompletionQueue(qid, entries, (CompletionEntry*)ring, Registers.CqHeadDoorbell(qid));
@@ -143,15 +154,9 @@ internal sealed unsafe partial class ControllerCore
             return NvmeStatus.CompletionQueueInvalid;
         if (qid == 0 || qid > Features.SubmissionQueuesAllocated || _submissionQueues[qid] is not null)
             return NvmeStatus.InvalidQueueIdentifier;
-        if (entries < 2 || entries > Registers.Capabilities.Mqes + 1)
-            return NvmeStatus.InvalidQueueSize;
-        if ((baseIova & ((ulong)Registers.PageSize - 1)) != 0)
-            return NvmeStatus.PrpOffsetInvalid;
-        if (!physicallyContiguous)
-            return NvmeStatus.InvalidField;   // CAP.CQR = 1
-        nint ring = Dma.Translate(baseIova, (ulong)entries * SubmissionEntry.Size);
-        if (ring == 0)
-            return NvmeStatus.DataTransferError;
+        var status = MapRing(entries, baseIova, physicallyContiguous, SubmissionEntry.Size, out nint ring);
+        if (!status.IsSuccess)
+            return status;
         var sq = new EmulatedSubmissionQueue(qid, entries, (SubmissionEntry*)ring, Registers.SqTailDoorbell(qid), cq);
         // The doorbell may hold a stale value from an earlier queue with this id.
         *Registers.SqTailDoorbell(qid) = 0;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using PolledNvme.Driver.Emulated.Media;
 
 namespace PolledNvme.Driver.Emulated;
 
@@ -42,6 +43,7 @@ internal static class EmulatedAddressParser
                 throw new ArgumentException($"'{scheme}:' is not an emulated device scheme; accepted: {AcceptedSchemes}.", nameof(address));
         }
 
+        bool namesFormat = false;
         for (int i = first; i < parts.Length; i++)
         {
             string part = parts[i];
@@ -53,9 +55,28 @@ internal static class EmulatedAddressParser
             string key = part[..eq];
             string value = part[(eq + 1)..];
             Apply(options, ns, key, value);
+            namesFormat |= key is "lbads" or "ms" or "mset" or "pi" or "pil" or "pif" or "sts" or "size";
         }
+        // An image opened by its path alone takes the format it was laid out with, so
+        // `emu:/tmp/ns.img` reopens what `emu:/tmp/ns.img,lbads=4096,ms=16,pi=1` created. A
+        // device string that names a format must match the record (or ask for format=1).
+        if (ns.Backend == MediaBackendKind.File && !namesFormat && !ns.FormatMedia
+            && MediaFormatSidecar.TryLoad(ns.FilePath!, out MediaFormatRecord record))
+            AdoptRecordedFormat(ns, record);
         options.Validate();
         return options;
+    }
+
+    private static void AdoptRecordedFormat(EmulatedNamespaceOptions ns, in MediaFormatRecord record)
+    {
+        ns.BlockSize = record.BlockSize;
+        ns.MetadataSize = record.MetadataSize;
+        ns.PiType = record.PiType;
+        ns.PiFirst = record.PiFirst;
+        ns.GuardFormat = record.GuardFormat;
+        ns.StorageTagSize = record.StorageTagSize;
+        ns.ExtendedLba = record.ExtendedLba;
+        ns.CapacityBytes = record.BlockCount * record.BlockSize;
     }
 
     private static void Apply(EmulatedControllerOptions options, EmulatedNamespaceOptions ns, string key, string value)
