@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using NUnit.Framework;
 using PolledNvme.Tests.Scripts;
 
@@ -62,6 +63,7 @@ public class PackageTests
             Assert.That(Directory.GetFiles(feed, "*.nupkg").Select(Path.GetFileName),
                 Is.EquivalentTo(new[] { "PolledNvme.Protection.0.1.0.nupkg", "PolledNvme.Queues.0.1.0.nupkg", "PolledNvme.Driver.0.1.0.nupkg" }));
             Assert.That(Directory.GetFiles(feed, "*.snupkg"), Has.Length.EqualTo(3));
+            AssertPackageMetadata(feed);
 
             File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
                 <?xml version="1.0" encoding="utf-8"?>
@@ -100,6 +102,30 @@ public class PackageTests
         finally
         {
             Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>README, MIT license, XML docs, symbols, the git commit and the package dependencies.</summary>
+    private static void AssertPackageMetadata(string feed)
+    {
+        foreach (string id in new[] { "PolledNvme.Protection", "PolledNvme.Queues", "PolledNvme.Driver" })
+        {
+            using (ZipArchive nupkg = ZipFile.OpenRead(Path.Combine(feed, $"{id}.0.1.0.nupkg")))
+            {
+                string[] entries = nupkg.Entries.Select(e => e.FullName).ToArray();
+                Assert.That(entries, Does.Contain("README.md").And.Contain($"lib/net10.0/{id}.dll").And.Contain($"lib/net10.0/{id}.xml"), id);
+                using var reader = new StreamReader(nupkg.GetEntry($"{id}.nuspec")!.Open());
+                string nuspec = reader.ReadToEnd();
+                Assert.That(nuspec, Does.Contain("<license type=\"expression\">MIT</license>").And.Contain("<readme>README.md</readme>"), id);
+                Assert.That(nuspec, Does.Match("<repository type=\"git\"[^>]* commit=\"[0-9a-f]{40}\""), id);
+                if (id == "PolledNvme.Driver")
+                    Assert.That(nuspec, Does.Contain("<dependency id=\"PolledNvme.Protection\" version=\"0.1.0\"")
+                        .And.Contain("<dependency id=\"PolledNvme.Queues\" version=\"0.1.0\""));
+                if (id == "PolledNvme.Protection")
+                    Assert.That(nuspec, Does.Not.Contain("<dependency "), "Protection depends on the BCL only");
+            }
+            using ZipArchive snupkg = ZipFile.OpenRead(Path.Combine(feed, $"{id}.0.1.0.snupkg"));
+            Assert.That(snupkg.Entries.Select(e => e.FullName), Does.Contain($"lib/net10.0/{id}.pdb"), id);
         }
     }
 
