@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 RESULTS ?= TestResults
 
-.PHONY: all build test run bench qemu-test clean
+.PHONY: all build test run bench pack qemu-test clean
 
 all: build
 
@@ -29,10 +29,15 @@ FILTER ?= *
 bench:
 	$(DOTNET) run -c Release --project src/Bench/Micro/PolledNvme.Bench.Micro.csproj -- --filter '$(FILTER)'
 
+# NuGet packages (PolledNvme.Protection, PolledNvme.Queues, PolledNvme.Driver; .nupkg + .snupkg) into artifacts/packages.
+pack:
+	$(DOTNET) pack PolledNvme.sln -c $(CONFIG) --nologo -v:q
+	@ls artifacts/packages
+
 # The real VFIO path against QEMU's NVMe controller in a TCG guest (scripts/qemu-test.sh; needs root for apt).
 qemu-test:
 	scripts/qemu-test.sh
 
 clean:
 	$(DOTNET) clean PolledNvme.sln -c $(CONFIG) --nologo -v:q
-	rm -rf bin $(RESULTS) BenchmarkDotNet.Artifacts
+	rm -rf bin $(RESULTS) BenchmarkDotNet.Artifacts artifacts

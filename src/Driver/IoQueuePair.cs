@@ -101,9 +101,10 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
 
     /// <summary>
     /// Polls until <paramref name="task"/> completes, then returns its result (throwing its
-    /// <see cref="NvmeException"/>). Gives up with <see cref="NvmeControllerException"/> when
-    /// the controller reports CSTS.CFS (failing every outstanding command of this queue pair)
-    /// or when <paramref name="timeout"/> passes (default 30 s): never hangs.
+    /// <see cref="NvmeException"/>). Never hangs: throws <see cref="NvmeControllerException"/>
+    /// when the controller reports CSTS.CFS (failing every outstanding command of this queue
+    /// pair), and <see cref="TimeoutException"/> when <paramref name="timeout"/> (default 30 s)
+    /// passes with nothing completing (the commands stay outstanding).
     /// </summary>
     public void Wait(ValueTask task, TimeSpan? timeout = null)
     {

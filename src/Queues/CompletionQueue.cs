@@ -7,7 +7,7 @@ namespace PolledNvme.Queues;
 /// flips the phase tag each lap; the host polls the phase tag at the head, consumes, and
 /// publishes its head through the CQ head doorbell once per batch. Used by one thread only.
 /// </summary>
-public sealed unsafe class CompletionQueue
+internal sealed unsafe class CompletionQueue
 {
     // Hot fields first. The controller writes the ring; we only read it.
     private readonly CompletionEntry* _ring;

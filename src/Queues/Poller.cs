@@ -3,7 +3,7 @@ namespace PolledNvme.Queues;
 /// <summary>
 /// A dedicated polling thread pinned to one core (SPDK's reactor, reduced to its core): it
 /// owns the queue pairs it polls — create and submit on them only from
-/// <see cref="OnIteration"/> or from completion handlers, which run on this thread — and calls
+/// the <c>onIteration</c> callback or from completion handlers, which run on this thread — and calls
 /// their ProcessCompletions in a loop until stopped. For apps that want a thread per core
 /// rather than polling inline.
 /// </summary>

@@ -9,7 +9,7 @@ namespace PolledNvme.Queues;
 /// list page when one page of entries is not enough. List pages come from a pool allocated
 /// once per queue, one run of pages per request slot, so building never allocates or locks.
 /// </summary>
-public sealed unsafe class PrpBuilder : IDisposable
+internal sealed unsafe class PrpBuilder : IDisposable
 {
     private readonly DmaBuffer _lists;
     private readonly ulong* _listBase;

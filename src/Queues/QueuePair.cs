@@ -8,7 +8,7 @@ namespace PolledNvme.Queues;
 /// The number of requests is one less than the SQ size, so a rented request always has a
 /// free SQ slot.
 /// </summary>
-public sealed class QueuePair<TRequest> : IPollable where TRequest : QueueRequest
+internal sealed class QueuePair<TRequest> : IPollable where TRequest : QueueRequest
 {
     // Hot fields first.
     private readonly SubmissionQueue _sq;

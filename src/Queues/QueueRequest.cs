@@ -5,7 +5,7 @@ namespace PolledNvme.Queues;
 /// in the queue pair's request table, so a completion finds its request with one array read.
 /// Subclasses hold what the layer above needs at completion time.
 /// </summary>
-public abstract class QueueRequest
+internal abstract class QueueRequest
 {
     /// <summary>The command to submit; <see cref="SubmissionEntry.CommandId"/> is set by the queue pair.</summary>
     public SubmissionEntry Command;

@@ -9,7 +9,7 @@ namespace PolledNvme.Queues;
 /// Microsoft.Extensions.ObjectPool in RequestPoolBenchmarks and kept because it is faster and
 /// also gives each request a stable index (its command identifier).
 /// </summary>
-public sealed class RequestPool<T> where T : class
+internal sealed class RequestPool<T> where T : class
 {
     private readonly T[] _items;
     private readonly ushort[] _free;

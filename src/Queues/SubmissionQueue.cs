@@ -7,7 +7,7 @@ namespace PolledNvme.Queues;
 /// and publishes the tail through the SQ tail doorbell; the controller reports how far it has
 /// fetched (the SQ head) in every completion. Used by one thread only.
 /// </summary>
-public sealed unsafe class SubmissionQueue
+internal sealed unsafe class SubmissionQueue
 {
     // Hot fields first. The ring lives in DMA memory the controller reads; only we write it.
     private readonly SubmissionEntry* _ring;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NUnit.Framework;
 using PolledNvme.Driver;
 using PolledNvme.Protection;
@@ -90,5 +91,62 @@ public class AllocationTests
         Run(Iterations);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over {Iterations} awaited I/Os");
+    }
+
+    /// <summary>
+    /// The awaitable form used with <c>await</c> (not <c>Wait</c>): an async loop awaits one I/O
+    /// after another; each continuation runs on this thread inside ProcessCompletions. The async
+    /// method's own box is pooled (PoolingAsyncValueTaskMethodBuilder), so a whole run of
+    /// awaited I/Os allocates nothing once warm.
+    /// </summary>
+    [Test]
+    public void AwaitedIoAllocatesNothingInSteadyState()
+    {
+        using var setup = EmulatedSetup.Open("null:lbads=4096,ms=8,pi=1,size=1G");
+        Namespace ns = setup.Ns;
+        using IoQueuePair qp = setup.Controller.CreateIoQueuePair(64);
+        using DmaBuffer data = setup.Controller.Memory.Allocate(4096);
+        SynchronizationContext? saved = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);   // continuations inline, as on a poller thread
+        try
+        {
+            int pollingThread = Environment.CurrentManagedThreadId;
+            var wrongThread = new StrongBox<int>();
+
+            void Run(int count)
+            {
+                ValueTask loop = AwaitLoop(qp, ns, data, count, pollingThread, wrongThread);
+                while (!loop.IsCompleted)
+                    qp.ProcessCompletions();
+                loop.GetAwaiter().GetResult();
+            }
+
+            Run(Iterations);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Run(Iterations);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.That(wrongThread.Value, Is.Zero, "continuations ran off the polling thread");
+            Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over {Iterations} awaited I/Os");
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(saved);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask AwaitLoop(IoQueuePair qp, Namespace ns, DmaBuffer data, int count, int pollingThread, StrongBox<int> wrongThread)
+    {
+        var pi = IoProtectionOptions.ControllerInserts(PiChecks.Guard | PiChecks.ReferenceTag);
+        for (int i = 0; i < count; i++)
+        {
+            ulong lba = (ulong)(i % 1024);
+            if ((i & 1) == 0)
+                await qp.WriteAsync(ns, lba, 1, data, null, pi);
+            else
+                await qp.ReadAsync(ns, lba, 1, data, null, pi);
+            if (Environment.CurrentManagedThreadId != pollingThread)
+                wrongThread.Value++;
+        }
     }
 }

@@ -6,7 +6,7 @@ namespace PolledNvme.Driver.Vfio;
 /// First fit over a sorted free list, coalescing on release. Called when DMA memory is
 /// mapped or unmapped, never per I/O, so a list is fine.
 /// </summary>
-public sealed class IovaAllocator
+internal sealed class IovaAllocator
 {
     /// <summary>Smallest unit handed out: the 4 KiB page every IOMMU supports.</summary>
     public const ulong PageSize = 4096;

@@ -4,7 +4,7 @@ namespace PolledNvme.Driver.Vfio;
 /// A VFIO container (/dev/vfio/vfio): one IOMMU address space. Groups are attached to it,
 /// then the Type1v2 IOMMU model is chosen, then DMA mappings are made in it.
 /// </summary>
-public sealed unsafe class VfioContainer : IDisposable
+internal sealed unsafe class VfioContainer : IDisposable
 {
     private int _fd;
 

@@ -7,7 +7,7 @@ namespace PolledNvme.Driver.Vfio;
 /// One PCI function opened through its VFIO group: region info, config space access,
 /// reset, and BAR0 mapped into this process.
 /// </summary>
-public sealed unsafe class VfioDevice : IDisposable
+internal sealed unsafe class VfioDevice : IDisposable
 {
     /// <summary>PCI Command register offset in config space (PCI Local Bus 3.0 §6.2.2).</summary>
     internal const int PciCommandOffset = 0x04;

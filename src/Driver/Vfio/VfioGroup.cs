@@ -5,7 +5,7 @@ namespace PolledNvme.Driver.Vfio;
 /// It is usable only when viable (every device in it is bound to vfio-pci or unbound) and
 /// once attached to a container.
 /// </summary>
-public sealed unsafe class VfioGroup : IDisposable
+internal sealed unsafe class VfioGroup : IDisposable
 {
     private int _fd;
     private bool _attached;

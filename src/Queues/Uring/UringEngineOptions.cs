@@ -5,7 +5,7 @@ namespace PolledNvme.Queues.Uring;
 /// block size, queue depth, submission batch, random or sequential, and the read/write mix.
 /// The defaults are fio's <c>--rw=randread --bs=4k --iodepth=32</c> over the whole file.
 /// </summary>
-public sealed record UringEngineOptions
+internal sealed record UringEngineOptions
 {
     /// <summary>A regular file or a block device; it must exist (see <see cref="UringFileEngine.PrepareFile"/>).</summary>
     public required string Path { get; init; }
@@ -70,14 +70,14 @@ public sealed record UringEngineOptions
 }
 
 /// <summary>Receives the latency of each completed I/O (called on the engine's thread, per I/O: keep it allocation-free).</summary>
-public interface IUringLatencySink
+internal interface IUringLatencySink
 {
     /// <summary>One I/O finished <paramref name="nanoseconds"/> after it was handed to the kernel.</summary>
     void Record(bool isWrite, long nanoseconds);
 }
 
 /// <summary>What one <see cref="UringFileEngine.Run"/> did.</summary>
-public readonly record struct UringRunResult
+internal readonly record struct UringRunResult
 {
     /// <summary>Completed reads.</summary>
     public long Reads { get; init; }

@@ -16,7 +16,7 @@ namespace PolledNvme.Queues.Uring;
 /// Console.WriteLine($"{r.Iops:F0} IOPS, {r.CpuNanosecondsPerIo:F0} ns CPU/IO");
 /// </code>
 /// </example>
-public sealed unsafe class UringFileEngine : IDisposable
+internal sealed unsafe class UringFileEngine : IDisposable
 {
     private readonly UringEngineOptions _options;
     private readonly NativeFile _file;

@@ -3,7 +3,7 @@ namespace PolledNvme.Queues.Uring;
 /// <summary>
 /// SQE preparation, one method per opcode (the field use of each is in io_uring/*.c's
 /// <c>*_prep</c> functions). The SQE comes zeroed from <see cref="UringRing.TryGetSqe"/>.
-/// A negative <c>fd</c> here is never valid; with <paramref name="fixedFile"/> it is an index
+/// A negative <c>fd</c> here is never valid; with <c>fixedFile</c> it is an index
 /// into the ring's registered files.
 /// </summary>
 internal static unsafe class UringSqeExtensions
