@@ -76,26 +76,12 @@ internal static class BlockIoCommand
             File.WriteAllBytes(dataPath, data.Span[..(int)dataBytes].ToArray());
             if (meta is not null) File.WriteAllBytes(metaPath!, meta.Span[..(int)metaBytes].ToArray());
         }
-        if (format == OutputFormat.Json)
+        ToolContext.ReportBlockCommand(stdout, format, name, ns, flags, w =>
         {
-            ToolContext.WriteJson(stdout, w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("command", name);
-                w.WriteString("status", "Success");
-                w.WriteNumber("nsid", ns.Id);
-                w.WriteNumber("start_block", flags.StartBlock);
-                w.WriteNumber("blocks", flags.Blocks);
-                w.WriteNumber("data_bytes", dataBytes);
-                w.WriteNumber("metadata_bytes", metaBytes);
-                w.WriteNumber("latency_us", latency.TotalMicroseconds);
-                w.WriteEndObject();
-            });
-        }
-        else
-        {
-            stdout.WriteLine($"{name}: Success");
-        }
+            w.WriteNumber("data_bytes", dataBytes);
+            w.WriteNumber("metadata_bytes", metaBytes);
+            w.WriteNumber("latency_us", latency.TotalMicroseconds);
+        });
         return Cli.ExitOk;
     });
 

@@ -36,7 +36,7 @@ internal static class RangeCommands
         using var queue = controller.CreateIoQueuePair(2);
         var pi = flags.Pi;
         queue.Wait(queue.WriteZeroesAsync(ns, flags.StartBlock, flags.Blocks, in pi, a.Has("deac")));
-        Report(stdout, format, "write-zeroes", ns, flags);
+        ToolContext.ReportBlockCommand(stdout, format, "write-zeroes", ns, flags);
         return Cli.ExitOk;
     });
 
@@ -53,28 +53,7 @@ internal static class RangeCommands
         var flags = BlockCommandFlags.Parse(a, ns);
         using var queue = controller.CreateIoQueuePair(2);
         queue.Wait(queue.DeallocateAsync(ns, flags.StartBlock, flags.Blocks));
-        Report(stdout, format, "dsm", ns, flags);
+        ToolContext.ReportBlockCommand(stdout, format, "dsm", ns, flags);
         return Cli.ExitOk;
     });
-
-    private static void Report(TextWriter stdout, OutputFormat format, string name, Namespace ns, BlockCommandFlags flags)
-    {
-        if (format == OutputFormat.Json)
-        {
-            ToolContext.WriteJson(stdout, w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("command", name);
-                w.WriteString("status", "Success");
-                w.WriteNumber("nsid", ns.Id);
-                w.WriteNumber("start_block", flags.StartBlock);
-                w.WriteNumber("blocks", flags.Blocks);
-                w.WriteEndObject();
-            });
-        }
-        else
-        {
-            stdout.WriteLine($"{name}: Success");
-        }
-    }
 }

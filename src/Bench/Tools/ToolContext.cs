@@ -98,6 +98,31 @@ internal static class ToolContext
         return MemoryMarshal.Read<T>(page.Span);
     }
 
+    /// <summary>
+    /// The success report of a block command (read, write, write-zeroes, dsm): <c>NAME: Success</c>,
+    /// or a JSON object with the command, namespace and range plus whatever <paramref name="extra"/> adds.
+    /// </summary>
+    public static void ReportBlockCommand(TextWriter stdout, OutputFormat format, string name, Namespace ns,
+        BlockCommandFlags flags, Action<Utf8JsonWriter>? extra = null)
+    {
+        if (format != OutputFormat.Json)
+        {
+            stdout.WriteLine($"{name}: Success");
+            return;
+        }
+        WriteJson(stdout, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("command", name);
+            w.WriteString("status", "Success");
+            w.WriteNumber("nsid", ns.Id);
+            w.WriteNumber("start_block", flags.StartBlock);
+            w.WriteNumber("blocks", flags.Blocks);
+            extra?.Invoke(w);
+            w.WriteEndObject();
+        });
+    }
+
     /// <summary>Writes a JSON document produced by <paramref name="write"/> to <paramref name="output"/>.</summary>
     public static void WriteJson(TextWriter output, Action<Utf8JsonWriter> write)
     {
