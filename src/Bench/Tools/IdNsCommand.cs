@@ -49,7 +49,7 @@ internal static class IdNsCommand
             w.WriteNumber("nmic", ns.Nmic);
             w.WriteNumber("dlfeat", ns.Dlfeat);
             w.WriteNumber("nawun", ns.Nawun);
-            w.WriteNumber("eui64", ns.Eui64);
+            w.WriteString("eui64", Convert.ToHexStringLower(ns.Eui64Bytes));
             if (elbas)
             {
                 w.WriteNumber("lbstm", nvm.Lbstm);
@@ -107,7 +107,7 @@ internal static class IdNsCommand
         Bit(o, 3, 3, (ns.Dlfeat >> 3) & 1, (ns.Dlfeat & 8) != 0 ? "Write Zeroes may deallocate (DEAC) " : "Write Zeroes deallocate (DEAC) not supported");
         Bit(o, 2, 0, ns.Dlfeat & 7, (ns.Dlfeat & 7) switch { 1 => "Deallocated blocks read as 00h", 2 => "Deallocated blocks read as FFh", _ => "Deallocated block contents not reported" });
         o.WriteLine($"nawun   : {ns.Nawun}");
-        o.WriteLine($"eui64   : {ns.Eui64:x16}");
+        o.WriteLine($"eui64   : {Convert.ToHexStringLower(ns.Eui64Bytes)}");
         if (elbas)
         {
             o.WriteLine($"lbstm   : 0x{nvm.Lbstm:x16}");
