@@ -148,6 +148,16 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     /// the command id is assigned here.
     /// </summary>
     public ValueTask SubmitRawAsync(in SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
+        => RentRaw(in command, data, dataLength).ArmAwaitableAndSubmit(this);
+
+    /// <summary>
+    /// Callback form of <see cref="SubmitRawAsync"/>: the callback's <see cref="IoResult"/> carries
+    /// the status and CQE DW0 (what a passthru tool reports).
+    /// </summary>
+    public void SubmitRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength, IoCompletionCallback callback, object? state)
+        => RentRaw(in command, data, dataLength).SubmitWithCallback(this, callback, state);
+
+    private IoRequest RentRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength)
     {
         ThrowIfDisposed();
         IoRequest r = _pair.Rent();
@@ -168,10 +178,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
                 throw;
             }
         }
-        ValueTask task = r.ArmAwaitable();
-        LastCommandId = r.CommandId;
-        _pair.Submit(r, !_batchDoorbells);
-        return task;
+        return r;
     }
 
     /// <summary>Command identifier of the most recent submission (what Abort needs).</summary>
