@@ -11,6 +11,8 @@ internal static class IdentifyPages
     private const ushort VendorId = 0;
     /// <summary>Firmware revision reported.</summary>
     public const string FirmwareRevision = "1.0";
+    /// <summary>WCTEMP, and the default over-temperature threshold: 343 K (70 °C).</summary>
+    public const ushort WarningTemperatureKelvin = 343;
 
     /// <summary>Identify Controller (CNS 01h).</summary>
     public static void Controller(ControllerCore core, Span<byte> page)
@@ -33,7 +35,7 @@ internal static class IdentifyPages
             Lpa = 1 << 2,                        // extended Get Log Page (NUMDU, LPO)
             Elpe = ControllerLogs.ErrorEntries - 1,
             Npss = 0,
-            Wctemp = 343,
+            Wctemp = WarningTemperatureKelvin,
             Cctemp = 373,
             Sqes = 0x66,
             Cqes = 0x44,
