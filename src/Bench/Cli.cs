@@ -45,7 +45,7 @@ internal static class Cli
         }
         if (Commands.TryGetValue(args[0], out var command))
             return command(args[1..], stdout, stderr);
-        stderr.WriteLine($"pnvme: unknown command '{args[0]}'. Run 'pnvme --help' for the list.");
+        stderr.WriteLine(NvmeCliCommands.Explain(args[0]) ?? $"pnvme: unknown command '{args[0]}'. Run 'pnvme --help' for the list.");
         return ExitUsage;
     }
 

@@ -269,6 +269,31 @@ public class ToolCommandTests
     }
 
     [Test]
+    public void An_nvme_cli_command_pnvme_lacks_gets_the_reason()
+    {
+        var run = CliRunner.Run("fw-log", "mem:");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.StartWith("pnvme: 'fw-log' is an nvme-cli command pnvme does not have:").And.Contain("get-log -i 3"));
+        Assert.That(CliRunner.Run("frobnicate").Stderr, Does.Contain("unknown command 'frobnicate'"));
+    }
+
+    [Test]
+    public void Docs_list_every_nvme_cli_command_supported_or_refused()
+    {
+        string docs = File.ReadAllText(Path.Combine(PolledNvme.Tests.Scripts.ScriptRunner.RepoRoot, "docs", "PNVME.md"));
+        string table = docs[docs.IndexOf("#### nvme-cli commands", StringComparison.Ordinal)..];
+        foreach (string command in NvmeCliCommands.Refused.Keys)
+            Assert.That(table, Does.Contain($"`{command}`"), $"docs/PNVME.md: refused command {command}");
+        foreach (string command in new[] { "id-ctrl", "id-ns", "nvm-id-ns", "read", "write", "compare", "verify", "write-zeroes", "flush", "dsm",
+                     "get-log", "smart-log", "error-log", "get-feature", "set-feature", "admin-passthru", "io-passthru", "format", "list" })
+        {
+            Assert.That(table, Does.Contain($"`{command}`"), $"docs/PNVME.md: command {command}");
+            Assert.That(NvmeCliCommands.Refused.ContainsKey(command), Is.False, command);
+            Assert.That(CliRunner.Run(command, "--help").ExitCode, Is.EqualTo(0), $"{command} is a pnvme command");
+        }
+    }
+
+    [Test]
     public void A_device_that_cannot_open_exits_1()
     {
         var run = CliRunner.Run("id-ctrl", "--device=mem:lbads=1000");
