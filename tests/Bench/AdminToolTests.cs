@@ -142,7 +142,7 @@ public class AdminToolTests
         Assert.That(data.Text, Does.StartWith("set-feature:0x16 (Host Behavior), value:00000000"));
         var shortData = ToolConsoleRunner.Run(new byte[100], false, [], "set-feature", Mem, "-f", "0x16");
         Assert.That(shortData.ExitCode, Is.EqualTo(2));
-        Assert.That(shortData.Stderr, Does.Contain("--data: stdin gave 100 bytes; the feature takes 512"));
+        Assert.That(shortData.Stderr, Does.Contain("--data: stdin gave 100 bytes; the command needs 512"));
         var invalid = ToolConsoleRunner.Run("set-feature", Mem, "-f", "4", "-v", "0x200000");
         Assert.That(invalid.ExitCode, Is.EqualTo(1), "THSEL 2 is reserved");
     }

@@ -179,7 +179,7 @@ public class BlockIoToolTests
         Assert.That(ToolConsoleRunner.Run(old, false, [], "write", device, "-c", "1").ExitCode, Is.EqualTo(0));
         var run = ToolConsoleRunner.Run(new byte[600], false, [], "write", device, "-c", "1");
         Assert.That(run.ExitCode, Is.EqualTo(2));
-        Assert.That(run.Stderr, Does.Contain("--data: stdin gave 600 bytes; the command transfers 1024"));
+        Assert.That(run.Stderr, Does.Contain("--data: stdin gave 600 bytes; the command needs 1024"));
         Assert.That(ToolConsoleRunner.Run("read", device, "-c", "1").Stdout, Is.EqualTo(old));
     }
 

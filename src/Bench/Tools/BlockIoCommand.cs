@@ -76,11 +76,11 @@ internal static class BlockIoCommand
         if (!toHost)
         {
             using Stream input = dataPath is null ? ToolConsole.Current.OpenInput() : File.OpenRead(dataPath);
-            Load(input, dataPath ?? "stdin", "--data", data.Span[..(int)sizes.Data]);
+            ToolContext.ReadInput(input, data.Span[..(int)sizes.Data], "--data", dataPath ?? "stdin", "zeros");
             if (meta is not null)
             {
                 using Stream? metaFile = metaPath is null ? null : File.OpenRead(metaPath);
-                Load(metaFile ?? input, metaPath ?? "stdin (after the data)", "--metadata", meta.Span[..(int)sizes.Metadata]);
+                ToolContext.ReadInput(metaFile ?? input, meta.Span[..(int)sizes.Metadata], "--metadata", metaPath ?? "stdin (after the data)", "zeros");
             }
         }
         if (a.Has("show-command") || a.Has("dry-run"))
@@ -137,19 +137,6 @@ internal static class BlockIoCommand
         }
         return Cli.ExitOk;
     });
-
-    private static void Load(Stream input, string source, string flag, Span<byte> target)
-    {
-        int got = 0;
-        while (got < target.Length)
-        {
-            int n = input.Read(target[got..]);
-            if (n == 0) break;
-            got += n;
-        }
-        if (got < target.Length)
-            throw new UsageException(flag, $"{source} gave {got} bytes; the command transfers {target.Length} (nvme-cli would pad with zeros: refused, it would store or compare bytes you did not give)");
-    }
 
     /// <summary>nvme-cli's <c>--show-command</c> listing of the fields the command carries.</summary>
     private static void ShowCommand(TextWriter o, NvmOpcode opcode, Namespace ns, BlockCommandFlags flags, DmaBuffer data, DmaBuffer? meta)

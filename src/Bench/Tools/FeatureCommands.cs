@@ -114,10 +114,7 @@ internal static class FeatureCommands
             Cdw12 = cdw12,
             Cdw14 = uuid,
         };
-        CompletionEntry cqe = controller.ExecuteAdminRaw(command, buffer, (int)dataLen);
-        var status = new NvmeStatus(cqe.Status);
-        if (!status.IsSuccess)
-            throw new NvmeException(status, (byte)AdminOpcode.SetFeatures, isAdmin: true, nsid, detail: $"Set Features FID {fid:X2}h ({FeatureTable.Name(fid)})");
+        ToolContext.Admin(controller, command, buffer, (int)dataLen, $"Set Features FID {fid:X2}h ({FeatureTable.Name(fid)})");
         stdout.WriteLine($"set-feature:{Fid(fid)} ({FeatureTable.Name(fid)}), value:{Dword(value)}, cdw12:{Dword(cdw12)}, save:{CliText.Hex(a.Has("save") ? 1UL : 0)}");
         if (data.Length > 0)
             CliText.HexDump(stdout, data);
@@ -128,11 +125,7 @@ internal static class FeatureCommands
     {
         using Stream input = path is null ? ToolConsole.Current.OpenInput() : File.Exists(path) ? File.OpenRead(path)
             : throw new UsageException("--data", $"'{path}' does not exist");
-        int got = 0;
-        while (got < data.Length && input.Read(data, got, data.Length - got) is var n and > 0)
-            got += n;
-        if (got < data.Length)
-            throw new UsageException("--data", $"{path ?? "stdin"} gave {got} bytes; the feature takes {data.Length} (nvme-cli would send zeros for the rest)");
+        ToolContext.ReadInput(input, data, "--data", path ?? "stdin", "zeros");
     }
 
     private readonly record struct Answer(NvmeStatus Status, uint Result, byte[] Data, bool Changed);

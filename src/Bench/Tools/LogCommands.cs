@@ -162,10 +162,7 @@ internal static class LogCommands
                 Cdw13 = (uint)(offset >> 32),
                 Cdw14 = r.UuidIndex | (r.OffsetIsIndex ? 1u << 23 : 0) | ((uint)r.Csi << 24),
             };
-            CompletionEntry cqe = controller.ExecuteAdminRaw(command, buffer, (int)bytes);
-            var status = new NvmeStatus(cqe.Status);
-            if (!status.IsSuccess)
-                throw new NvmeException(status, (byte)AdminOpcode.GetLogPage, isAdmin: true, r.Nsid, detail: $"Get Log Page LID {r.LogId:X2}h, {bytes} bytes at offset {offset}");
+            ToolContext.Admin(controller, command, buffer, (int)bytes, $"Get Log Page LID {r.LogId:X2}h, {bytes} bytes at offset {offset}");
             buffer.Span[..(int)bytes].CopyTo(log.AsSpan((int)done));
             done += bytes;
         }

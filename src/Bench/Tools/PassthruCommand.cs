@@ -159,11 +159,7 @@ internal static class PassthruCommand
     private static void Load(string? file, Span<byte> target)
     {
         using Stream input = file is null ? ToolConsole.Current.OpenInput() : File.OpenRead(file);
-        int got = 0;
-        while (got < target.Length && input.Read(target[got..]) is var n and > 0)
-            got += n;
-        if (got < target.Length)
-            throw new UsageException("--data-len", $"{file ?? "stdin"} gave {got} bytes; the command sends {target.Length} (nvme-cli would send the --prefill byte for the rest)");
+        ToolContext.ReadInput(input, target, "--data-len", file ?? "stdin", "the --prefill byte");
     }
 
     /// <summary>nvme-cli's <c>--show-command</c> listing.</summary>

@@ -29,38 +29,39 @@ internal static class RangeCommands
         "Flush: commits the volatile write cache of the namespace to the media.",
         [ToolContext.Device, ToolContext.NamespaceId]);
 
-    public static int WriteZeroes(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(WriteZeroesSpec, args, stdout, stderr, a =>
-    {
-        string device = ToolContext.DeviceOf(a);
-        var format = ToolContext.OutputOf(a, binaryAllowed: false);
-        BlockCommandFlags.RefuseUnsupported(a, "limited-retry", "force-unit-access");
-        using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
-        var flags = BlockCommandFlags.Parse(a, ns, stderr);
-        if (flags.Pi.Checks != Protection.PiChecks.None)
-            throw new UsageException(flags.Pi.Checks == Protection.PiChecks.StorageTag ? "--storage-tag-check" : "--prinfo",
-                "Write Zeroes takes no PI checks (PRCHK and STC must be 0)");
-        using var queue = controller.CreateIoQueuePair(2);
-        var pi = flags.Pi;
-        queue.Wait(queue.WriteZeroesAsync(ns, flags.StartBlock, flags.Blocks, in pi, a.Has("deac")));
-        Report(stdout, format, "write-zeroes", "NVME Write Zeroes Success", ns, flags.StartBlock, flags.Blocks);
-        return Cli.ExitOk;
-    });
+    public static int WriteZeroes(string[] args, TextWriter stdout, TextWriter stderr)
+        => RunRange(WriteZeroesSpec, "NVME Write Zeroes Success", args, stdout, stderr, (queue, ns, flags, a) =>
+        {
+            if (flags.Pi.Checks != Protection.PiChecks.None)
+                throw new UsageException(flags.Pi.Checks == Protection.PiChecks.StorageTag ? "--storage-tag-check" : "--prinfo",
+                    "Write Zeroes takes no PI checks (PRCHK and STC must be 0)");
+            var pi = flags.Pi;
+            return queue.WriteZeroesAsync(ns, flags.StartBlock, flags.Blocks, in pi, a.Has("deac"));
+        });
 
-    public static int Verify(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(VerifySpec, args, stdout, stderr, a =>
-    {
-        string device = ToolContext.DeviceOf(a);
-        var format = ToolContext.OutputOf(a, binaryAllowed: false);
-        BlockCommandFlags.RefuseUnsupported(a, "limited-retry", "force-unit-access");
-        using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
-        var flags = BlockCommandFlags.Parse(a, ns, stderr);
-        using var queue = controller.CreateIoQueuePair(2);
-        var pi = flags.Pi;
-        queue.Wait(queue.VerifyAsync(ns, flags.StartBlock, flags.Blocks, in pi));
-        Report(stdout, format, "verify", "NVME Verify Success", ns, flags.StartBlock, flags.Blocks);
-        return Cli.ExitOk;
-    });
+    public static int Verify(string[] args, TextWriter stdout, TextWriter stderr)
+        => RunRange(VerifySpec, "NVME Verify Success", args, stdout, stderr, (queue, ns, flags, _) =>
+        {
+            var pi = flags.Pi;
+            return queue.VerifyAsync(ns, flags.StartBlock, flags.Blocks, in pi);
+        });
+
+    /// <summary>What write-zeroes and verify share: the device, the range and PI options, one command, nvme-cli's success line.</summary>
+    private static int RunRange(ToolSpec spec, string successLine, string[] args, TextWriter stdout, TextWriter stderr,
+        Func<IoQueuePair, Namespace, BlockCommandFlags, NvmeCliArgs, ValueTask> submit)
+        => ToolContext.Run(spec, args, stdout, stderr, a =>
+        {
+            string device = ToolContext.DeviceOf(a);
+            var format = ToolContext.OutputOf(a, binaryAllowed: false);
+            BlockCommandFlags.RefuseUnsupported(a, "limited-retry", "force-unit-access");
+            using var controller = ToolContext.Open(device);
+            var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
+            var flags = BlockCommandFlags.Parse(a, ns, stderr);
+            using var queue = controller.CreateIoQueuePair(2);
+            queue.Wait(submit(queue, ns, flags, a));
+            Report(stdout, format, spec.Name, successLine, ns, flags.StartBlock, flags.Blocks);
+            return Cli.ExitOk;
+        });
 
     public static int Flush(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(FlushSpec, args, stdout, stderr, a =>
     {

@@ -154,11 +154,32 @@ internal static class ToolContext
             Cdw10 = (byte)cns,
             Cdw11 = (uint)csi << 24,
         };
-        CompletionEntry cqe = c.ExecuteAdminRaw(cmd, page, 4096);
+        Admin(c, cmd, page, 4096, $"Identify CNS {(byte)cns:X2}h");
+        return page.Span[..4096].ToArray();
+    }
+
+    /// <summary>Runs an admin command through the raw path; an error status throws <see cref="NvmeException"/> with <paramref name="detail"/>.</summary>
+    public static CompletionEntry Admin(NvmeController c, in SubmissionEntry command, DmaBuffer? data, int length, string detail)
+    {
+        CompletionEntry cqe = c.ExecuteAdminRaw(command, data, length);
         var status = new NvmeStatus(cqe.Status);
         if (!status.IsSuccess)
-            throw new NvmeException(status, (byte)AdminOpcode.Identify, isAdmin: true, nsid, detail: $"Identify CNS {(byte)cns:X2}h");
-        return page.Span[..4096].ToArray();
+            throw new NvmeException(status, command.Opcode, isAdmin: true, command.NamespaceId, detail: detail);
+        return cqe;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="target"/> from <paramref name="input"/>. A short input is refused
+    /// (naming <paramref name="flag"/>): nvme-cli would go on with <paramref name="nvmeCliFills"/>
+    /// in place of the missing bytes, which stores or compares bytes nobody gave.
+    /// </summary>
+    public static void ReadInput(Stream input, Span<byte> target, string flag, string source, string nvmeCliFills)
+    {
+        int got = 0;
+        while (got < target.Length && input.Read(target[got..]) is var n and > 0)
+            got += n;
+        if (got < target.Length)
+            throw new UsageException(flag, $"{source} gave {got} bytes; the command needs {target.Length} (nvme-cli would use {nvmeCliFills} for the rest)");
     }
 
     /// <summary>Writes <paramref name="bytes"/> to stdout as they are.</summary>
