@@ -41,7 +41,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         {
             var sq = new SubmissionQueue(id, _sqMemory, entries, _transport.Registers, ControllerRegisters.SqTailDoorbell(id, dstrd));
             var cq = new CompletionQueue(id, _cqMemory, entries, _transport.Registers, ControllerRegisters.CqHeadDoorbell(id, dstrd));
-            var owner = new IoRequest.Owner();
+            var owner = new IoRequest.Owner { Transport = _transport };
             _pair = new QueuePair<IoRequest>(sq, cq, cid => new IoRequest(cid, owner));
             owner.Pair = _pair;
             _maxTransferBytes = controller.MaxTransferBytes;

@@ -23,6 +23,7 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
     public byte Opcode;
     public bool Awaited;
     public uint Dword0;
+    public string? Detail;   // what the transport says about a failure (null on success)
 
     public IoRequest(ushort id, Owner owner) : base(id)
     {
@@ -36,6 +37,7 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
     internal sealed class Owner
     {
         public QueuePair<IoRequest> Pair = null!;
+        public Transport.INvmeTransport Transport = null!;
     }
 
     /// <summary>Arms the request for a callback completion.</summary>
@@ -59,6 +61,8 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
     {
         var status = new NvmeStatus(completion.Status);
         Dword0 = completion.Result;
+        // Asked now, while the command id is still this command's (off the success path).
+        Detail = status.IsSuccess ? null : _owner.Transport.DescribeFailure(completion.SqId, completion.CommandId);
         if (Awaited)
         {
             _core.SetResult(status);
@@ -67,7 +71,7 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
         // Copy what the callback needs, free the slot (the callback may submit again), then call.
         IoCompletionCallback? callback = _callback;
         object? state = _state;
-        var result = new IoResult(status, Opcode, NamespaceId, StartLba, BlockCount, completion.Result);
+        var result = new IoResult(status, Opcode, NamespaceId, StartLba, BlockCount, completion.Result, Detail);
         _callback = null;
         _state = null;
         Pair.Return(this);
@@ -86,9 +90,10 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
         ulong slba = StartLba;
         int blocks = BlockCount;
         byte opcode = Opcode;
+        string? detail = Detail;
         _core.Reset();
         Pair.Return(this);
         if (!status.IsSuccess)
-            throw new NvmeException(status, opcode, isAdmin: false, nsid, slba, blocks);
+            throw new NvmeException(status, opcode, isAdmin: false, nsid, slba, blocks, detail);
     }
 }
