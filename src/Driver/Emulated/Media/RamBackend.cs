@@ -35,7 +35,16 @@ internal sealed unsafe class RamBackend : IMediaBackend
     {
         long length = format.MediaLength;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
-        byte* memory = (byte*)NativeMemory.AllocZeroed((nuint)length);
+        byte* memory;
+        try
+        {
+            memory = (byte*)NativeMemory.AllocZeroed((nuint)length);
+        }
+        catch (OutOfMemoryException)
+        {
+            // A media failure like any other: the command fails, the device and the old media live on.
+            throw new MediaIoException(MediaOperation.Layout, Queues.Uring.Errno.ENOMEM, "RAM", 0, length, $"allocating {length} bytes of");
+        }
         long metadataBytes = format.BlockCount * format.MetadataSize;
         if (metadataBytes != 0 && metadataFill.ContainsAnyExcept((byte)0))
         {

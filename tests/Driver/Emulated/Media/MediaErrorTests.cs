@@ -98,6 +98,20 @@ public class MediaErrorTests
     }
 
     [Test]
+    public void RamFormatThatCannotAllocateKeepsTheOldMedia()
+    {
+        var format = new MediaFormatRecord(Block, 0, 0, false, 0, 0, false, BlockCount: 16);
+        using var ram = new RamBackend(format, default);
+        ram.Write(100, [1, 2, 3]);
+        var e = Assert.Throws<MediaIoException>(() => ram.Reformat(format with { BlockCount = 1L << 48 }, default))!;
+        Assert.That(e.ErrnoName, Is.EqualTo("ENOMEM"));
+        Assert.That(ram.Length, Is.EqualTo(16L * Block));
+        var back = new byte[3];
+        ram.Read(100, back);
+        Assert.That(back, Is.EqualTo(new byte[] { 1, 2, 3 }));
+    }
+
+    [Test]
     public void BenchReportsTheMediaErrorBehindTheStatus()
     {
         var options = BenchOptionParser.Parse(["--device", $"emu:{_image},lbads=4096,ms=8,pi=1,size=4M", "--rw=randwrite",
