@@ -51,10 +51,17 @@ internal sealed class AdminQueue : IDisposable
     /// <summary>Runs <paramref name="command"/> (PRPs built for <paramref name="data"/>) and returns its completion; throws <see cref="NvmeException"/> on an error status.</summary>
     public CompletionEntry Execute(SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
     {
-        CompletionEntry cqe = ExecuteRaw(command, data, dataLength);
+        CompletionEntry cqe;
+        string? detail = null;
+        lock (_lock) // the command id stays this command's until the detail is read
+        {
+            cqe = ExecuteRaw(command, data, dataLength);
+            if (!new NvmeStatus(cqe.Status).IsSuccess)
+                detail = _transport.DescribeFailure(0, cqe.CommandId);
+        }
         var status = new NvmeStatus(cqe.Status);
         if (!status.IsSuccess)
-            throw new NvmeException(status, command.Opcode, isAdmin: true, command.NamespaceId);
+            throw new NvmeException(status, command.Opcode, isAdmin: true, command.NamespaceId, detail: detail);
         return cqe;
     }
 

@@ -24,6 +24,7 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
     public byte Opcode;
     public bool Awaited;
     public uint Dword0;
+    public string? Detail;   // what the transport says about a failure (null on success)
 
     /// <summary>The caller's data buffer (or DSM ranges) this command holds a lease on, if any.</summary>
     public DmaBuffer? Data;
@@ -75,6 +76,8 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
         ReleaseBuffers();
         var status = new NvmeStatus(completion.Status);
         Dword0 = completion.Result;
+        // Asked now, while the command id is still this command's (off the success path).
+        Detail = status.IsSuccess ? null : _queue.Controller.Transport.DescribeFailure(completion.SqId, completion.CommandId);
         if (Awaited)
         {
             _core.SetResult(status);
@@ -83,7 +86,7 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
         // Copy what the callback needs, free the slot (the callback may submit again), then call.
         IoCompletionCallback? callback = _callback;
         object? state = _state;
-        var result = new IoResult(status, Opcode, NamespaceId, StartLba, BlockCount, completion.Result);
+        var result = new IoResult(status, Opcode, NamespaceId, StartLba, BlockCount, completion.Result, Detail);
         _callback = null;
         _state = null;
         _queue.ReturnRequest(this);
@@ -113,10 +116,11 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
         ulong slba = StartLba;
         int blocks = BlockCount;
         byte opcode = Opcode;
+        string? detail = Detail;
         _core.Reset();
         _queue.ReturnRequest(this);
         if (!status.IsSuccess)
-            throw new NvmeException(status, opcode, isAdmin: false, nsid, slba, blocks);
+            throw new NvmeException(status, opcode, isAdmin: false, nsid, slba, blocks, detail);
     }
 
     /// <summary>A token that is not the current version belongs to an earlier use of this slot: that ValueTask was already consumed.</summary>
