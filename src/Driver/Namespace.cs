@@ -13,14 +13,18 @@ public sealed class Namespace
 {
     private NamespaceLbaFormat[] _formats = [];
 
-    internal Namespace(uint id, in IdentifyNamespace identify, in NvmIdentifyNamespace nvmIdentify, bool extendedFormatsEnabled)
+    internal Namespace(NvmeController controller, uint id, in IdentifyNamespace identify, in NvmIdentifyNamespace nvmIdentify, bool extendedFormatsEnabled)
     {
+        Controller = controller;
         Id = id;
         Update(identify, nvmIdentify, extendedFormatsEnabled);
     }
 
     /// <summary>Namespace identifier (NSID).</summary>
     public uint Id { get; }
+
+    /// <summary>The controller this namespace belongs to: commands for it go only to that controller's queue pairs.</summary>
+    public NvmeController Controller { get; }
 
     /// <summary>Size in logical blocks (NSZE).</summary>
     public ulong BlockCount { get; private set; }

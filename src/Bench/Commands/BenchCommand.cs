@@ -33,7 +33,8 @@ internal static class BenchCommand
     /// <summary>Runs a parsed benchmark. Used by the CLI and by tests.</summary>
     public static int Run(BenchOptions options, TextWriter stdout, TextWriter stderr, TextWriter? progress)
     {
-        using var device = DeviceTargets.OpenForBench(options.Device, stderr, out var openError);
+        bool writes = !options.VerifyOnly && (options.HasWrites || options.Verify);
+        using var device = DeviceTargets.OpenForBench(options.Device, stderr, out var openError, writes);
         if (device is null)
         {
             stderr.WriteLine($"pnvme bench: {openError!.Message}");

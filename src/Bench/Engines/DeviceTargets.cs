@@ -11,13 +11,15 @@ public static class DeviceTargets
     /// Opens <paramref name="device"/> for <c>pnvme bench</c>; null means the default device (a PI
     /// type 1 emulated namespace on a temp file, removed afterwards). On failure returns null and
     /// sets <paramref name="error"/> (a <see cref="UsageException"/> for a malformed string).
+    /// <paramref name="writes"/> says whether the run writes: a read-only run on <c>uring:</c>
+    /// shares the file with other readers.
     /// </summary>
-    public static IBenchTarget? OpenForBench(string? device, TextWriter log, out Exception? error)
+    public static IBenchTarget? OpenForBench(string? device, TextWriter log, out Exception? error, bool writes = true)
     {
         error = null;
         try
         {
-            return Open(device);
+            return Open(device, writes);
         }
         catch (UsageException e)
         {
@@ -65,7 +67,7 @@ public static class DeviceTargets
     /// <summary>Like <see cref="OpenController(string, out EmulatedController?, NvmeControllerOptions?)"/>.</summary>
     public static NvmeController OpenController(string device, NvmeControllerOptions? options = null) => OpenController(device, out _, options);
 
-    private static IBenchTarget Open(string? device)
+    private static IBenchTarget Open(string? device, bool writes)
     {
         if (device is null)
         {
@@ -92,7 +94,7 @@ public static class DeviceTargets
             case "pci":
                 return new NvmeBenchTarget(OpenController(device));
             case "uring":
-                return new UringBenchTarget(device);
+                return new UringBenchTarget(device, writes);
             default:
                 throw new UsageException("--device", $"'{device}': unknown kind '{kind}' (use emu:, mem:, null:, pci: or uring:)");
         }

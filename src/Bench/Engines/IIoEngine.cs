@@ -31,9 +31,11 @@ public enum IoResultKind : byte
 
 /// <summary>
 /// The result of one I/O: its kind, the raw NVMe status (15-bit, 0 when not from a
-/// controller) or errno, and for PI errors the failing LBA. A value type: no allocation per I/O.
+/// controller) or errno, for PI errors the failing LBA, and what the controller said beyond the
+/// status (an emulated controller's media error, e.g. ENOSPC and the file), or null. A value
+/// type: no allocation per I/O.
 /// </summary>
-public readonly record struct IoOutcome(IoResultKind Kind, int Status, long Lba)
+public readonly record struct IoOutcome(IoResultKind Kind, int Status, long Lba, string? Detail = null)
 {
     /// <summary>Success.</summary>
     public static IoOutcome Ok => default;

@@ -14,8 +14,11 @@ public sealed class UringBenchTarget : IBenchTarget
 {
     private readonly NativeFile _probe;
 
-    /// <summary>Parses the device string and opens (or lays out) the file.</summary>
-    public UringBenchTarget(string device)
+    /// <summary>
+    /// Parses the device string and opens (or lays out) the file, locked for one writer
+    /// (<paramref name="writes"/>) or shared with other readers.
+    /// </summary>
+    public UringBenchTarget(string device, bool writes = true)
     {
         string spec = device["uring:".Length..];
         string[] parts = spec.Split(',');
@@ -37,19 +40,36 @@ public sealed class UringBenchTarget : IBenchTarget
                     throw new UsageException("--device", $"uring: unknown option '{part}' (accepted: direct=0|1, size=SIZE)");
             }
         }
-        if (size is { } s && !Path.StartsWith("/dev/", StringComparison.Ordinal))
-            UringFileEngine.PrepareFile(Path, s);
-        else if (!File.Exists(Path))
+        bool layOut = size is not null && !Path.StartsWith("/dev/", StringComparison.Ordinal);
+        if (!layOut && !File.Exists(Path))
             throw new UsageException("--device", $"'{Path}' does not exist; give size=SIZE to create it");
-        _probe = NativeFile.Open(Path, writable: true, direct: Direct);
-        int sector = Direct ? Math.Max(512, _probe.DirectAlignment) : 512;
-        long length = _probe.Length;
-        Geometry = new NamespaceGeometry(sector, 0, length / sector, 0, 0, false, false, 0);
-        Description = $"{Path} ({length} bytes, {(Direct ? "O_DIRECT" : "buffered")}, io_uring)";
+        // The probe descriptor holds the file's lock for the whole run (the jobs' own descriptors
+        // need none): exclusive when the run writes or lays the file out, shared when it only reads.
+        _probe = NativeFile.OpenLocked(Path, writable: true, direct: Direct, create: layOut, writes ? FileLockMode.Exclusive : FileLockMode.Shared);
+        try
+        {
+            if (layOut && _probe.Length < size)
+            {
+                if (!writes)
+                    FileLock.Acquire(_probe, FileLockMode.Exclusive);
+                UringFileEngine.PrepareFile(Path, size!.Value);
+            }
+            int sector = Direct ? Math.Max(512, _probe.DirectAlignment) : 512;
+            long length = _probe.Length;
+            Geometry = new NamespaceGeometry(sector, 0, length / sector, 0, 0, false, false, 0);
+            Description = $"{Path} ({length} bytes, {(Direct ? "O_DIRECT" : "buffered")}, io_uring)";
+        }
+        catch
+        {
+            _probe.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The file or block device.</summary>
     public string Path { get; }
+    /// <summary>The descriptor that holds the file's lock (no ring registers it), which the jobs' descriptors must match.</summary>
+    internal NativeFile LockHolder => _probe;
     /// <summary>Opened with O_DIRECT.</summary>
     public bool Direct { get; }
     /// <inheritdoc />

@@ -73,6 +73,7 @@ internal static class IdentifyPages
             Dps = (byte)(ns.PiType | (ns.PiFirst ? IdentifyNamespace.DpsFirst : 0)),
             Dlfeat = 0x01 | 0x08,                // deallocated blocks read zeros; Write Zeroes DEAC supported; guard FFFFh
             NvmcapLow = (ulong)ns.CapacityBytes,
+            Nsattr = ns.ReadOnly ? IdentifyNamespace.NsattrWriteProtected : (byte)0,
         };                                       // EUI64 stays zero: the NGUID identifies the namespace
         id.SetFormatIndex(ns.FormatIndex, ns.ExtendedLba);
         for (int i = 0; i < ns.Formats.Length; i++)

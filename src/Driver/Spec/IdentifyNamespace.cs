@@ -45,6 +45,8 @@ public unsafe struct IdentifyNamespace
     public const byte DpsFirst = 1 << 3;
     /// <summary>NSFEAT bit 2: Deallocated or Unwritten Logical Block error supported.</summary>
     public const byte NsfeatDulbe = 1 << 2;
+    /// <summary>NSATTR bit 0: the namespace is currently write protected (NVMe Base 2.0 Fig 276); all writes fail.</summary>
+    public const byte NsattrWriteProtected = 1 << 0;
 
     /// <summary>Namespace Size in logical blocks.</summary>
     [FieldOffset(0)] public ulong Nsze;
@@ -110,7 +112,7 @@ public unsafe struct IdentifyNamespace
     [FieldOffset(82)] public byte Nulbaf;
     /// <summary>ANA Group Identifier.</summary>
     [FieldOffset(92)] public uint Anagrpid;
-    /// <summary>Namespace Attributes (bit 0 write protected).</summary>
+    /// <summary>Namespace Attributes: bit 0 write protected.</summary>
     [FieldOffset(99)] public byte Nsattr;
     /// <summary>NVM Set Identifier.</summary>
     [FieldOffset(100)] public ushort Nvmsetid;
