@@ -173,6 +173,16 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     /// <exception cref="ArgumentException"><paramref name="data"/> comes from another controller's memory.</exception>
     /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair.</exception>
     public ValueTask SubmitRawAsync(in SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
+        => RentRaw(in command, data, dataLength).ArmAwaitableAndSubmit(this);
+
+    /// <summary>
+    /// Callback form of <see cref="SubmitRawAsync"/>: the callback's <see cref="IoResult"/> carries
+    /// the status and CQE DW0 (what a passthru tool reports).
+    /// </summary>
+    public void SubmitRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength, IoCompletionCallback callback, object? state)
+        => RentRaw(in command, data, dataLength).SubmitWithCallback(this, callback, state);
+
+    private IoRequest RentRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength)
     {
         Enter();
         IoRequest r = _pair.Rent();
@@ -194,10 +204,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
                 throw;
             }
         }
-        ValueTask task = r.ArmAwaitable();
-        LastCommandId = r.CommandId;
-        _pair.Submit(r, !_batchDoorbells);
-        return task;
+        return r;
     }
 
     /// <summary>Command identifier of the most recent submission (what Abort needs).</summary>

@@ -45,7 +45,7 @@ public static class DeviceTargets
     /// <c>mem:</c> and <c>null:</c> (created here, so its <see cref="EmulatedController.Faults"/>
     /// stay reachable through <paramref name="emulated"/>), the driver's transports otherwise.
     /// </summary>
-    public static NvmeController OpenController(string device, out EmulatedController? emulated)
+    public static NvmeController OpenController(string device, out EmulatedController? emulated, NvmeControllerOptions? options = null)
     {
         emulated = null;
         if (device.StartsWith("emu:", StringComparison.Ordinal) || device.StartsWith("mem:", StringComparison.Ordinal) || device.StartsWith("null:", StringComparison.Ordinal))
@@ -54,18 +54,18 @@ public static class DeviceTargets
             emulated = emu;
             try
             {
-                return NvmeController.Open(emu.Transport, ownsTransport: true, emulated: true);
+                return NvmeController.Open(emu.Transport, options, ownsTransport: true, emulated: true);
             }
             catch (NvmeControllerException e) when (emu.LastEnableError is { } why)
             {
                 throw new NvmeControllerException($"{e.Message} The emulated controller says: {why}", e.ControllerStatus, e.IsFatal);
             }
         }
-        return NvmeController.Open(device);
+        return NvmeController.Open(device, options);
     }
 
-    /// <summary>Like <see cref="OpenController(string, out EmulatedController?)"/>.</summary>
-    public static NvmeController OpenController(string device) => OpenController(device, out _);
+    /// <summary>Like <see cref="OpenController(string, out EmulatedController?, NvmeControllerOptions?)"/>.</summary>
+    public static NvmeController OpenController(string device, NvmeControllerOptions? options = null) => OpenController(device, out _, options);
 
     private static IBenchTarget Open(string? device, bool writes)
     {
