@@ -58,7 +58,7 @@ internal sealed unsafe class PrpTransfer
         }
 
         // PRP2 points to a PRP list, which may start mid-page (qword aligned); the last entry of a
-        // list page points to the next list page when more than one page remains.
+        // list page points to the next list page (page aligned) when more than one page remains.
         ulong list = prp2;
         while (true)
         {
@@ -74,6 +74,9 @@ internal sealed unsafe class PrpTransfer
                 ulong value = entry[i];
                 if (i == entries - 1 && remaining > pageSize)
                 {
+                    // The pointer to the next list page is itself an entry of a list: offset 0 (NVMe Base 2.0 Fig 87).
+                    if ((value & pageMask) != 0)
+                        return NvmeStatus.PrpOffsetInvalid;
                     list = value;
                     break;
                 }

@@ -108,6 +108,24 @@ public class IoCommandTests
     }
 
     [Test]
+    public void AChainPointerWithAnOffsetIsAnInvalidPrpOffset()
+    {
+        // Found by the SQE fuzzer: the pointer to the next list page (the last slot of a list page) was taken
+        // at any qword offset, like PRP2. It is a PRP entry inside a list, so its offset must be 0 (NVMe Base
+        // 2.0 Fig 87); QEMU refuses it too.
+        using var host = TestHost.Create();
+        var q = host.Start();
+        var data = host.Alloc(5 * 4096);
+        var lists = host.Alloc(8192);
+        BinaryPrimitives.WriteUInt64LittleEndian(lists.Span[(4096 - 16)..], data.Iova + 4096);
+        BinaryPrimitives.WriteUInt64LittleEndian(lists.Span[(4096 - 8)..], lists.Iova + 4096 + 8);   // chain: offset 8
+        for (int i = 2; i < 5; i++)
+            BinaryPrimitives.WriteUInt64LittleEndian(lists.Span[(4096 + 8 + 8 * (i - 2))..], data.Iova + (ulong)(4096 * i));
+        var write = TestHost.Rw(NvmOpcode.Write, 0, 40, data.Iova, lists.Iova + 4096 - 16);
+        Assert.That(new NvmeStatus(host.Execute(q, write).Status), Is.EqualTo(NvmeStatus.PrpOffsetInvalid));
+    }
+
+    [Test]
     public void StatusCases()
     {
         using var host = TestHost.Create(controller: o => o.Mdts = 1);   // 8 KiB
