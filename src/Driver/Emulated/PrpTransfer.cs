@@ -65,11 +65,14 @@ internal sealed unsafe class PrpTransfer
             if ((list & 7) != 0)
                 return NvmeStatus.PrpOffsetInvalid;
             int entries = (int)(((ulong)pageSize - (list & pageMask)) / 8);
-            nint listHost = _dma.Translate(list, (ulong)entries * 8);
+            // Only the entries this transfer needs are read (as QEMU does): the rest of the list's
+            // memory page is not the command's, and may lie outside every mapping.
+            int needed = (int)Math.Min(entries, ((long)remaining + pageSize - 1) / pageSize);
+            nint listHost = _dma.Translate(list, (ulong)needed * 8);
             if (listHost == 0)
                 return NvmeStatus.DataTransferError;
             ulong* entry = (ulong*)listHost;
-            for (int i = 0; i < entries; i++)
+            for (int i = 0; i < needed; i++)
             {
                 ulong value = entry[i];
                 if (i == entries - 1 && remaining > pageSize)

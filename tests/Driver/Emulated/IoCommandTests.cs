@@ -126,6 +126,37 @@ public class IoCommandTests
     }
 
     [Test]
+    public void APrpListIsReadOnlyAsFarAsTheTransferNeedsIt()
+    {
+        // Found by the SQE fuzzer: the device read a PRP list to the end of its memory page. With 8 KiB pages
+        // and a list in the last bytes of a 4 KiB mapping, the entries it does not need lie outside every
+        // mapping, and a valid command failed with Data Transfer Error. Only the needed entries are read (QEMU too).
+        const int page = 8192;
+        using var host = TestHost.Create();
+        Assert.That(host.Enable(cc: TestHost.DefaultCc | (1u << ControllerConfiguration.MpsShift)) & ControllerStatus.Ready, Is.Not.Zero);
+        var q = host.CreateQueuePair(1);
+        var data = host.AllocAligned(3 * page, page);
+        Pattern(data.Span, 5);
+        var list = host.Alloc(4096);
+        if (list.Iova % page != 0)
+        {
+            host.Alloc(8192);   // each mapping is followed by a guard page: this one shifts the next IOVA by 12 KiB
+            list = host.Alloc(4096);
+        }
+        Assert.That(list.Iova % page, Is.Zero, "the list's memory page runs past its 4 KiB mapping");
+        BinaryPrimitives.WriteUInt64LittleEndian(list.Span[(4096 - 16)..], data.Iova + page);
+        BinaryPrimitives.WriteUInt64LittleEndian(list.Span[(4096 - 8)..], data.Iova + 2 * page);
+        var write = TestHost.Rw(NvmOpcode.Write, 0, 3 * page / 512, data.Iova, list.Iova + 4096 - 16);
+        Assert.That(new NvmeStatus(host.Execute(q, write).Status), Is.EqualTo(NvmeStatus.Success));
+        var sink = host.AllocAligned(3 * page, page);
+        var sinkList = host.AllocAligned(page, page);
+        BinaryPrimitives.WriteUInt64LittleEndian(sinkList.Span, sink.Iova + page);
+        BinaryPrimitives.WriteUInt64LittleEndian(sinkList.Span[8..], sink.Iova + 2 * page);
+        TestHost.Expect(host.Execute(q, TestHost.Rw(NvmOpcode.Read, 0, 3 * page / 512, sink.Iova, sinkList.Iova)), NvmeStatus.Success, "read");
+        Assert.That(sink.Span.SequenceEqual(data.Span), Is.True);
+    }
+
+    [Test]
     public void StatusCases()
     {
         using var host = TestHost.Create(controller: o => o.Mdts = 1);   // 8 KiB
