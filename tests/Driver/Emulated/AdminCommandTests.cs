@@ -452,6 +452,28 @@ public class AdminCommandTests
     }
 
     [Test]
+    public void TwoAbortsOfOneCommandLeaveNothingBehindForTheNextCommandWithItsId()
+    {
+        // Found by the SQE fuzzer: the second Abort of the same waiting command left a second abort request
+        // behind, which then aborted the next command submitted with that command id.
+        using var host = TestHost.Create();
+        var q = host.Start();
+        var data = host.Alloc(512);
+        ushort victim = host.Submit(q, TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova));
+        var abort = TestHost.Command((byte)AdminOpcode.Abort);
+        abort.Cdw10 = 1u | ((uint)victim << 16);
+        host.Submit(host.AdminQueue, abort);
+        host.Submit(host.AdminQueue, abort);
+        Assert.That(host.Reap(host.AdminQueue).Result & 1, Is.Zero, "first Abort: aborted");
+        Assert.That(host.Reap(host.AdminQueue).Status, Is.Zero, "second Abort");
+        Assert.That(new NvmeStatus(host.Reap(q).Status), Is.EqualTo(NvmeStatus.AbortedByRequest));
+        q.NextCommandId = victim;   // the id is free again: a driver reuses it
+        var next = host.Execute(q, TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova));
+        Assert.That(next.CommandId, Is.EqualTo(victim));
+        Assert.That(new NvmeStatus(next.Status), Is.EqualTo(NvmeStatus.Success), "no abort request may outlive its command");
+    }
+
+    [Test]
     public void AsynchronousEventRequestsAreHeldUpToTheLimit()
     {
         using var host = TestHost.Create();
