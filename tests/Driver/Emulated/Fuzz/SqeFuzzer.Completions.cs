@@ -82,10 +82,11 @@ internal sealed unsafe partial class SqeFuzzer
             c.OnSuccess?.Invoke(e);
             foreach (var (nsid, lba, count) in c.Touches)
                 _state.Shadow.Touch(nsid, lba, count);
-            if (c.IsAsyncEvent)
-                Model.HeldAsyncEvents--;
             CountEffects(c);
         }
+        // A held event request that completes (an event, or aborted) no longer counts toward the limit.
+        if (c.IsAsyncEvent && c.MayVanish)
+            Model.HeldAsyncEvents--;
         if (c.AbortConfirmed)
             Stats.AbortsConfirmed++;
         Stats.Count(name);
