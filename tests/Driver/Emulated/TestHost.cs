@@ -137,18 +137,30 @@ internal sealed unsafe class TestHost : IDisposable
         return true;
     }
 
-    /// <summary>Steps (Progress) until a completion arrives; fails after a few thousand steps.</summary>
+    /// <summary>
+    /// Steps (Progress) until a completion arrives. An inline controller stepped by this thread
+    /// alone runs a pass on every call, so a few thousand calls without a completion is a hang.
+    /// When a device thread, or other host threads, run the passes, a busy machine may not let
+    /// them run for a while: after <paramref name="maxSteps"/> calls the limit is a generous 30 s.
+    /// </summary>
     public CompletionEntry Reap(HostQueuePair q, int maxSteps = 10_000)
     {
-        for (int i = 0; i < maxSteps; i++)
+        System.Diagnostics.Stopwatch? patience = null;
+        for (int i = 0; ; i++)
         {
             if (TryReap(q, out var completion))
                 return completion;
             Transport.Progress();
-            if (Controller.Mode == EmulatedControllerMode.Threaded)
+            if (i >= maxSteps)
+            {
+                patience ??= System.Diagnostics.Stopwatch.StartNew();
+                if (patience.Elapsed > TimeSpan.FromSeconds(30))
+                    throw new TimeoutException($"no completion on queue {q.Id}");
+                Thread.Sleep(1);
+            }
+            else if (Controller.Mode == EmulatedControllerMode.Threaded)
                 Thread.Yield();
         }
-        throw new TimeoutException($"no completion on queue {q.Id}");
     }
 
     public CompletionEntry Execute(HostQueuePair q, SubmissionEntry command)
