@@ -56,7 +56,9 @@ internal sealed unsafe class AddressPicker(FuzzState state, Random random)
 
     /// <summary>
     /// Any kind of address: valid ones mostly, then misaligned, unmapped, stale, guard, virtual
-    /// and random ones. <paramref name="deviceReads"/> allows the list region (the device only reads there).
+    /// and random ones; <paramref name="deviceReads"/> adds qword offsets into the metadata region.
+    /// Never the list region: the lists built later in the same batch would change bytes the
+    /// oracle already judged a command by.
     /// </summary>
     public ulong Wild(bool deviceReads)
     {
@@ -74,7 +76,7 @@ internal sealed unsafe class AddressPicker(FuzzState state, Random random)
             case 11: return NextUInt64();
             case 12: return NextUInt64() & ~(ulong)(PageSize - 1);
             case 13: return Memory.Metadata.Iova + (ulong)(random.Next(0, Memory.Metadata.Length / PageSize) * PageSize);
-            case 14 when deviceReads: return Memory.Lists.Iova + (ulong)(random.Next(0, Memory.Lists.Length / 8) * 8);
+            case 14 when deviceReads: return Memory.Metadata.Iova + (ulong)(random.Next(0, Memory.Metadata.Length / 8) * 8);
             default: return ulong.MaxValue - (ulong)random.Next(0, 8192);
         }
     }
