@@ -144,15 +144,7 @@ internal sealed unsafe partial class SqeFuzzer
         }
         Remember($"register: reset with {batch.Count} commands in the rings");
         _recorder.Record(batch);
-        foreach (var c in batch)
-        {
-            var sq = c.Sq;
-            c.Slot = sq.Tail;
-            sq.Ring[sq.Tail] = c.Entry;
-            sq.Tail = (sq.Tail + 1) % sq.Entries;
-            sq.Reserved--;
-            Registers.Write32(ControllerRegisters.SqTailDoorbell(sq.Id, _config.DoorbellStride), (uint)sq.Tail);
-        }
+        PlaceAndRing(batch);
         Reset();
     }
 }

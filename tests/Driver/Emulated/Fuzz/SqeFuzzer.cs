@@ -259,6 +259,17 @@ internal sealed unsafe partial class SqeFuzzer : IDisposable
             _trace?.WriteLine(c.ToString());
         }
         SetEdgeCanaries(batch);
+        PlaceAndRing(batch);
+        Stats.Batches++;
+        Drive(batch);
+        FinalizeDeletedQueues();
+        CheckEdgeCanaries(batch);
+        CheckReady("after the batch");
+    }
+
+    /// <summary>Writes the entries into their rings in order, then each SQ's tail doorbell once.</summary>
+    private void PlaceAndRing(List<FuzzCommand> batch)
+    {
         var rung = new List<HostSq>(2);
         foreach (var c in batch)
         {
@@ -272,11 +283,6 @@ internal sealed unsafe partial class SqeFuzzer : IDisposable
         }
         foreach (var sq in rung)
             Registers.Write32(ControllerRegisters.SqTailDoorbell(sq.Id, _config.DoorbellStride), (uint)sq.Tail);
-        Stats.Batches++;
-        Drive(batch);
-        FinalizeDeletedQueues();
-        CheckEdgeCanaries(batch);
-        CheckReady("after the batch");
     }
 
     private void Drive(List<FuzzCommand> batch)
