@@ -235,8 +235,10 @@ internal sealed partial class CommandOracle
         // DW0 bit 0: 0 = the command was aborted, 1 = it was not (§5.1). Only a command still in flight can be aborted.
         c.CheckResult = completion =>
         {
-            if (c.TargetSeenAborted)
+            if (c.TargetSeenAborted == 1)
                 return (completion.Result & 1) == 0 ? null : $"Abort reports SQ {sqid} CID {cid} not aborted, but it completed with Command Abort Requested";
+            if (c.TargetSeenAborted > 1)
+                return null;
             if ((completion.Result & 1) != 0)
                 return null;
             if (sqid >= state.Sqs.Length || state.Sqs[sqid] is not { } sq || !sq.Outstanding.TryGetValue(cid, out var target))

@@ -36,8 +36,12 @@ internal sealed class FuzzCommand
     public Action<CompletionEntry>? OnSuccess;
     /// <summary>Checks of the completion beyond its status (DW0 of Get Features, Abort). Returns a violation or null.</summary>
     public Func<CompletionEntry, string?>? CheckResult;
-    /// <summary>For an Abort: its target's completion (Command Abort Requested) was reaped first, so it must report "aborted".</summary>
-    public bool TargetSeenAborted;
+    /// <summary>
+    /// For an Abort: its target's completion (Command Abort Requested) was reaped first, when this
+    /// many Aborts named it and had not completed. One: it must report "aborted". More: the device
+    /// may credit any of them.
+    /// </summary>
+    public int TargetSeenAborted;
     /// <summary>Its completion was reaped.</summary>
     public bool Completed;
     /// <summary>An Abort reported this command aborted: it must complete with Command Abort Requested.</summary>

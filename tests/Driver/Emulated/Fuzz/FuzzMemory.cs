@@ -121,6 +121,14 @@ internal sealed unsafe class FuzzMemory : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Whether the range lies in memory commands may name (data, tail, metadata, lists) rather
+    /// than in the fuzzer's own (rings, oracle buffers, canary region).
+    /// </summary>
+    public bool IsCommandMemory(HostRange range)
+        => RegionOf((byte*)range.Host) is { } r && (r == Data || r == Tail || r == Metadata || r == Lists)
+            && range.End <= (nint)(r.Host + r.Length);
+
     /// <summary>Which untouchable region changed, or null when both still hold their canaries.</summary>
     public string? CheckCanaryRegions()
     {

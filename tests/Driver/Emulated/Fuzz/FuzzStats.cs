@@ -8,6 +8,8 @@ internal sealed class FuzzStats
     public long Batches;
     public long Checkpoints;
     public long Vanished;
+    /// <summary>Generated commands not sent: their pointers led into the fuzzer's own memory.</summary>
+    public long Withdrawn;
     public long Resets;
     public long InvalidEnables;
     public long Shutdowns;
@@ -24,6 +26,6 @@ internal sealed class FuzzStats
     public override string ToString()
         => $"{Commands} commands ({OracleCommands} oracle commands, {Batches} batches, {Checkpoints} checkpoints) in {Elapsed.TotalSeconds:F1} s; "
             + $"{Formats} formats, {QueuesCreated} queues created, {QueuesDeleted} deleted, {Resets} resets, {InvalidEnables} invalid enables, "
-            + $"{Shutdowns} shutdowns, {DoorbellGarbage} bad doorbells, {AbortsConfirmed} aborts, {Vanished} commands vanished with their queue; statuses: "
+            + $"{Shutdowns} shutdowns, {DoorbellGarbage} bad doorbells, {AbortsConfirmed} aborts, {Vanished} commands vanished with their queue, {Withdrawn} withdrawn; statuses: "
             + string.Join(", ", Statuses.OrderByDescending(s => s.Value).Select(s => $"{s.Key} {s.Value}"));
 }

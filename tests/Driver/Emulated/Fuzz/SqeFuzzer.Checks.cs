@@ -42,8 +42,9 @@ internal sealed unsafe partial class SqeFuzzer
         nint filled = 0;   // end of the last canary: the gap between two close ranges gets one canary, not two
         for (int i = 0; i < union.Count; i++)
         {
+            // Only memory commands may name: the fuzzer writes its rings itself while the batch is under way.
             var region = _memory.RegionOf((byte*)union[i].Host);
-            if (region is null)
+            if (region is null || !_memory.IsCommandMemory(union[i]))
                 continue;
             nint low = (nint)region.Host, high = (nint)(region.Host + region.Length);
             nint before = Math.Max(union[i].Host - EdgeBytes, Math.Max(Math.Max(low, filled), i > 0 ? union[i - 1].End : low));

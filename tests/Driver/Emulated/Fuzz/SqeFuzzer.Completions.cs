@@ -65,10 +65,12 @@ internal sealed unsafe partial class SqeFuzzer
         c.Completed = true;
         Outcome outcome = Outcomes.Classify(e.Status, out string name);
         // A threaded device may post the target's completion before we reaped the Abort's: the Abort must then say so.
-        if (outcome == Outcome.CommandAbortRequested && !c.AbortConfirmed && InFlightAbort(sq.Id, e.CommandId) is { } abort)
+        if (outcome == Outcome.CommandAbortRequested && !c.AbortConfirmed)
         {
-            abort.TargetSeenAborted = true;
-            c.AbortConfirmed = true;
+            var aborts = InFlightAborts(sq.Id, e.CommandId);
+            foreach (var abort in aborts)
+                abort.TargetSeenAborted = aborts.Count;
+            c.AbortConfirmed = aborts.Count != 0;
         }
         Outcome allowed = c.AbortConfirmed ? Outcome.CommandAbortRequested : c.Allowed | (sq.Deleted && !c.Admin ? Outcome.AbortedSqDeletion : 0);
         if ((outcome & allowed) == 0)
@@ -94,13 +96,10 @@ internal sealed unsafe partial class SqeFuzzer
         _currentCompletion = null;
     }
 
-    private FuzzCommand? InFlightAbort(ushort sqid, ushort cid)
+    private List<FuzzCommand> InFlightAborts(ushort sqid, ushort cid)
     {
         uint cdw10 = sqid | ((uint)cid << 16);
-        foreach (var a in _adminSq.Outstanding.Values)
-            if (a.Entry.Opcode == (byte)AdminOpcode.Abort && !a.Completed && !a.TargetSeenAborted && a.Entry.Cdw10 == cdw10)
-                return a;
-        return null;
+        return _adminSq.Outstanding.Values.Where(a => a.Entry.Opcode == (byte)AdminOpcode.Abort && !a.Completed && a.Entry.Cdw10 == cdw10).ToList();
     }
 
     private void CountEffects(FuzzCommand c)

@@ -138,7 +138,8 @@ internal sealed unsafe partial class SqeFuzzer
             var sq = PickIoQueue();
             if (sq is null)
                 break;
-            var c = NewCommand(sq, _generator.IoCommand(out string shape), shape, admin: false);
+            if (!TryNewCommand(sq, _generator.IoCommand(out string shape), shape, admin: false, out var c))
+                continue;
             c.MayVanish = true;
             batch.Add(c);
         }

@@ -153,7 +153,7 @@ internal sealed unsafe partial class SqeFuzzer
         var c = new FuzzCommand { Entry = entry, Sq = sq, Admin = admin, Shape = "oracle " + shape, Index = _index };
         sq.Outstanding.Add(entry.CommandId, c);
         sq.Reserved++;
-        _oracle.Judge(c);
+        _oracle.Judge(c);   // its buffers are the oracle's own: the fuzzer's memory, by design
         if ((c.Allowed & Outcome.Success) == 0)
             throw new InvalidOperationException($"fuzzer bug: its own command is not valid: {c}");
         c.Allowed = Outcome.Success;

@@ -158,14 +158,14 @@ internal sealed unsafe partial class SqeFuzzer : IDisposable
                 if (_adminSq.Free - _adminSq.Reserved < 2)
                     continue;
                 var entry = _generator.AdminCommand(batch, allowAsyncEvent: _adminSq.Free - _adminSq.Reserved >= 4, out string shape);
-                c = NewCommand(_adminSq, entry, shape, admin: true);
+                if (!TryNewCommand(_adminSq, entry, shape, admin: true, out c))
+                    continue;
             }
             else
             {
                 var sq = PickIoQueue();
-                if (sq is null)
+                if (sq is null || !TryNewCommand(sq, _generator.IoCommand(out string shape), shape, admin: false, out c))
                     continue;
-                c = NewCommand(sq, _generator.IoCommand(out string shape), shape, admin: false);
             }
             if (!c.Solo)
             {
@@ -204,7 +204,8 @@ internal sealed unsafe partial class SqeFuzzer : IDisposable
         int n = _random.Next(1, Math.Min(sq.Free, 6) + 1);
         for (int i = 0; i < n && sq.Free - sq.Reserved > 0; i++)
         {
-            var c = NewCommand(sq, _generator.IoCommand(out string shape), shape, admin: false);
+            if (!TryNewCommand(sq, _generator.IoCommand(out string shape), shape, admin: false, out var c))
+                continue;
             if (c.Solo)
             {
                 Execute([c]);
@@ -232,13 +233,31 @@ internal sealed unsafe partial class SqeFuzzer : IDisposable
 
     /// <summary>Wraps an entry: reserves its command id in <paramref name="sq"/> and lets the oracle judge it.</summary>
     private FuzzCommand NewCommand(HostSq sq, SubmissionEntry entry, string shape, bool admin)
+        => TryNewCommand(sq, entry, shape, admin, out var c) ? c
+            : throw new InvalidOperationException($"fuzzer bug: a command of its own names the fuzzer's memory: {c}");
+
+    /// <summary>
+    /// As <see cref="NewCommand"/>, but withdraws the command (false) when its pointers lead
+    /// into the fuzzer's own memory: stale bytes read as PRP entries can hold any IOVA, and the
+    /// device would rightly write a Read's data into a ring or the canary region.
+    /// </summary>
+    private bool TryNewCommand(HostSq sq, SubmissionEntry entry, string shape, bool admin, out FuzzCommand c)
     {
         entry.CommandId = sq.NextCommandId(lowest: _random.Next(2) == 0);
-        var c = new FuzzCommand { Entry = entry, Sq = sq, Admin = admin, Shape = shape, Index = _index++ };
+        c = new FuzzCommand { Entry = entry, Sq = sq, Admin = admin, Shape = shape, Index = _index };
         sq.Outstanding.Add(entry.CommandId, c);
-        sq.Reserved++;
         _oracle.Judge(c);
-        return c;
+        if (!c.Writes.Concat(c.Reads).Concat(c.ContentRanges).All(_memory.IsCommandMemory))
+        {
+            sq.Outstanding.Remove(entry.CommandId);
+            if (c.IsAsyncEvent && c.MayVanish)
+                Model.HeldAsyncEvents--;
+            Stats.Withdrawn++;
+            return false;
+        }
+        sq.Reserved++;
+        _index++;
+        return true;
     }
 
     /// <summary>Judges a command again after other commands ran (the host bytes it names may have changed).</summary>
