@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 RESULTS ?= TestResults
 
-.PHONY: all build test run bench pack qemu-test clean
+.PHONY: all build test fuzz run bench pack qemu-test clean
 
 all: build
 
@@ -19,6 +19,15 @@ test:
 	$(DOTNET) test tests/PolledNvme.Tests.csproj -c $(CONFIG) --nologo \
 		--logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
 		--results-directory $(RESULTS)
+
+# The SQE fuzzer alone, for long runs (docs/FUZZING.md): N commands over every configuration,
+# SEED (decimal or 0x hex; random when empty, always printed), ONLY=name to run one
+# configuration, TRACE=1 to print every command. `make test` runs it with 100 000 commands.
+N ?= 1000000
+fuzz:
+	PNVME_FUZZ_COUNT=$(N) PNVME_FUZZ_SEED=$(SEED) PNVME_FUZZ_CONFIG=$(ONLY) PNVME_FUZZ_TRACE=$(TRACE) \
+		$(DOTNET) test tests/PolledNvme.Tests.csproj -c $(CONFIG) --nologo --filter "FullyQualifiedName~SqeFuzzTests" \
+		--logger "console;verbosity=normal" --results-directory $(RESULTS)
 
 # The README's main job.
 run: build

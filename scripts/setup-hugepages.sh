@@ -105,19 +105,27 @@ selected_nvme() {
 
 hugepage_dir() { printf '%s/kernel/mm/hugepages/hugepages-2048kB' "$SYSFS"; }
 
+# The persistent pool: nr_hugepages counts surplus pages too (pages other processes still hold
+# after a shrink, or got through overcommit); those go away when their holders exit.
+persistent_hugepages() { # dir
+  local surplus=0
+  [ -r "$1/surplus_hugepages" ] && surplus=$(cat "$1/surplus_hugepages")
+  echo $(($(cat "$1/nr_hugepages") - surplus))
+}
+
 reserve_hugepages() {
   local dir pages now got
   dir=$(hugepage_dir)
   [ -d "$dir" ] || die "this kernel has no 2 MiB hugepages ($dir is missing)."
   case $HUGEMEM in '' | *[!0-9]*) die "HUGEMEM must be a whole number of MiB, got '$HUGEMEM'." ;; esac
   pages=$(((HUGEMEM + 1) / 2))
-  now=$(cat "$dir/nr_hugepages")
+  now=$(persistent_hugepages "$dir")
   if [ "$now" -eq "$pages" ]; then
     info "hugepages: $pages x 2 MiB already reserved"
   else
     write_file "$pages" "$dir/nr_hugepages"
     if [ "$dry_run" = no ]; then
-      got=$(cat "$dir/nr_hugepages")
+      got=$(persistent_hugepages "$dir")
       if [ "$got" -lt "$pages" ]; then
         warn "only $got of $pages hugepages could be reserved (memory is fragmented or short): reserve them at boot with hugepages=$pages on the kernel command line, or lower HUGEMEM."
       else
@@ -220,15 +228,15 @@ cmd_reset() {
 
 cmd_cleanup() {
   need_root cleanup
-  local dir total free
+  local dir total free reserved
   dir=$(hugepage_dir)
   [ -d "$dir" ] || die "this kernel has no 2 MiB hugepages ($dir is missing)."
-  total=$(cat "$dir/nr_hugepages"); free=$(cat "$dir/free_hugepages")
+  total=$(cat "$dir/nr_hugepages"); free=$(cat "$dir/free_hugepages"); reserved=$(persistent_hugepages "$dir")
   if grep -q " $HUGEPAGE_MOUNT hugetlbfs " "$PROCFS/mounts" 2>/dev/null; then run umount "$HUGEPAGE_MOUNT"; fi
-  if [ "$total" -eq 0 ]; then info "hugepages: none reserved"; return; fi
+  if [ "$reserved" -le 0 ]; then info "hugepages: none reserved"; return; fi
   [ "$free" -lt "$total" ] && warn "$((total - free)) of $total hugepages are in use by running processes; they are released when those exit."
   write_file 0 "$dir/nr_hugepages"
-  [ "$dry_run" = yes ] || info "hugepages: released (was $total x 2 MiB)"
+  [ "$dry_run" = yes ] || info "hugepages: released (was $reserved x 2 MiB)"
 }
 
 cmd_status() {

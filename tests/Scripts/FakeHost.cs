@@ -11,13 +11,15 @@ internal sealed class FakeHost : IDisposable
     public string Proc => Path.Combine(Root, "proc");
     public string HugePages2M => Path.Combine(Sys, "kernel/mm/hugepages/hugepages-2048kB");
 
-    public FakeHost(bool iommu = true, bool vfioLoaded = true, int hugePages = 0)
+    /// <summary>A tree with <paramref name="hugePages"/> 2 MiB pages (nr_hugepages), <paramref name="surplus"/> of them surplus, <paramref name="free"/> free (default: all).</summary>
+    public FakeHost(bool iommu = true, bool vfioLoaded = true, int hugePages = 0, int surplus = 0, int? free = null)
     {
         Directory.CreateDirectory(Path.Combine(Sys, "bus/pci/devices"));
         Directory.CreateDirectory(Path.Combine(Sys, "kernel/iommu_groups"));
         Directory.CreateDirectory(HugePages2M);
         File.WriteAllText(Path.Combine(HugePages2M, "nr_hugepages"), $"{hugePages}\n");
-        File.WriteAllText(Path.Combine(HugePages2M, "free_hugepages"), $"{hugePages}\n");
+        File.WriteAllText(Path.Combine(HugePages2M, "free_hugepages"), $"{free ?? hugePages}\n");
+        File.WriteAllText(Path.Combine(HugePages2M, "surplus_hugepages"), $"{surplus}\n");
         File.WriteAllText(Path.Combine(Sys, "bus/pci/drivers_probe"), "");
         Directory.CreateDirectory(Proc);
         File.WriteAllText(Path.Combine(Proc, "mounts"), "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n");

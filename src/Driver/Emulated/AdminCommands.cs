@@ -161,10 +161,11 @@ internal sealed class AdminCommands
         if ((LogPageId)lid == LogPageId.SmartHealth && c.NamespaceId != 0 && c.NamespaceId != AllNamespaces)
             return NvmeStatus.InvalidField;
         long length = dwords * 4;
-        // MDTS bounds the transfer; the offset must be dword aligned and inside the log (§5.16).
-        if ((offset & 3) != 0 || offset > (ulong)logSize || length > _core.MaxTransferBytes || (long)offset + length > _buffer.Length)
+        // MDTS bounds the transfer; the offset must be dword aligned and inside the log (§5.16). A
+        // transfer may run past the end of the log: those bytes are undefined, we send zeros.
+        if ((offset & 3) != 0 || offset > (ulong)logSize || length > _core.MaxTransferBytes)
             return NvmeStatus.InvalidField;
-        Span<byte> log = _buffer.AsSpan(0, Math.Max(logSize, (int)offset + (int)length));   // zeros past the end of the log
+        Span<byte> log = _buffer.AsSpan(0, logSize);
         log.Clear();
         switch ((LogPageId)lid)
         {
@@ -179,7 +180,12 @@ internal sealed class AdminCommands
                 System.Text.Encoding.ASCII.GetBytes(IdentifyPages.FirmwareRevision.PadRight(8), log.Slice(8, 8));
                 break;
         }
-        return ToHost(ref c, log.Slice((int)offset, (int)length));
+        // The buffer holds MDTS bytes: move the requested part of the log to its start, zeros after it.
+        Span<byte> transfer = _buffer.AsSpan(0, (int)length);
+        int kept = (int)Math.Min(logSize - (long)offset, length);
+        log.Slice((int)offset, kept).CopyTo(transfer);
+        transfer[kept..].Clear();
+        return ToHost(ref c, transfer);
     }
 
     private NvmeStatus GetFeatures(ref SubmissionEntry c, out uint result)

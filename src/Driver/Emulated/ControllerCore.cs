@@ -304,7 +304,9 @@ internal sealed unsafe partial class ControllerCore : IDisposable
     {
         if (sqId >= _submissionQueues.Length || _submissionQueues[sqId] is not { } sq || !sq.IsPending(commandId))
             return false;
-        _aborts.Add((sqId, commandId));
+        // One request per command: a second one would outlive it and abort the next command with its id.
+        if (!_aborts.Contains((sqId, commandId)))
+            _aborts.Add((sqId, commandId));
         return true;
     }
 

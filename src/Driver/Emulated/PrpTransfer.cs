@@ -58,22 +58,28 @@ internal sealed unsafe class PrpTransfer
         }
 
         // PRP2 points to a PRP list, which may start mid-page (qword aligned); the last entry of a
-        // list page points to the next list page when more than one page remains.
+        // list page points to the next list page (page aligned) when more than one page remains.
         ulong list = prp2;
         while (true)
         {
             if ((list & 7) != 0)
                 return NvmeStatus.PrpOffsetInvalid;
             int entries = (int)(((ulong)pageSize - (list & pageMask)) / 8);
-            nint listHost = _dma.Translate(list, (ulong)entries * 8);
+            // Only the entries this transfer needs are read (as QEMU does): the rest of the list's
+            // memory page is not the command's, and may lie outside every mapping.
+            int needed = (int)Math.Min(entries, ((long)remaining + pageSize - 1) / pageSize);
+            nint listHost = _dma.Translate(list, (ulong)needed * 8);
             if (listHost == 0)
                 return NvmeStatus.DataTransferError;
             ulong* entry = (ulong*)listHost;
-            for (int i = 0; i < entries; i++)
+            for (int i = 0; i < needed; i++)
             {
                 ulong value = entry[i];
                 if (i == entries - 1 && remaining > pageSize)
                 {
+                    // The pointer to the next list page is itself an entry of a list: offset 0 (NVMe Base 2.0 Fig 87).
+                    if ((value & pageMask) != 0)
+                        return NvmeStatus.PrpOffsetInvalid;
                     list = value;
                     break;
                 }

@@ -407,6 +407,32 @@ public class AdminCommandTests
     }
 
     [Test]
+    public void LogReadOfMdtsBytesFromAnOffsetReturnsTheRestOfTheLogThenZeros()
+    {
+        // Found by the SQE fuzzer: offset + length above the device's internal buffer was refused, although
+        // the offset lies inside the log and the length within MDTS (a request past the end of a log is valid).
+        using var host = TestHost.Create(controller: o => o.Mdts = 1);
+        host.Enable();
+        int mdts = 4096 << 1;
+        var log = host.Alloc(mdts);
+        log.Span.Fill(0xEE);
+        var c = TestHost.Command((byte)AdminOpcode.GetLogPage, 0xFFFF_FFFF);
+        c.Cdw10 = (uint)LogPageId.SmartHealth | ((uint)(mdts / 4 - 1) << 16);
+        c.Cdw12 = 256;
+        c.Prp1 = log.Iova;
+        c.Prp2 = log.Iova + 4096;
+        Assert.That(new NvmeStatus(host.Admin(c).Status), Is.EqualTo(NvmeStatus.Success));
+        var whole = host.Alloc(512);
+        c.Cdw10 = (uint)LogPageId.SmartHealth | ((512u / 4 - 1) << 16);
+        c.Cdw12 = 0;
+        c.Prp1 = whole.Iova;
+        c.Prp2 = 0;
+        Assert.That(new NvmeStatus(host.Admin(c).Status), Is.EqualTo(NvmeStatus.Success));
+        Assert.That(log.Span[..256].SequenceEqual(whole.Span[256..512]), "the log from the offset on");
+        Assert.That(log.Span[256..mdts].IndexOfAnyExcept((byte)0), Is.EqualTo(-1), "zeros past the end of the log");
+    }
+
+    [Test]
     public void AbortRemovesACommandThatWasNotFetchedYet()
     {
         using var host = TestHost.Create();
@@ -423,6 +449,28 @@ public class AdminCommandTests
         Assert.That(aborted.Status, Is.EqualTo(NvmeStatus.AbortedByRequest.Value));
         abort.Cdw10 = 1u | (999u << 16);
         Assert.That(host.Admin(abort).Result & 1, Is.EqualTo(1u), "nothing to abort");
+    }
+
+    [Test]
+    public void TwoAbortsOfOneCommandLeaveNothingBehindForTheNextCommandWithItsId()
+    {
+        // Found by the SQE fuzzer: the second Abort of the same waiting command left a second abort request
+        // behind, which then aborted the next command submitted with that command id.
+        using var host = TestHost.Create();
+        var q = host.Start();
+        var data = host.Alloc(512);
+        ushort victim = host.Submit(q, TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova));
+        var abort = TestHost.Command((byte)AdminOpcode.Abort);
+        abort.Cdw10 = 1u | ((uint)victim << 16);
+        host.Submit(host.AdminQueue, abort);
+        host.Submit(host.AdminQueue, abort);
+        Assert.That(host.Reap(host.AdminQueue).Result & 1, Is.Zero, "first Abort: aborted");
+        Assert.That(host.Reap(host.AdminQueue).Status, Is.Zero, "second Abort");
+        Assert.That(new NvmeStatus(host.Reap(q).Status), Is.EqualTo(NvmeStatus.AbortedByRequest));
+        q.NextCommandId = victim;   // the id is free again: a driver reuses it
+        var next = host.Execute(q, TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova));
+        Assert.That(next.CommandId, Is.EqualTo(victim));
+        Assert.That(new NvmeStatus(next.Status), Is.EqualTo(NvmeStatus.Success), "no abort request may outlive its command");
     }
 
     [Test]

@@ -108,6 +108,55 @@ public class IoCommandTests
     }
 
     [Test]
+    public void AChainPointerWithAnOffsetIsAnInvalidPrpOffset()
+    {
+        // Found by the SQE fuzzer: the pointer to the next list page (the last slot of a list page) was taken
+        // at any qword offset, like PRP2. It is a PRP entry inside a list, so its offset must be 0 (NVMe Base
+        // 2.0 Fig 87); QEMU refuses it too.
+        using var host = TestHost.Create();
+        var q = host.Start();
+        var data = host.Alloc(5 * 4096);
+        var lists = host.Alloc(8192);
+        BinaryPrimitives.WriteUInt64LittleEndian(lists.Span[(4096 - 16)..], data.Iova + 4096);
+        BinaryPrimitives.WriteUInt64LittleEndian(lists.Span[(4096 - 8)..], lists.Iova + 4096 + 8);   // chain: offset 8
+        for (int i = 2; i < 5; i++)
+            BinaryPrimitives.WriteUInt64LittleEndian(lists.Span[(4096 + 8 + 8 * (i - 2))..], data.Iova + (ulong)(4096 * i));
+        var write = TestHost.Rw(NvmOpcode.Write, 0, 40, data.Iova, lists.Iova + 4096 - 16);
+        Assert.That(new NvmeStatus(host.Execute(q, write).Status), Is.EqualTo(NvmeStatus.PrpOffsetInvalid));
+    }
+
+    [Test]
+    public void APrpListIsReadOnlyAsFarAsTheTransferNeedsIt()
+    {
+        // Found by the SQE fuzzer: the device read a PRP list to the end of its memory page. With 8 KiB pages
+        // and a list in the last bytes of a 4 KiB mapping, the entries it does not need lie outside every
+        // mapping, and a valid command failed with Data Transfer Error. Only the needed entries are read (QEMU too).
+        const int page = 8192;
+        using var host = TestHost.Create();
+        Assert.That(host.Enable(cc: TestHost.DefaultCc | (1u << ControllerConfiguration.MpsShift)) & ControllerStatus.Ready, Is.Not.Zero);
+        var q = host.CreateQueuePair(1);
+        var data = host.AllocAligned(3 * page, page);
+        Pattern(data.Span, 5);
+        var list = host.Alloc(4096);
+        if (list.Iova % page != 0)
+        {
+            host.Alloc(8192);   // each mapping is followed by a guard page: this one shifts the next IOVA by 12 KiB
+            list = host.Alloc(4096);
+        }
+        Assert.That(list.Iova % page, Is.Zero, "the list's memory page runs past its 4 KiB mapping");
+        BinaryPrimitives.WriteUInt64LittleEndian(list.Span[(4096 - 16)..], data.Iova + page);
+        BinaryPrimitives.WriteUInt64LittleEndian(list.Span[(4096 - 8)..], data.Iova + 2 * page);
+        var write = TestHost.Rw(NvmOpcode.Write, 0, 3 * page / 512, data.Iova, list.Iova + 4096 - 16);
+        Assert.That(new NvmeStatus(host.Execute(q, write).Status), Is.EqualTo(NvmeStatus.Success));
+        var sink = host.AllocAligned(3 * page, page);
+        var sinkList = host.AllocAligned(page, page);
+        BinaryPrimitives.WriteUInt64LittleEndian(sinkList.Span, sink.Iova + page);
+        BinaryPrimitives.WriteUInt64LittleEndian(sinkList.Span[8..], sink.Iova + 2 * page);
+        TestHost.Expect(host.Execute(q, TestHost.Rw(NvmOpcode.Read, 0, 3 * page / 512, sink.Iova, sinkList.Iova)), NvmeStatus.Success, "read");
+        Assert.That(sink.Span.SequenceEqual(data.Span), Is.True);
+    }
+
+    [Test]
     public void StatusCases()
     {
         using var host = TestHost.Create(controller: o => o.Mdts = 1);   // 8 KiB

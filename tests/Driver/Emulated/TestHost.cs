@@ -70,13 +70,25 @@ internal sealed unsafe class TestHost : IDisposable
         return buffer;
     }
 
+    /// <summary>Like <see cref="Alloc"/>, starting at an IOVA aligned to <paramref name="alignment"/> (a memory page above 4 KiB).</summary>
+    public DmaBuffer AllocAligned(int bytes, int alignment)
+    {
+        var raw = Alloc(bytes + alignment);
+        int offset = (int)((ulong)(alignment - (long)(raw.Iova % (ulong)alignment)) % (ulong)alignment);
+        return new DmaBuffer(raw.Pointer + offset, bytes, raw.Iova + (ulong)offset);
+    }
+
+    /// <summary>The memory page size CC.MPS selects (capped at CAP.MPSMAX's 64 KiB, for rings of enables that must fail).</summary>
+    private static int PageSize(uint cc) => 4096 << (int)Math.Min((cc >> ControllerConfiguration.MpsShift) & 0xF, 4);
+
     public uint Csts => Registers.Read32(ControllerRegisters.Csts);
 
-    /// <summary>Programs AQA/ASQ/ACQ and CC, steps once; returns CSTS.</summary>
+    /// <summary>Programs AQA/ASQ/ACQ (rings aligned to the memory page size) and CC, steps once; returns CSTS.</summary>
     public uint Enable(int adminEntries = 16, uint? cc = null)
     {
-        var sq = Alloc(adminEntries * SubmissionEntry.Size);
-        var cq = Alloc(adminEntries * CompletionEntry.Size);
+        int page = PageSize(cc ?? DefaultCc);
+        var sq = AllocAligned(adminEntries * SubmissionEntry.Size, page);
+        var cq = AllocAligned(adminEntries * CompletionEntry.Size, page);
         _queues[0] = new HostQueuePair(0, adminEntries, sq, cq);
         Registers.Write32(ControllerRegisters.Aqa, (uint)(adminEntries - 1) | ((uint)(adminEntries - 1) << 16));
         Registers.Write64(ControllerRegisters.Asq, sq.Iova);
@@ -125,18 +137,30 @@ internal sealed unsafe class TestHost : IDisposable
         return true;
     }
 
-    /// <summary>Steps (Progress) until a completion arrives; fails after a few thousand steps.</summary>
+    /// <summary>
+    /// Steps (Progress) until a completion arrives. An inline controller stepped by this thread
+    /// alone runs a pass on every call, so a few thousand calls without a completion is a hang.
+    /// When a device thread, or other host threads, run the passes, a busy machine may not let
+    /// them run for a while: after <paramref name="maxSteps"/> calls the limit is a generous 30 s.
+    /// </summary>
     public CompletionEntry Reap(HostQueuePair q, int maxSteps = 10_000)
     {
-        for (int i = 0; i < maxSteps; i++)
+        System.Diagnostics.Stopwatch? patience = null;
+        for (int i = 0; ; i++)
         {
             if (TryReap(q, out var completion))
                 return completion;
             Transport.Progress();
-            if (Controller.Mode == EmulatedControllerMode.Threaded)
+            if (i >= maxSteps)
+            {
+                patience ??= System.Diagnostics.Stopwatch.StartNew();
+                if (patience.Elapsed > TimeSpan.FromSeconds(30))
+                    throw new TimeoutException($"no completion on queue {q.Id}");
+                Thread.Sleep(1);
+            }
+            else if (Controller.Mode == EmulatedControllerMode.Threaded)
                 Thread.Yield();
         }
-        throw new TimeoutException($"no completion on queue {q.Id}");
     }
 
     public CompletionEntry Execute(HostQueuePair q, SubmissionEntry command)
@@ -155,8 +179,9 @@ internal sealed unsafe class TestHost : IDisposable
     /// <summary>Creates I/O CQ and SQ <paramref name="qid"/>; throws on an error status.</summary>
     public HostQueuePair CreateQueuePair(ushort qid, int entries = 16)
     {
-        var sq = Alloc(entries * SubmissionEntry.Size);
-        var cq = Alloc(entries * CompletionEntry.Size);
+        int page = PageSize(Registers.Read32(ControllerRegisters.Cc));
+        var sq = AllocAligned(entries * SubmissionEntry.Size, page);
+        var cq = AllocAligned(entries * CompletionEntry.Size, page);
         var c = Command((byte)AdminOpcode.CreateIoCompletionQueue);
         c.Prp1 = cq.Iova;
         c.Cdw10 = qid | ((uint)(entries - 1) << 16);

@@ -58,23 +58,32 @@ public class ThreadedControllerTests
         var sources = new[] { host.Alloc(4096), host.Alloc(4096) };
         var sinks = new[] { host.Alloc(4096), host.Alloc(4096) };
         var failures = new int[2];
+        var errors = new Exception?[2];
         var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
         {
             ulong lba = (ulong)(t * 1000);
-            for (int i = 0; i < 400; i++)
+            try
             {
-                // Each thread's data is its own: any mixing of the two passes shows up as a mismatch.
-                sources[t].Span.Fill((byte)(t * 100 + i % 100));
-                var write = host.Execute(queues[t], TestHost.Rw(NvmOpcode.Write, lba, 8, sources[t].Iova));
-                var read = host.Execute(queues[t], TestHost.Rw(NvmOpcode.Read, lba, 8, sinks[t].Iova));
-                if (write.Status != 0 || read.Status != 0 || !sinks[t].Span.SequenceEqual(sources[t].Span))
-                    failures[t]++;
+                for (int i = 0; i < 400; i++)
+                {
+                    // Each thread's data is its own: any mixing of the two passes shows up as a mismatch.
+                    sources[t].Span.Fill((byte)(t * 100 + i % 100));
+                    var write = host.Execute(queues[t], TestHost.Rw(NvmOpcode.Write, lba, 8, sources[t].Iova));
+                    var read = host.Execute(queues[t], TestHost.Rw(NvmOpcode.Read, lba, 8, sinks[t].Iova));
+                    if (write.Status != 0 || read.Status != 0 || !sinks[t].Span.SequenceEqual(sources[t].Span))
+                        failures[t]++;
+                }
+            }
+            catch (Exception e)
+            {
+                errors[t] = e;   // an exception on a bare thread would take the whole test host down
             }
         })).ToArray();
         foreach (var thread in threads)
             thread.Start();
         foreach (var thread in threads)
             Assert.That(thread.Join(TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That(errors, Is.All.Null);
         Assert.That(failures, Is.EqualTo(new[] { 0, 0 }));
     }
 
