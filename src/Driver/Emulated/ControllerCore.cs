@@ -210,10 +210,12 @@ internal sealed unsafe partial class ControllerCore : IDisposable
             NvmeStatus status;
             string? detail = null;
             ulong errorLba = 0;
-            if (Faults.Armed && Faults.TryTakeStatus(admin, command.Opcode, command.NamespaceId, out NvmeStatus forced))
-                status = forced;
-            else if (_aborts.Count != 0 && TakeAbort(sq.Id, command.CommandId))
+            // An aborted command never runs, so the abort is taken first: an injected failure waits
+            // for the next command that does run, and no abort request outlives its command.
+            if (_aborts.Count != 0 && TakeAbort(sq.Id, command.CommandId))
                 status = NvmeStatus.AbortedByRequest;
+            else if (Faults.Armed && Faults.TryTakeStatus(admin, command.Opcode, command.NamespaceId, out NvmeStatus forced))
+                status = forced;
             else
             {
                 try

@@ -474,6 +474,29 @@ public class AdminCommandTests
     }
 
     [Test]
+    public void AnAbortedCommandThatAFaultWasArmedForLeavesNeitherAbortNorFaultOnTheWrongCommand()
+    {
+        // Found by the SQE fuzzer: with a failure armed for the next write, the aborted write took
+        // the injected status and its abort request stayed behind, aborting the next command that
+        // reused the command id. An aborted command never runs: the abort wins, the fault waits
+        // for the next command that does run.
+        using var host = TestHost.Create();
+        var q = host.Start();
+        var data = host.Alloc(512);
+        var injected = NvmeStatus.Create(StatusCodeType.MediaAndDataIntegrity, 0x81, false);
+        host.Controller.Faults.FailNextCommand(FaultQueue.Io, (byte)NvmOpcode.Write, injected);
+        ushort victim = host.Submit(q, TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova));
+        var abort = TestHost.Command((byte)AdminOpcode.Abort);
+        abort.Cdw10 = 1u | ((uint)victim << 16);
+        Assert.That(host.Admin(abort).Result & 1, Is.Zero, "Abort: aborted");
+        Assert.That(new NvmeStatus(host.Reap(q).Status), Is.EqualTo(NvmeStatus.AbortedByRequest));
+        q.NextCommandId = victim;
+        Assert.That(new NvmeStatus(host.Execute(q, TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova)).Status), Is.EqualTo(injected), "the armed fault hits the next write that runs");
+        q.NextCommandId = victim;
+        Assert.That(new NvmeStatus(host.Execute(q, TestHost.Rw(NvmOpcode.Write, 0, 1, data.Iova)).Status), Is.EqualTo(NvmeStatus.Success), "nothing is left behind");
+    }
+
+    [Test]
     public void AsynchronousEventRequestsAreHeldUpToTheLimit()
     {
         using var host = TestHost.Create();

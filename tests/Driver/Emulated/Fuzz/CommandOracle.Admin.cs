@@ -257,6 +257,8 @@ internal sealed partial class CommandOracle
             broken |= Outcome.InvalidFieldInCommand;
         else if ((FeatureId)fid == FeatureId.HostBehaviorSupport && select != 3)
             broken |= PrpOracle.Walk(Memory, e.Prp1, e.Prp2, HostBehaviorBytes, Model.PageSize, c.Writes, c.ContentRanges) & ~Outcome.Success;
+        else if ((FeatureId)fid == FeatureId.TemperatureThreshold && select != 3 && !TemperatureThresholdSelects(e.Cdw11, forSet: false))
+            broken |= Outcome.InvalidFieldInCommand;
         c.Allowed = Result(broken);
         if ((FeatureId)fid == FeatureId.NumberOfQueues && select is 0 or 1 or 2)
         {
@@ -266,6 +268,13 @@ internal sealed partial class CommandOracle
             c.CheckResult = completion => completion.Result == expected ? null
                 : $"Get Features Number of Queues (SEL {select}) returned 0x{completion.Result:X8}, expected 0x{expected:X8}";
         }
+    }
+
+    /// <summary>Temperature Threshold CDW11 (NVMe Base 2.0 §5.27.1.3): THSEL [21:20] 0 over / 1 under; TMPSEL [19:16] 0 composite, Fh all sensors (Set only).</summary>
+    private static bool TemperatureThresholdSelects(uint cdw11, bool forSet)
+    {
+        uint tmpsel = (cdw11 >> 16) & 0xF, thsel = (cdw11 >> 20) & 3;
+        return thsel <= 1 && (tmpsel == 0 || (forSet && tmpsel == 0xF));
     }
 
     private void JudgeSetFeatures(FuzzCommand c, Outcome broken)
@@ -284,6 +293,12 @@ internal sealed partial class CommandOracle
         {
             case FeatureId.PowerManagement when (cdw11 & 0x1F) != 0:
                 broken |= Outcome.InvalidFieldInCommand;   // NPSS = 0: power state 0 only
+                break;
+            case FeatureId.TemperatureThreshold when !TemperatureThresholdSelects(cdw11, forSet: true):
+                broken |= Outcome.InvalidFieldInCommand;   // only the composite temperature (TMPSEL 0, or Fh "all" on Set), THSEL over/under
+                break;
+            case FeatureId.ErrorRecovery when (cdw11 & (1u << 16)) != 0:
+                broken |= Outcome.InvalidFieldInCommand;   // DULBE needs NSFEAT bit 2, which no namespace reports
                 break;
             case FeatureId.NumberOfQueues:
             {
