@@ -83,7 +83,7 @@ public class ControllerTests
             IoQueuePair qp = controller.CreateIoQueuePair(8);
             controller.Dispose();
             Assert.That(() => qp.FlushAsync(controller.Namespaces[0]), Throws.TypeOf<ObjectDisposedException>(), "queue pairs die with their controller");
-            uint csts = device.Transport.Registers.Read32(ControllerRegisters.Csts);
+            uint csts = device.Transport.GetProperty32(ControllerRegisters.Csts);
             Assert.That((csts >> ControllerStatus.ShstShift) & ControllerStatus.ShstMask, Is.EqualTo(2u), "CSTS.SHST = 10b: shutdown complete");
         }
         finally

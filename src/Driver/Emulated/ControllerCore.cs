@@ -26,7 +26,7 @@ internal sealed unsafe partial class ControllerCore : IDisposable
     private bool _shutdown;
     private bool _shutdownCompletePending;
 
-    private sealed record DeviceAction(Action Work, ManualResetEventSlim Done)
+    private sealed record DeviceAction(Action Work, ManualResetEventSlim Done, bool Escapes)
     {
         public Exception? Error;
     }
@@ -88,7 +88,16 @@ internal sealed unsafe partial class ControllerCore : IDisposable
     /// Runs <paramref name="work"/> on the device: at once when no device thread runs, otherwise
     /// queued for the device thread, waiting until it ran (exceptions are rethrown here).
     /// </summary>
-    public void RunOnDevice(Action work)
+    public void RunOnDevice(Action work) => RunOnDevice(work, escapes: false);
+
+    /// <summary>
+    /// Test seam: makes the device itself fail with <paramref name="failure"/> — thrown out of
+    /// the device loop, as a bug in the model would be (threaded: the device thread stops and
+    /// sets CSTS.CFS; inline: the host's call that stepped the device throws it).
+    /// </summary>
+    public void FailDevice(Exception failure) => RunOnDevice(() => throw failure, escapes: true);
+
+    private void RunOnDevice(Action work, bool escapes)
     {
         var thread = DeviceThread;
         if (thread == Thread.CurrentThread)
@@ -112,7 +121,7 @@ internal sealed unsafe partial class ControllerCore : IDisposable
         if (!thread.IsAlive)
             throw new ObjectDisposedException(nameof(EmulatedController), "the emulated controller's device thread has stopped.");
         using var done = new ManualResetEventSlim();
-        var action = new DeviceAction(work, done);
+        var action = new DeviceAction(work, done, escapes);
         _actions.Enqueue(action);
         Interlocked.Increment(ref _actionCount);
         if (!done.Wait(TimeSpan.FromSeconds(30)))
@@ -168,10 +177,16 @@ internal sealed unsafe partial class ControllerCore : IDisposable
         _inlineClosed = true;
     }
 
-    /// <summary>Sets CSTS.CFS and stops command processing until a controller reset.</summary>
-    public void EnterFatalState()
+    private volatile string? _fatalReason;
+
+    /// <summary>Why CSTS.CFS is set (what the host's transport reports as its FatalReason); null while it is not.</summary>
+    public string? FatalReason => _fatalReason;
+
+    /// <summary>Sets CSTS.CFS and stops command processing until a controller reset; <paramref name="reason"/> says why.</summary>
+    public void EnterFatalState(string reason)
     {
         _fatal = true;
+        _fatalReason = reason;
         Registers.UpdateStatus(ControllerStatus.Fatal, 0);
     }
 
@@ -281,11 +296,14 @@ internal sealed unsafe partial class ControllerCore : IDisposable
             {
                 action.Work();
             }
-            catch (Exception e)
+            catch (Exception e) when (!action.Escapes)
             {
                 action.Error = e;
             }
-            action.Done.Set();
+            finally
+            {
+                action.Done.Set();
+            }
         }
     }
 

@@ -58,7 +58,7 @@ internal sealed unsafe partial class ControllerCore
         LastEnableError = problem;
         if (problem is not null)
         {
-            EnterFatalState();
+            EnterFatalState($"the emulated controller refused CC.EN = 1: {problem}");
             return;
         }
         var acq = new EmulatedCompletionQueue(0, cqEntries, (CompletionEntry*)cqRing, Registers.CqHeadDoorbell(0));
@@ -111,6 +111,7 @@ internal sealed unsafe partial class ControllerCore
     {
         _ready = false;
         _fatal = false;
+        _fatalReason = null;
         _shutdown = false;
         _shutdownCompletePending = false;
         Array.Clear(_submissionQueues);

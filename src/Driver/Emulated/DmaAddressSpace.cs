@@ -1,3 +1,5 @@
+using PolledNvme.Queues;
+
 namespace PolledNvme.Driver.Emulated;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace PolledNvme.Driver.Emulated;
 /// Map/Unmap (host side, rare) take a lock and publish a new immutable table; the device reads
 /// the table with one volatile load and a binary search, without locks or allocation.
 /// </summary>
-internal sealed class DmaAddressSpace
+internal sealed class DmaAddressSpace : IDmaMapper
 {
     /// <summary>First IOVA handed out.</summary>
     public const ulong IovaBase = 0x1_0000_0000;

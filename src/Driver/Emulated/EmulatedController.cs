@@ -5,8 +5,9 @@ namespace PolledNvme.Driver.Emulated;
 
 /// <summary>
 /// An in-process NVMe controller (NVMe Base 2.0 / NVM CS 1.0 model) reached like real hardware:
-/// through a register page, doorbells and DMA mappings (<see cref="Transport"/>). It either runs
-/// a device thread that polls the doorbells, or is stepped inline (<see cref="Step"/>).
+/// through a register page, doorbells and DMA mappings — its PCIe binding is
+/// <see cref="Transport"/>. It either runs a device thread that polls the doorbells, or is
+/// stepped inline: by <see cref="Step"/>, or by its inline binding whenever the host polls.
 /// </summary>
 public sealed class EmulatedController : IDisposable
 {
@@ -19,14 +20,16 @@ public sealed class EmulatedController : IDisposable
     private readonly EmulatedTransport _transport;
     private readonly Thread? _thread;
     private volatile bool _stopping;
-    private Exception? _deviceFailure;
+    private volatile Exception? _deviceFailure;
     private int _disposed;
 
     private EmulatedController(ControllerCore core, EmulatedControllerOptions options)
     {
         _core = core;
         string address = options.Address ?? DescribeAddress(options);
-        _transport = new EmulatedTransport(this, core, address);
+        _transport = options.Mode == EmulatedControllerMode.Inline
+            ? new InlineEmulatedTransport(this, core, address)
+            : new EmulatedTransport(this, core, address);
         if (options.Mode == EmulatedControllerMode.Threaded)
         {
             _thread = new Thread(DeviceLoop) { IsBackground = true, Name = $"nvme-emu {address}" };
@@ -46,8 +49,24 @@ public sealed class EmulatedController : IDisposable
         return new EmulatedController(new ControllerCore(copy), copy);
     }
 
-    /// <summary>The way the host driver reaches this controller. Disposing it disposes the controller.</summary>
-    public INvmeTransport Transport => _transport;
+    /// <summary>
+    /// The way the host driver reaches this controller: a <see cref="Pcie.PcieTransport"/> over
+    /// its register page (for an inline controller, one that steps the device whenever the host
+    /// reads a property or polls a queue pair). Give it to
+    /// <see cref="NvmeController.Open(NvmeTransport, NvmeControllerOptions?, bool)"/>. Disposing it disposes the controller.
+    /// </summary>
+    public NvmeTransport Transport => _transport;
+
+    /// <summary>
+    /// The emulated controller behind <paramref name="transport"/> (e.g. a controller opened
+    /// with <c>NvmeController.Open("mem:...")</c>, whose faults a test wants to inject), or null
+    /// when the transport is not an emulated controller's.
+    /// </summary>
+    public static EmulatedController? FromTransport(NvmeTransport transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return (transport as EmulatedTransport)?.Controller;
+    }
 
     /// <summary>The device (tests reach the namespaces' media and their fault seams through it).</summary>
     internal ControllerCore Core => _core;
@@ -83,16 +102,14 @@ public sealed class EmulatedController : IDisposable
         }
     }
 
-    /// <summary>Called by the transport's Progress(): steps an inline controller, surfaces a device thread failure.</summary>
-    internal void Progress()
-    {
-        if (_thread is null)
-        {
-            _core.TryStepInline();   // after Dispose the gate stays shut: nothing runs
-        }
-        else if (_deviceFailure is { } failure)
-            throw new InvalidOperationException("the emulated controller's device thread failed; the controller is stopped.", failure);
-    }
+    /// <summary>
+    /// Why the controller is in fatal status, as its transport reports it: the device thread
+    /// failed (a bug in the model: the controller is stopped for good), CC.EN = 1 was refused
+    /// (<see cref="LastEnableError"/>), or the fault was injected; null while it is healthy.
+    /// </summary>
+    public string? FatalReason => _deviceFailure is { } failure
+        ? $"the emulated controller's device thread failed and stopped the controller ({failure.GetType().Name}: {failure.Message})"
+        : _core.FatalReason;
 
     private void DeviceLoop(object? cpu)
     {
@@ -121,7 +138,7 @@ public sealed class EmulatedController : IDisposable
         {
             // A bug in the model must not kill the process: stop the device like a fatal error.
             _deviceFailure = e;
-            _core.EnterFatalState();
+            _core.EnterFatalState($"the device thread failed ({e.GetType().Name}: {e.Message})");
         }
         finally
         {

@@ -5,7 +5,7 @@ public enum EmulatedControllerMode
 {
     /// <summary>A device thread spins on the doorbells, like real hardware.</summary>
     Threaded,
-    /// <summary>No thread: <see cref="EmulatedController.Step"/> (called by the transport's Progress) does the work. Deterministic.</summary>
+    /// <summary>No thread: the host's polling runs the device (its inline binding steps it on every property read and ProcessCompletions), or <see cref="EmulatedController.Step"/>. Deterministic.</summary>
     Inline,
 }
 

@@ -82,7 +82,7 @@ public sealed class FaultInjector
         => Add(new CommandFault(Kind.Drop, queue, opcode, namespaceId, default, TimeSpan.Zero));
 
     /// <summary>Sets CSTS.CFS: the controller stops processing commands until the host resets it (CC.EN 1 → 0).</summary>
-    public void SetFatalStatus() => _core.RunOnDevice(_core.EnterFatalState);
+    public void SetFatalStatus() => _core.RunOnDevice(() => _core.EnterFatalState("Controller Fatal Status injected (FaultInjector.SetFatalStatus)"));
 
     /// <summary>Forgets command faults that have not matched yet.</summary>
     public void Clear()

@@ -58,7 +58,7 @@ public class ControllerRegisterTests
         host.Registers.Write64(ControllerRegisters.Asq, 0x2000_0000);   // never mapped
         host.Registers.Write64(ControllerRegisters.Acq, 0x2000_1000);
         host.Registers.Write32(ControllerRegisters.Cc, TestHost.DefaultCc);
-        host.Transport.Progress();
+        host.Progress();
         Assert.That(host.Csts & ControllerStatus.Fatal, Is.Not.Zero);
         Assert.That(host.Controller.LastEnableError, Does.Contain("DMA"));
     }
@@ -72,7 +72,7 @@ public class ControllerRegisterTests
         host.Registers.Write64(ControllerRegisters.Asq, q.Iova);
         host.Registers.Write64(ControllerRegisters.Acq, q.Iova);
         host.Registers.Write32(ControllerRegisters.Cc, TestHost.DefaultCc);
-        host.Transport.Progress();
+        host.Progress();
         Assert.That(host.Csts & ControllerStatus.Fatal, Is.Not.Zero);
     }
 
@@ -83,7 +83,7 @@ public class ControllerRegisterTests
         host.Enable(cc: TestHost.DefaultCc | (7u << ControllerConfiguration.MpsShift));
         Assert.That(host.Csts & ControllerStatus.Fatal, Is.Not.Zero);
         host.Registers.Write32(ControllerRegisters.Cc, 0);
-        host.Transport.Progress();
+        host.Progress();
         Assert.That(host.Csts, Is.Zero);
         Assert.That(host.Enable() & ControllerStatus.Ready, Is.Not.Zero);
     }

@@ -86,7 +86,7 @@ public class ThreadedControllerTests
         host.Controller.Dispose();
         Assert.Throws<ObjectDisposedException>(() => host.Controller.Step());
         Assert.Throws<ObjectDisposedException>(() => host.Controller.Faults.SetFatalStatus());
-        Assert.DoesNotThrow(() => host.Transport.Progress());
+        Assert.DoesNotThrow(() => host.Progress());
         host.Dispose();
     }
 

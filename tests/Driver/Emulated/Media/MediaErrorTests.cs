@@ -4,6 +4,7 @@ using PolledNvme.Bench.Engines;
 using PolledNvme.Bench.Options;
 using PolledNvme.Bench.Run;
 using PolledNvme.Driver;
+using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Emulated.Media;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Protection;
@@ -116,8 +117,9 @@ public class MediaErrorTests
     {
         var options = BenchOptionParser.Parse(["--device", $"emu:{_image},lbads=4096,ms=8,pi=1,size=4M", "--rw=randwrite",
             "--runtime=200ms", "--iodepth=4", "--progress=0", "--pin=0"]);
-        using var controller = DeviceTargets.OpenController(options.Device!, out var emulated);
-        ((UringFileBackend)emulated!.Core.Namespaces[0].Media).InjectedFault = (operation, _) => operation == MediaOperation.Write ? Errno.ENOSPC : 0;
+        using var controller = DeviceTargets.OpenController(options.Device!);
+        EmulatedController emulated = EmulatedController.FromTransport(controller.Transport)!;
+        ((UringFileBackend)emulated.Core.Namespaces[0].Media).InjectedFault = (operation, _) => operation == MediaOperation.Write ? Errno.ENOSPC : 0;
         using var target = new NvmeBenchTarget(controller, ownsController: false);
         var stdout = new StringWriter();
         var stderr = new StringWriter();

@@ -1,26 +1,48 @@
 using NUnit.Framework;
+using PolledNvme.Driver;
+using PolledNvme.Driver.Pcie;
+using PolledNvme.Driver.Spec;
+using PolledNvme.Driver.Transport;
 using PolledNvme.Queues;
+using PolledNvme.Tests.Queues;
 
-namespace PolledNvme.Tests.Queues;
+namespace PolledNvme.Tests.Driver.Pcie;
 
-/// <summary>Rings, phase tags, doorbells and the request table against an in-test device.</summary>
-public class QueuePairTests
+/// <summary>The PCIe queue pair: rings, phase tags, doorbells and the tracker table against an in-test device, with the driver's request pool on top.</summary>
+public class PcieQueuePairTests
 {
-    private sealed class TestRequest : QueueRequest
+    private sealed class TestRequest : NvmeRequest
     {
         public readonly List<(ushort Cid, ushort Status, uint Result)> Log;
-        public QueuePair<TestRequest>? Pair;
+        public NvmeRequestPool<TestRequest>? Pool;
         public TestRequest(ushort id, List<(ushort, ushort, uint)> log) : base(id) => Log = log;
         protected internal override void OnCompleted(in CompletionEntry completion)
         {
             Log.Add((completion.CommandId, completion.Status, completion.Result));
-            Pair!.Return(this);
+            Pool!.Return(this);
         }
+    }
+
+    /// <summary>The PCIe queue pair and the driver-side pool sized to its depth, as IoQueuePair holds them.</summary>
+    private sealed class Harness(PcieQueuePair wire, NvmeRequestPool<TestRequest> pool)
+    {
+        public PcieQueuePair Wire { get; } = wire;
+        public int Depth => Wire.Depth;
+        public int InFlight => Wire.InFlight;
+        public int AvailableRequests => pool.Available;
+        public CompletionQueue Completion => Wire.Rings.Completion;
+        public TestRequest? TryRent() => pool.TryRent();
+        public TestRequest Rent() => pool.Rent();
+        public void Submit(TestRequest r, bool ringDoorbell = true) => Wire.Submit(r, ringDoorbell);
+        public void RingDoorbell() => Wire.Flush();
+        public int ProcessCompletions(int max = int.MaxValue) => Wire.ProcessCompletions(max);
+        public int FailInFlight(ushort status) => Wire.FailInFlight(status);
     }
 
     private FakeMapper _mapper = null!;
     private FakeRegisters _regs = null!;
     private DmaAllocator _memory = null!;
+    private PcieTransport _transport = null!;
 
     [SetUp]
     public void SetUp()
@@ -28,6 +50,9 @@ public class QueuePairTests
         _mapper = new FakeMapper();
         _regs = new FakeRegisters();
         _memory = new DmaAllocator(_mapper, new DmaAllocatorOptions { AllowNonHugepageFallback = true });
+        // CAP.DSTRD 0: doorbells at 0x1000 + 8 * qid (tail) and + 4 (head), as FakeRegisters lays them out.
+        _regs.Window.Write64(ControllerRegisters.Cap, ControllerCapabilities.Create(mqes: 255, cqr: true, to: 1, dstrd: 0, css: 1, mpsmin: 0, mpsmax: 0).Value);
+        _transport = new PcieTransport(_regs.Window, _mapper, "test:pcie");
     }
 
     [TearDown]
@@ -37,17 +62,15 @@ public class QueuePairTests
         _regs.Dispose();
     }
 
-    private (QueuePair<TestRequest> Pair, FakeQueueDevice Device, List<(ushort, ushort, uint)> Log) Create(int entries)
+    private (Harness Pair, FakeQueueDevice Device, List<(ushort, ushort, uint)> Log) Create(int entries)
     {
-        DmaBuffer sqMem = _memory.Allocate(entries * SubmissionEntry.Size);
-        DmaBuffer cqMem = _memory.Allocate(entries * CompletionEntry.Size);
-        var sq = new SubmissionQueue(1, sqMem, entries, _regs.Window, FakeRegisters.SqDoorbell(1));
-        var cq = new CompletionQueue(1, cqMem, entries, _regs.Window, FakeRegisters.CqDoorbell(1));
+        var wire = (PcieQueuePair)_transport.CreateIoQueuePair(new QueuePairSettings(1, entries, _memory, 4096, 64 * 1024));
         var log = new List<(ushort, ushort, uint)>();
-        var pair = new QueuePair<TestRequest>(sq, cq, id => new TestRequest(id, log));
-        for (int i = 0; i < pair.Depth; i++)
-            pair.RequestFor((ushort)i).Pair = pair;
-        return (pair, new FakeQueueDevice(_regs, 1, sqMem, entries, cqMem, entries), log);
+        var pool = new NvmeRequestPool<TestRequest>(1, wire.Depth, id => new TestRequest(id, log));
+        for (int i = 0; i < pool.Capacity; i++)
+            pool[i].Pool = pool;
+        var device = new FakeQueueDevice(_regs, 1, wire.Rings.SubmissionMemory, entries, wire.Rings.CompletionMemory, entries);
+        return (new Harness(wire, pool), device, log);
     }
 
     [Test]
@@ -168,5 +191,51 @@ public class QueuePairTests
         Assert.That(log.Select(l => l.Item2), Is.All.EqualTo((ushort)0x08));
         Assert.That(pair.InFlight, Is.Zero);
         Assert.That(pair.AvailableRequests, Is.EqualTo(pair.Depth));
+    }
+
+    [Test]
+    public void SubmitDescribesTheDataWithPrpsAndTheMetadataWithMptr()
+    {
+        var (pair, device, _) = Create(8);
+        using DmaBuffer data = _memory.AllocatePageAligned(3 * 4096);
+        using DmaBuffer metadata = _memory.Allocate(64);
+        TestRequest r = pair.Rent();
+        r.Command = new SubmissionEntry { Opcode = 2 };
+        r.Data = data;
+        r.DataOffset = 512;
+        r.DataLength = 8192;
+        r.Metadata = metadata;
+        r.MetadataLength = 16;
+        pair.Submit(r);
+        device.Step();
+        SubmissionEntry sent = device.Fetched.Single();
+        Assert.That(sent.Prp1, Is.EqualTo(data.IovaAt(512)));
+        Assert.That(sent.Prp2, Is.Not.Zero, "8 KiB from mid-page touch three pages: PRP2 points to a list");
+        Assert.That(sent.MetadataPointer, Is.EqualTo(metadata.Iova));
+        Assert.That(sent.CommandId, Is.EqualTo(r.CommandId));
+    }
+
+    [Test]
+    public void RawCommandsKeepTheirOwnPointers()
+    {
+        var (pair, device, _) = Create(8);
+        TestRequest r = pair.Rent();
+        r.Command = new SubmissionEntry { Opcode = 2, Prp1 = 0x1234_5000, Prp2 = 0x42, MetadataPointer = 0x77 };
+        pair.Submit(r);
+        device.Step();
+        SubmissionEntry sent = device.Fetched.Single();
+        Assert.That((sent.Prp1, sent.Prp2, sent.MetadataPointer), Is.EqualTo((0x1234_5000UL, 0x42UL, 0x77UL)));
+    }
+
+    [Test]
+    public void AFailedDescriptorLeavesTheRequestOffTheRing()
+    {
+        var (pair, device, _) = Create(8);
+        using DmaBuffer data = _memory.Allocate(4096);
+        TestRequest r = pair.Rent();
+        r.Data = data;
+        r.DataLength = 128 * 1024;   // beyond the 64 KiB the PRP lists were sized for
+        Assert.Throws<ArgumentOutOfRangeException>(() => pair.Submit(r));
+        Assert.That((r.InFlight, pair.InFlight, device.Step()), Is.EqualTo((false, 0, 0)));
     }
 }
