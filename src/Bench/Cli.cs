@@ -17,11 +17,22 @@ internal static class Cli
         ["list"] = ListCommand.Run,
         ["id-ctrl"] = IdCtrlCommand.Run,
         ["id-ns"] = IdNsCommand.Run,
+        ["nvm-id-ns"] = NvmIdNsCommand.Run,
         ["format"] = FormatCommand.Run,
         ["read"] = BlockIoCommand.Read,
         ["write"] = BlockIoCommand.Write,
+        ["compare"] = BlockIoCommand.Compare,
+        ["verify"] = RangeCommands.Verify,
         ["write-zeroes"] = RangeCommands.WriteZeroes,
-        ["dsm"] = RangeCommands.Dsm,
+        ["flush"] = RangeCommands.Flush,
+        ["dsm"] = DsmCommand.Run,
+        ["get-log"] = LogCommands.GetLog,
+        ["smart-log"] = LogCommands.SmartLog,
+        ["error-log"] = LogCommands.ErrorLog,
+        ["get-feature"] = FeatureCommands.Get,
+        ["set-feature"] = FeatureCommands.Set,
+        ["io-passthru"] = PassthruCommand.Io,
+        ["admin-passthru"] = PassthruCommand.Admin,
         ["crc"] = (args, stdout, stderr) => CrcCommand.Run(args, stdout, stderr),
     };
 
@@ -34,7 +45,7 @@ internal static class Cli
         }
         if (Commands.TryGetValue(args[0], out var command))
             return command(args[1..], stdout, stderr);
-        stderr.WriteLine($"pnvme: unknown command '{args[0]}'. Run 'pnvme --help' for the list.");
+        stderr.WriteLine(NvmeCliCommands.Explain(args[0]) ?? $"pnvme: unknown command '{args[0]}'. Run 'pnvme --help' for the list.");
         return ExitUsage;
     }
 
@@ -44,16 +55,29 @@ internal static class Cli
         commands:
           bench         fio-like benchmark (no flags: 10 s 4 KiB randrw 70/30 QD32, PI type 1, host PI verify)
           list          NVMe controllers on the PCI bus, and how to use an emulated one
-          id-ctrl       Identify Controller
-          id-ns         Identify Namespace, LBA formats with PI details (-H style)
-          format        Format NVM (--lbaf --pi --pil --ms --ses)
-          read, write   read/write blocks (--start-block --block-count --data --metadata --prinfo ...)
-          write-zeroes  Write Zeroes
-          dsm           Dataset Management (--deallocate)
           crc           CRC-16/T10-DIF, CRC-32C, CRC-64/NVME of a file or per block; --bench for speed
 
-        every command takes --device DEV (emu:PATH[,..] mem:[..] null:[..] pci:BDF uring:PATH)
-        and --output-format normal|json; 'pnvme <command> --help' for its flags.
+        nvme-cli's commands, options and output (pnvme <command> <device> [OPTIONS]):
+          id-ctrl       Identify Controller (-H decodes, -o json|binary)
+          id-ns         Identify Namespace (-H decodes, -o json|binary)
+          nvm-id-ns     NVM command set Identify Namespace: PI format and storage tag size per LBA format
+          format        Format NVM (--lbaf --pi --pil --ms --ses; asks first unless --force)
+          read, write   read/write blocks (-s -c -z -y -d -M -p ...; stdin/stdout without -d)
+          compare       Compare blocks with data (from -d or stdin)
+          verify        Verify blocks (the controller reads and checks them)
+          write-zeroes  Write Zeroes
+          flush         Flush the volatile write cache
+          dsm           Dataset Management (--slbs/--blocks lists, --ad --idw --idr or --cdw11)
+          get-log       any log page (hex dump or -b raw)
+          smart-log     SMART / Health log
+          error-log     Error Information log
+          get-feature   Get Features (all features without -f)
+          set-feature   Set Features
+          io-passthru   an I/O command built from its dwords
+          admin-passthru an admin command built from its dwords
+
+        the device: emu:PATH[,..] mem:[..] null:[..] pci:BDF (first argument, or --device DEV);
+        'pnvme <command> --help' lists a command's options.
 
         exit codes: 0 success; 1 the device or a command failed (NVMe status printed by name),
         or the benchmark found I/O, PI or verify errors; 2 usage error (the message names the flag)

@@ -164,6 +164,16 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     /// <exception cref="ArgumentException"><paramref name="data"/> comes from another controller's memory.</exception>
     /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair.</exception>
     public ValueTask SubmitRawAsync(in SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
+        => RentRaw(in command, data, dataLength).ArmAwaitableAndSubmit(this);
+
+    /// <summary>
+    /// Callback form of <see cref="SubmitRawAsync"/>: the callback's <see cref="IoResult"/> carries
+    /// the status and CQE DW0 (what a passthru tool reports).
+    /// </summary>
+    public void SubmitRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength, IoCompletionCallback callback, object? state)
+        => RentRaw(in command, data, dataLength).SubmitWithCallback(this, callback, state);
+
+    private IoRequest RentRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength)
     {
         Enter();
         IoRequest r = _requests.Rent();
@@ -172,9 +182,9 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         r.NamespaceId = command.NamespaceId;
         r.StartLba = command.Cdw10 | ((ulong)command.Cdw11 << 32);
         r.BlockCount = 0;
-        try
+        if (data is not null)
         {
-            if (data is not null)
+            try
             {
                 LeaseData(r, data, nameof(data));
                 r.DataLength = dataLength == 0 ? data.Length : dataLength;
@@ -182,16 +192,13 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
                 if (r.DataLength > _maxTransferBytes)
                     ThrowBeyondMdts(r.DataLength);
             }
-            ValueTask task = r.ArmAwaitable();
-            LastCommandId = r.CommandId;
-            _wire.Submit(r, !_batchDoorbells);
-            return task;
+            catch
+            {
+                ReturnUnsubmitted(r);
+                throw;
+            }
         }
-        catch
-        {
-            ReturnUnsubmitted(r);
-            throw;
-        }
+        return r;
     }
 
     /// <summary>Command identifier of the most recent submission (what Abort needs).</summary>

@@ -18,37 +18,49 @@ public class ToolCommandTests
         Assert.That(run.Stdout, Does.StartWith("NVME Identify Controller:"));
         Assert.That(run.Stdout, Does.Contain("mn        : PolledNvme emulated controller"));
         Assert.That(run.Stdout, Does.Contain("nn        : 1"));
+        Assert.That(run.Stdout, Does.Contain("ps      0 : mp:25.00W operational"));
 
-        var json = CliRunner.Run("id-ctrl", "--device=mem:size=1M", "-o", "json");
+        // The device as the first argument, as in nvme-cli; the strings keep the page's space padding.
+        var json = CliRunner.Run("id-ctrl", "mem:size=1M", "-o", "json");
         Assert.That(json.ExitCode, Is.EqualTo(0), json.Stderr);
         using var doc = JsonDocument.Parse(json.Stdout);
-        Assert.That(doc.RootElement.GetProperty("mn").GetString(), Is.EqualTo("PolledNvme emulated controller"));
+        Assert.That(doc.RootElement.GetProperty("mn").GetString(), Is.EqualTo("PolledNvme emulated controller".PadRight(40)));
         Assert.That(doc.RootElement.GetProperty("nn").GetInt64(), Is.EqualTo(1));
         Assert.That(doc.RootElement.GetProperty("mdts").GetInt64(), Is.EqualTo(7));
+        Assert.That(doc.RootElement.GetProperty("tnvmcap").GetString(), Is.EqualTo("1048576"), "128-bit fields are decimal strings");
+        Assert.That(doc.RootElement.GetProperty("psds")[0].GetProperty("max_power").GetInt32(), Is.EqualTo(2500));
     }
 
     [Test]
-    public void Id_ns_shows_formats_with_pi_and_the_one_in_use()
+    public void Id_ns_shows_formats_and_the_one_in_use_and_nvm_id_ns_their_pi_formats()
     {
-        var run = CliRunner.Run("id-ns", "--device", "mem:lbads=4096,ms=16,pi=1,pif=2,size=4M");
+        const string device = "mem:lbads=4096,ms=16,pi=1,pif=2,size=4M";
+        var run = CliRunner.Run("id-ns", device, "-H");
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
         Assert.That(run.Stdout, Does.StartWith("NVME Identify Namespace 1:"));
-        Assert.That(run.Stdout, Does.Contain("Protection information type 1 enabled"));
+        Assert.That(run.Stdout, Does.Contain("[2:0] : 0x1\tProtection Information Type 1 Enabled"));
         var inUse = run.Stdout.Split('\n').Where(l => l.Contains("(in use)")).ToArray();
         Assert.That(inUse, Has.Length.EqualTo(1));
-        Assert.That(inUse[0], Does.Contain("Metadata Size: 16"));
-        Assert.That(inUse[0], Does.Contain("Data Size: 4096"));
-        Assert.That(inUse[0], Does.Contain("PIF: 64b Guard(2)"));
+        Assert.That(inUse[0], Does.StartWith("LBA Format 10 : Metadata Size: 16  bytes - Data Size: 4096 bytes"));
 
-        var json = CliRunner.Run("id-ns", "--device=mem:lbads=4096,ms=16,pi=1,pif=2,size=4M", "--output-format=json", "--namespace-id=1");
+        var json = CliRunner.Run("id-ns", "--device=" + device, "--output-format=json", "--namespace-id=1");
         using var doc = JsonDocument.Parse(json.Stdout);
         var root = doc.RootElement;
         Assert.That(root.GetProperty("nsze").GetInt64(), Is.EqualTo(1024));
         Assert.That(root.GetProperty("dps").GetInt32() & 7, Is.EqualTo(1));
-        var used = root.GetProperty("lbafs").EnumerateArray().Single(f => f.GetProperty("in_use").GetBoolean());
+        Assert.That(root.GetProperty("nvmcap").GetString(), Is.EqualTo("4194304"));
+        Assert.That(root.GetProperty("eui64").GetString(), Is.EqualTo("0000000000000000"), "a string, as nvme-cli writes it");
+        Assert.That(root.GetProperty("nguid").GetString(), Has.Length.EqualTo(32));
+        var used = root.GetProperty("lbafs")[root.GetProperty("flbas").GetInt32() & 0xF];
         Assert.That(used.GetProperty("ms").GetInt32(), Is.EqualTo(16));
         Assert.That(used.GetProperty("ds").GetInt32(), Is.EqualTo(12));
-        Assert.That(used.GetProperty("pif").GetInt32(), Is.EqualTo(2));
+
+        var nvm = CliRunner.Run("nvm-id-ns", device, "-v");
+        Assert.That(nvm.ExitCode, Is.EqualTo(0), nvm.Stderr);
+        Assert.That(nvm.Stdout.Split('\n').Single(l => l.Contains("(in use)")), Does.Contain("Protection Information Format: 64b Guard(2)"));
+        var nvmJson = CliRunner.Run("nvm-id-ns", device, "-o", "json");
+        using var nvmDoc = JsonDocument.Parse(nvmJson.Stdout);
+        Assert.That(nvmDoc.RootElement.GetProperty("elbafs")[10].GetProperty("pif").GetInt32(), Is.EqualTo(2));
     }
 
     [Test]
@@ -77,7 +89,7 @@ public class ToolCommandTests
         using var before = JsonDocument.Parse(idns.Stdout);
         int plain4k = before.RootElement.GetProperty("lbafs").EnumerateArray().Select((f, i) => (f, i))
             .First(x => x.f.GetProperty("ds").GetInt32() == 12 && x.f.GetProperty("ms").GetInt32() == 0).i;
-        var format = CliRunner.Run("format", $"--device=emu:{image},lbads=4096,ms=8,pi=1,size=4M", $"--lbaf={plain4k}", "--pi=0");
+        var format = CliRunner.Run("format", $"--device=emu:{image},lbads=4096,ms=8,pi=1,size=4M", $"--lbaf={plain4k}", "--pi=0", "--force");
         Assert.That(format.ExitCode, Is.EqualTo(0), format.Stderr);
         Assert.That(File.Exists(image + PolledNvme.Bench.Engines.NvmeBenchTarget.FormatRecordSuffix), Is.True);
 
@@ -101,9 +113,12 @@ public class ToolCommandTests
         run = CliRunner.Run("format", "--device=mem:size=1M", "--lbaf=63");
         Assert.That(run.ExitCode, Is.EqualTo(2));
         Assert.That(run.Stderr, Does.Contain("--lbaf:"));
-        run = CliRunner.Run("format", "--device=mem:size=1M");
+        run = CliRunner.Run("format", "mem:size=1M", "--lbaf=0", "--block-size=4096");
         Assert.That(run.ExitCode, Is.EqualTo(2));
-        Assert.That(run.Stderr, Does.Contain("--lbaf: is required"));
+        Assert.That(run.Stderr, Does.Contain("--block-size: give --lbaf or --block-size, not both"));
+        run = CliRunner.Run("format", "mem:size=1M", "--block-size=1000");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("not a power of two"));
     }
 
     [Test]
@@ -121,7 +136,7 @@ public class ToolCommandTests
         // -c 2 is 0's based: three blocks. prinfo 0xD = PRACT + guard + ref checks.
         var write = CliRunner.Run("write", "--device", device, "-s", "10", "-c", "2", "-d", input, "-p", "0xd");
         Assert.That(write.ExitCode, Is.EqualTo(0), write.Stderr);
-        Assert.That(write.Stdout.Trim(), Is.EqualTo("write: Success"));
+        Assert.That(write.Stderr.Trim(), Is.EqualTo("write: Success"), "nvme-cli prints it on stderr");
         var read = CliRunner.Run("read", "--device", device, "--start-block=10", "--block-count=2", $"--data={output}", "--prinfo=0xd");
         Assert.That(read.ExitCode, Is.EqualTo(0), read.Stderr);
         Assert.That(File.ReadAllBytes(output), Is.EqualTo(data));
@@ -209,13 +224,13 @@ public class ToolCommandTests
         File.WriteAllBytes(input, Enumerable.Repeat((byte)0xA5, 4 * 4096).ToArray());
         Assert.That(CliRunner.Run("write", "--device", device, "-s", "0", "-c", "3", "-d", input).ExitCode, Is.EqualTo(0));
 
-        var wz = CliRunner.Run("write-zeroes", "--device", device, "-s", "1", "-c", "0");
+        var wz = CliRunner.Run("write-zeroes", device, "-s", "1", "-c", "0");
         Assert.That(wz.ExitCode, Is.EqualTo(0), wz.Stderr);
-        Assert.That(wz.Stdout.Trim(), Is.EqualTo("write-zeroes: Success"));
-        var dsm = CliRunner.Run("dsm", "--device", device, "--deallocate", "--start-block=2", "--block-count=0", "-o", "json");
+        Assert.That(wz.Stdout.Trim(), Is.EqualTo("NVME Write Zeroes Success"));
+        var dsm = CliRunner.Run("dsm", device, "--ad", "--slbs=2", "--blocks=1", "-o", "json");
         Assert.That(dsm.ExitCode, Is.EqualTo(0), dsm.Stderr);
         using (var doc = JsonDocument.Parse(dsm.Stdout))
-            Assert.That(doc.RootElement.GetProperty("blocks").GetInt32(), Is.EqualTo(1));
+            Assert.That(doc.RootElement.GetProperty("ranges")[0].GetProperty("nlb").GetInt32(), Is.EqualTo(1));
 
         string output = files.New();
         Assert.That(CliRunner.Run("read", "--device", device, "-s", "0", "-c", "3", "-d", output).ExitCode, Is.EqualTo(0));
@@ -227,14 +242,11 @@ public class ToolCommandTests
     }
 
     [Test]
-    public void Write_zeroes_refuses_pi_checks_and_dsm_needs_deallocate()
+    public void Write_zeroes_refuses_pi_checks()
     {
         var wz = CliRunner.Run("write-zeroes", "--device", PiDevice, "-s", "0", "--prinfo=4");
         Assert.That(wz.ExitCode, Is.EqualTo(2));
         Assert.That(wz.Stderr, Does.Contain("--prinfo:"));
-        var dsm = CliRunner.Run("dsm", "--device", PiDevice, "-s", "0");
-        Assert.That(dsm.ExitCode, Is.EqualTo(2));
-        Assert.That(dsm.Stderr, Does.Contain("--deallocate:"));
     }
 
     [Test]
@@ -242,12 +254,43 @@ public class ToolCommandTests
     {
         var run = CliRunner.Run("id-ctrl");
         Assert.That(run.ExitCode, Is.EqualTo(2));
-        Assert.That(run.Stderr, Does.Contain("--device: is required"));
+        Assert.That(run.Stderr, Does.Contain("<device>: is required"));
         run = CliRunner.Run("id-ctrl", "--device=mem:", "--bogus");
         Assert.That(run.ExitCode, Is.EqualTo(2));
-        Assert.That(run.Stderr, Does.Contain("--bogus: unknown flag"));
+        Assert.That(run.Stderr, Does.Contain("--bogus: unknown option"));
+        run = CliRunner.Run("id-ctrl", "mem:", "mem:size=2M");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("mem:size=2M: unexpected argument"));
+        run = CliRunner.Run("id-ctrl", "mem:", "--device=mem:size=2M");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain("differ"));
         run = CliRunner.Run("frobnicate");
         Assert.That(run.ExitCode, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void An_nvme_cli_command_pnvme_lacks_gets_the_reason()
+    {
+        var run = CliRunner.Run("fw-log", "mem:");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.StartWith("pnvme: 'fw-log' is an nvme-cli command pnvme does not have:").And.Contain("get-log -i 3"));
+        Assert.That(CliRunner.Run("frobnicate").Stderr, Does.Contain("unknown command 'frobnicate'"));
+    }
+
+    [Test]
+    public void Docs_list_every_nvme_cli_command_supported_or_refused()
+    {
+        string docs = File.ReadAllText(Path.Combine(PolledNvme.Tests.Scripts.ScriptRunner.RepoRoot, "docs", "PNVME.md"));
+        string table = docs[docs.IndexOf("#### nvme-cli commands", StringComparison.Ordinal)..];
+        foreach (string command in NvmeCliCommands.Refused.Keys)
+            Assert.That(table, Does.Contain($"`{command}`"), $"docs/PNVME.md: refused command {command}");
+        foreach (string command in new[] { "id-ctrl", "id-ns", "nvm-id-ns", "read", "write", "compare", "verify", "write-zeroes", "flush", "dsm",
+                     "get-log", "smart-log", "error-log", "get-feature", "set-feature", "admin-passthru", "io-passthru", "format", "list" })
+        {
+            Assert.That(table, Does.Contain($"`{command}`"), $"docs/PNVME.md: command {command}");
+            Assert.That(NvmeCliCommands.Refused.ContainsKey(command), Is.False, command);
+            Assert.That(CliRunner.Run(command, "--help").ExitCode, Is.EqualTo(0), $"{command} is a pnvme command");
+        }
     }
 
     [Test]

@@ -48,7 +48,7 @@ public static class DeviceTargets
     /// (<c>pci:</c>; <c>emu:</c>, <c>mem:</c> and <c>null:</c> from the emulation package). An
     /// emulated controller's fault injector stays reachable through its transport.
     /// </summary>
-    public static NvmeController OpenController(string device) => NvmeController.Open(device);
+    public static NvmeController OpenController(string device, NvmeControllerOptions? options = null) => NvmeController.Open(device, options);
 
     private static IBenchTarget Open(string? device, bool writes)
     {

@@ -5,37 +5,62 @@ using PolledNvme.Protection;
 namespace PolledNvme.Bench.Tools;
 
 /// <summary>
-/// The block-range and PI flags the block tools share, with nvme-cli's names and short forms:
-/// <c>--start-block/-s</c>, <c>--block-count/-c</c> (0's based, like nvme-cli and the NLB field:
-/// 0 means one block), <c>--prinfo/-p</c> (4 bits: 3 PRACT, 2 guard, 1 app, 0 ref check),
-/// <c>--ref-tag/-r</c>, <c>--app-tag/-a</c>, <c>--app-tag-mask/-m</c>, <c>--storage-tag/-g</c>,
-/// <c>--storage-tag-check/-C</c>.
+/// The block-range and PI options the block commands share, as nvme-cli names them:
+/// <c>-s/--start-block</c>, <c>-c/--block-count</c> (0's based like the NLB field: 0 is one block),
+/// <c>-p/--prinfo</c> (4 bits: 8 PRACT, 4 guard, 2 app tag, 1 ref tag check), <c>-r/--ref-tag</c>,
+/// <c>-a/--app-tag</c>, <c>-m/--app-tag-mask</c> (default 0, nvme-cli's: no bit compared), the
+/// storage tag (<c>-g</c> on read/write/compare, <c>-S</c> on verify/write-zeroes, as in
+/// nvme-cli) and <c>-C/--storage-tag-check</c>. The options PolledNvme's block API cannot express
+/// (FUA, limited retry, directives, DSM hints) are listed so that they are refused by name.
 /// </summary>
 internal sealed record BlockCommandFlags(ulong StartBlock, int Blocks, IoProtectionOptions Pi)
 {
-    public static readonly string[] ValueFlags = ["start-block", "block-count", "prinfo", "ref-tag", "app-tag", "app-tag-mask", "storage-tag"];
-    public static readonly string[] SwitchFlags = ["storage-tag-check"];
+    /// <summary>The range options.</summary>
+    public static readonly CliOption[] Range =
+    [
+        CliOption.Of("start-block", 's', "NUM", "64-bit address of the first block (K/M/G suffixes allowed)"),
+        CliOption.Of("block-count", 'c', "NUM", "number of blocks, 0's based (0 = one block)"),
+    ];
 
-    public static Dictionary<string, string> Aliases(params (string Short, string Long)[] more)
+    /// <summary>The PI options; <paramref name="storageTagShort"/> is 'g' (read/write/compare) or 'S' (verify, write-zeroes).</summary>
+    public static CliOption[] Protection(char storageTagShort) =>
+    [
+        CliOption.Of("prinfo", 'p', "NUM", "PI action and checks: 8 PRACT, 4 guard, 2 app tag, 1 ref tag"),
+        CliOption.Of("ref-tag", 'r', "NUM", "initial reference tag (default: the low bits of the start block)"),
+        CliOption.Of("app-tag", 'a', "NUM", "application tag"),
+        CliOption.Of("app-tag-mask", 'm', "NUM", "application tag mask: 1 bits are compared (default 0, as nvme-cli)"),
+        CliOption.Of("storage-tag", storageTagShort, "NUM", "storage tag (formats with STS > 0)"),
+        CliOption.Flag("storage-tag-check", 'C', "check the storage tag (STC)"),
+    ];
+
+    /// <summary>nvme-cli's FUA and limited-retry flags, which this tool refuses by name.</summary>
+    public static readonly CliOption[] Unsupported =
+    [
+        CliOption.Flag("limited-retry", 'l', "not available (see below)"),
+        CliOption.Flag("force-unit-access", 'f', "not available (see below)"),
+    ];
+
+    /// <summary>Why the options in <see cref="Unsupported"/> (and directives, DSM hints) are refused.</summary>
+    public const string UnsupportedWhy =
+        "PolledNvme's block API does not set FUA, limited retry, directives or DSM hints; send such a command with io-passthru";
+
+    /// <summary>Refuses any of <paramref name="names"/> that was given, saying why.</summary>
+    public static void RefuseUnsupported(NvmeCliArgs a, params string[] names)
     {
-        var d = new Dictionary<string, string>(ToolContext.CommonAliases)
-        {
-            ["s"] = "start-block", ["c"] = "block-count", ["p"] = "prinfo", ["r"] = "ref-tag",
-            ["a"] = "app-tag", ["m"] = "app-tag-mask", ["g"] = "storage-tag", ["C"] = "storage-tag-check",
-        };
-        foreach (var (s, l) in more) d[s] = l;
-        return d;
+        foreach (string name in names)
+            if (a.Given(name) && (a.Has(name) || a.Get(name) is not (null or "0")))
+                throw new UsageException("--" + name, $"is not supported: {UnsupportedWhy}");
     }
 
-    /// <summary>Parses and checks the flags against <paramref name="ns"/> (range inside it, PI flags only with PI).</summary>
-    public static BlockCommandFlags Parse(ArgReader a, Namespace ns)
+    /// <summary>Parses and checks the options against <paramref name="ns"/> (range inside it, PI options only with PI).</summary>
+    public static BlockCommandFlags Parse(NvmeCliArgs a, Namespace ns, TextWriter stderr)
     {
-        ulong slba = a.Get("start-block") is { } s ? FioValues.ParseUnsigned("--start-block", s) : 0;
-        int count = a.Get("block-count") is { } c ? (int)FioValues.ParseInteger("--block-count", c, 0, 65535) + 1 : 1;
+        ulong slba = a.Suffixed("start-block");
+        int count = (int)a.Number("block-count", ushort.MaxValue) + 1;
         if (slba >= ns.BlockCount || slba + (ulong)count > ns.BlockCount)
             throw new UsageException(a.Given("block-count") ? "--block-count" : "--start-block",
                 $"blocks {slba}..{slba + (ulong)count - 1} are not inside the namespace's {ns.BlockCount} blocks");
-        int prinfo = a.Get("prinfo") is { } p ? (int)FioValues.ParseInteger("--prinfo", p, 0, 15) : 0;
+        int prinfo = (int)a.Number("prinfo", 15);
         bool stc = a.Has("storage-tag-check");
         bool pi = ns.PiType != PiType.None;
         string why = $"namespace {ns.Id} has no protection information";
@@ -52,17 +77,20 @@ internal sealed record BlockCommandFlags(ulong StartBlock, int Blocks, IoProtect
         if ((prinfo & 2) != 0) checks |= PiChecks.ApplicationTag;
         if ((prinfo & 1) != 0) checks |= PiChecks.ReferenceTag;
         if (stc) checks |= PiChecks.StorageTag;
+        ushort mask = (ushort)a.Number("app-tag-mask", ushort.MaxValue);
+        if ((checks & PiChecks.ApplicationTag) != 0 && mask == 0)
+            stderr.WriteLine("pnvme: note: --app-tag-mask is 0 (nvme-cli's default), so the application tag check compares no bit; give -m 0xffff to compare all of it");
         var options = new IoProtectionOptions
         {
             Pract = (prinfo & 8) != 0,
             Checks = checks,
-            ApplicationTag = a.Get("app-tag") is { } at ? (ushort)FioValues.ParseInteger("--app-tag", at, 0, 0xFFFF) : (ushort)0,
-            ApplicationTagMask = a.Get("app-tag-mask") is { } am ? (ushort)FioValues.ParseInteger("--app-tag-mask", am, 0, 0xFFFF) : (ushort)0xFFFF,
-            StorageTag = a.Get("storage-tag") is { } st ? FioValues.ParseUnsigned("--storage-tag", st) : 0,
+            ApplicationTag = (ushort)a.Number("app-tag", ushort.MaxValue),
+            ApplicationTagMask = mask,
+            StorageTag = a.Suffixed("storage-tag"),
         };
-        if (a.Get("ref-tag") is { } rt)
+        if (a.Get("ref-tag") is not null)
         {
-            ulong refTag = FioValues.ParseUnsigned("--ref-tag", rt);
+            ulong refTag = a.Suffixed("ref-tag");
             if (ns.ReferenceTagBits < 64 && refTag >> ns.ReferenceTagBits != 0)
                 throw new UsageException("--ref-tag", $"0x{refTag:x} does not fit the format's {ns.ReferenceTagBits}-bit reference tag");
             options = options with { ReferenceTag = refTag };

@@ -1,95 +1,167 @@
 using System.Diagnostics;
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver;
+using PolledNvme.Driver.Spec;
+using PolledNvme.Queues;
 
 namespace PolledNvme.Bench.Tools;
 
 /// <summary>
-/// <c>pnvme read</c> and <c>pnvme write</c> with nvme-cli's conventions: the data file holds
-/// what the command transfers — for extended-LBA formats each block's data followed by its
-/// metadata (unless PRACT=1 and MS equals the PI size, then data only), for separate-metadata
-/// formats data only, with the metadata in <c>--metadata</c>.
+/// <c>pnvme read</c>, <c>write</c> and <c>compare</c> with nvme-cli's options and data rules: the
+/// data holds what the command transfers (for extended-LBA formats each block's data followed by
+/// its metadata, unless PRACT=1 and MS equals the PI size; for separate metadata the data, with
+/// the metadata in <c>-M</c> or after the data on stdin/stdout). Without <c>-d</c> the data comes
+/// from stdin (write, compare) or goes to stdout (read), byte for byte. <c>-z</c>/<c>-y</c> are
+/// checked against the transfer (<see cref="TransferSizes"/>).
 /// </summary>
 internal static class BlockIoCommand
 {
-    public const string Usage = """
-        usage: pnvme read|write --device DEV [--namespace-id N] --start-block SLBA [--block-count NLB]
-                              --data FILE [--metadata FILE] [--prinfo P] [--ref-tag R] [--app-tag A]
-                              [--app-tag-mask M] [--storage-tag S] [--storage-tag-check]
-                              [--output-format normal|json]
-          -s, --start-block      first LBA
-          -c, --block-count      number of blocks, 0's based as in nvme-cli (0 = one block)
-          -d, --data FILE        write: data to send; read: where to store what was read
-          -M, --metadata FILE    separate-metadata formats: metadata to send / store
-          -p, --prinfo P         4 bits: 8 PRACT, 4 guard check, 2 app tag check, 1 ref tag check
-          -r, --ref-tag R        initial reference tag (default: the low bits of SLBA)
-          -a, --app-tag A        application tag;  -m, --app-tag-mask M: its mask (default 0xffff)
-          -g, --storage-tag S    storage tag;  -C, --storage-tag-check: check it (STC)
-        exit codes: 0 ok; 1 the device or the command failed (NVMe status printed by name); 2 usage
-        """;
+    private static ToolSpec Spec(string name, string description) => new(name, $"pnvme {name} <device> [OPTIONS]", description,
+    [
+        ToolContext.Device, ToolContext.NamespaceId, .. BlockCommandFlags.Range,
+        CliOption.Of("data-size", 'z', "NUM", "bytes of data: (block-count + 1) x the transfer block size (optional: computed when absent)"),
+        CliOption.Of("metadata-size", 'y', "NUM", "bytes of separate metadata: (block-count + 1) x MS"),
+        CliOption.Of("data", 'd', "FILE", name == "read" ? "where the data goes (default: stdout)" : "the data to send (default: stdin)"),
+        CliOption.Of("metadata", 'M', "FILE", "separate metadata file (default: after the data, when -y is given)"),
+        .. BlockCommandFlags.Protection('g'), .. BlockCommandFlags.Unsupported,
+        CliOption.Of("dir-type", 'T', "NUM", "not available: directives"),
+        CliOption.Of("dir-spec", 'S', "NUM", "not available: directives"),
+        CliOption.Of("dsm", 'D', "NUM", "not available: dataset management hints"),
+        CliOption.Flag("show-command", 'v', "print the command before sending it"),
+        CliOption.Flag("dry-run", 'w', "print the command and stop"),
+        CliOption.Flag("latency", 't', "print the command's latency"),
+        CliOption.Flag("force", '\0', "accepted for nvme-cli compatibility: pnvme always has the device to itself"),
+        ToolContext.OutputFormatText,
+    ]);
 
-    public static int Read(string[] args, TextWriter stdout, TextWriter stderr) => Run("read", args, stdout, stderr);
+    private static readonly ToolSpec ReadSpec = Spec("read", "Reads blocks into a file or stdout (binary).");
+    private static readonly ToolSpec WriteSpec = Spec("write", "Writes blocks from a file or stdin (binary).");
+    private static readonly ToolSpec CompareSpec = Spec("compare", "Compares blocks with a file or stdin; a difference fails with Compare Failure (SCT 2h, SC 85h).");
 
-    public static int Write(string[] args, TextWriter stdout, TextWriter stderr) => Run("write", args, stdout, stderr);
+    public static int Read(string[] args, TextWriter stdout, TextWriter stderr) => Run(ReadSpec, NvmOpcode.Read, args, stdout, stderr);
 
-    private static int Run(string name, string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Guard(name, stderr, () =>
+    public static int Write(string[] args, TextWriter stdout, TextWriter stderr) => Run(WriteSpec, NvmOpcode.Write, args, stdout, stderr);
+
+    public static int Compare(string[] args, TextWriter stdout, TextWriter stderr) => Run(CompareSpec, NvmOpcode.Compare, args, stdout, stderr);
+
+    private static int Run(ToolSpec spec, NvmOpcode opcode, string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(spec, args, stdout, stderr, a =>
     {
-        if (args.Contains("--help")) { stdout.WriteLine(Usage); return Cli.ExitOk; }
-        bool write = name == "write";
-        var a = new ArgReader(args, [.. ToolContext.CommonValueFlags, .. BlockCommandFlags.ValueFlags, "data", "metadata"],
-            BlockCommandFlags.SwitchFlags, BlockCommandFlags.Aliases(("d", "data"), ("M", "metadata")));
-        var (device, format, nsidFlag) = ToolContext.Common(a);
-        string dataPath = a.Get("data") ?? throw new UsageException("--data", write ? "is required: the file to write from" : "is required: the file to read into");
+        string name = spec.Name;
+        bool toHost = opcode == NvmOpcode.Read;
+        string device = ToolContext.DeviceOf(a);
+        var format = ToolContext.OutputOf(a, binaryAllowed: false);
+        BlockCommandFlags.RefuseUnsupported(a, "limited-retry", "force-unit-access", "dir-type", "dir-spec", "dsm");
+        string? dataPath = a.Get("data");
         string? metaPath = a.Get("metadata");
-        if (write && !File.Exists(dataPath)) throw new UsageException("--data", $"'{dataPath}' does not exist");
-        if (write && metaPath is not null && !File.Exists(metaPath)) throw new UsageException("--metadata", $"'{metaPath}' does not exist");
+        bool dataOnStdout = toHost && dataPath is null;
+        if (dataOnStdout && format == ToolOutput.Json)
+            throw new UsageException("--output-format", "json needs -d FILE: without it the data goes to stdout");
+        // Text that would otherwise land inside binary data on stdout goes to stderr instead.
+        TextWriter info = dataOnStdout ? stderr : stdout;
+        if (!toHost && dataPath is not null && !File.Exists(dataPath)) throw new UsageException("--data", $"'{dataPath}' does not exist");
+        if (!toHost && metaPath is not null && !File.Exists(metaPath)) throw new UsageException("--metadata", $"'{metaPath}' does not exist");
 
         using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, nsidFlag);
-        var flags = BlockCommandFlags.Parse(a, ns);
+        var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
+        var flags = BlockCommandFlags.Parse(a, ns, stderr);
         var pi = flags.Pi;
-        long dataBytes = ns.DataBytes(flags.Blocks, pi.Pract);
-        long metaBytes = ns.MetadataBytes(flags.Blocks, pi.Pract);
-        if (metaBytes == 0 && metaPath is not null)
-            throw new UsageException("--metadata", ns.MetadataSize == 0 ? "the format has no metadata" : ns.IsExtended
-                ? "the format is extended LBA: metadata travels inside --data" : "PRACT=1 with MS == PI size: the controller moves the metadata");
-        if (metaBytes != 0 && metaPath is null)
-            throw new UsageException("--metadata", $"the format keeps metadata in a separate buffer: give a file ({metaBytes} bytes)");
-        if (dataBytes > controller.MaxTransferBytes)
-            throw new UsageException("--block-count", $"{flags.Blocks} blocks transfer {dataBytes} bytes, more than the controller's {controller.MaxTransferBytes} (MDTS)");
+        var sizes = TransferSizes.Check(a, ns, flags, toHost, metaPath is not null, stderr);
+        if (sizes.Data > controller.MaxTransferBytes)
+            throw new UsageException("--block-count", $"{flags.Blocks} blocks transfer {sizes.Data} bytes, more than the controller's {controller.MaxTransferBytes} (MDTS)");
 
-        using var data = controller.Memory.Allocate((int)dataBytes);
-        using var meta = metaBytes > 0 ? controller.Memory.Allocate((int)metaBytes) : null;
-        if (write)
+        using var data = controller.Memory.Allocate((int)sizes.Data);
+        using var meta = sizes.Metadata > 0 ? controller.Memory.Allocate((int)sizes.Metadata) : null;
+        data.Clear();
+        meta?.Clear();
+        if (!toHost)
         {
-            Load(dataPath, "--data", data.Span[..(int)dataBytes]);
-            if (meta is not null) Load(metaPath!, "--metadata", meta.Span[..(int)metaBytes]);
+            using Stream input = dataPath is null ? ToolConsole.Current.OpenInput() : File.OpenRead(dataPath);
+            ToolContext.ReadInput(input, data.Span[..(int)sizes.Data], "--data", dataPath ?? "stdin", "zeros");
+            if (meta is not null)
+            {
+                using Stream? metaFile = metaPath is null ? null : File.OpenRead(metaPath);
+                ToolContext.ReadInput(metaFile ?? input, meta.Span[..(int)sizes.Metadata], "--metadata", metaPath ?? "stdin (after the data)", "zeros");
+            }
         }
+        if (a.Has("show-command") || a.Has("dry-run"))
+            ShowCommand(info, opcode, ns, flags, data, meta);
+        if (a.Has("dry-run"))
+            return Cli.ExitOk;
+
         using var queue = controller.CreateIoQueuePair(2);
         long start = Stopwatch.GetTimestamp();
-        queue.Wait(write
-            ? queue.WriteAsync(ns, flags.StartBlock, flags.Blocks, data, meta, in pi)
-            : queue.ReadAsync(ns, flags.StartBlock, flags.Blocks, data, meta, in pi));
-        var latency = Stopwatch.GetElapsedTime(start);
-        if (!write)
+        queue.Wait(opcode switch
         {
-            File.WriteAllBytes(dataPath, data.Span[..(int)dataBytes].ToArray());
-            if (meta is not null) File.WriteAllBytes(metaPath!, meta.Span[..(int)metaBytes].ToArray());
-        }
-        ToolContext.ReportBlockCommand(stdout, format, name, ns, flags, w =>
-        {
-            w.WriteNumber("data_bytes", dataBytes);
-            w.WriteNumber("metadata_bytes", metaBytes);
-            w.WriteNumber("latency_us", latency.TotalMicroseconds);
+            NvmOpcode.Read => queue.ReadAsync(ns, flags.StartBlock, flags.Blocks, data, meta, in pi),
+            NvmOpcode.Write => queue.WriteAsync(ns, flags.StartBlock, flags.Blocks, data, meta, in pi),
+            _ => queue.CompareAsync(ns, flags.StartBlock, flags.Blocks, data, meta, in pi),
         });
+        var latency = Stopwatch.GetElapsedTime(start);
+        if (a.Has("latency"))
+            info.WriteLine($" latency: {name}: {(long)latency.TotalMicroseconds} us");
+        if (toHost)
+        {
+            // Like nvme-cli: -z bytes of data (fewer than were read only when -z was short), all the metadata.
+            ReadOnlySpan<byte> dataOut = data.Span[..(int)sizes.DataOut];
+            ReadOnlySpan<byte> metaOut = meta is null ? default : meta.Span[..(int)sizes.Metadata];
+            if (dataPath is null)
+            {
+                using Stream output = ToolConsole.Current.OpenOutput(stdout);
+                output.Write(dataOut);
+                if (metaPath is null) output.Write(metaOut);
+                output.Flush();
+            }
+            else
+            {
+                File.WriteAllBytes(dataPath, dataOut.ToArray());
+            }
+            if (metaPath is not null)
+                File.WriteAllBytes(metaPath, metaOut.ToArray());
+        }
+        stderr.WriteLine($"{name}: Success");
+        if (format == ToolOutput.Json)
+        {
+            ToolContext.WriteJson(stdout, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("command", name);
+                w.WriteString("status", "Success");
+                w.WriteNumber("nsid", ns.Id);
+                w.WriteNumber("start_block", flags.StartBlock);
+                w.WriteNumber("blocks", flags.Blocks);
+                w.WriteNumber("data_bytes", sizes.Data);
+                w.WriteNumber("metadata_bytes", sizes.Metadata);
+                w.WriteNumber("latency_us", latency.TotalMicroseconds);
+                w.WriteEndObject();
+            });
+        }
         return Cli.ExitOk;
     });
 
-    private static void Load(string path, string flag, Span<byte> target)
+    /// <summary>nvme-cli's <c>--show-command</c> listing of the fields the command carries.</summary>
+    private static void ShowCommand(TextWriter o, NvmOpcode opcode, Namespace ns, BlockCommandFlags flags, DmaBuffer data, DmaBuffer? meta)
     {
-        using var file = File.OpenRead(path);
-        if (file.Length < target.Length)
-            throw new UsageException(flag, $"'{path}' has {file.Length} bytes; the command transfers {target.Length}");
-        file.ReadExactly(target);
+        var pi = flags.Pi;
+        int prinfo = (pi.Pract ? 8 : 0) | ((pi.Checks & Protection.PiChecks.Guard) != 0 ? 4 : 0)
+            | ((pi.Checks & Protection.PiChecks.ApplicationTag) != 0 ? 2 : 0) | ((pi.Checks & Protection.PiChecks.ReferenceTag) != 0 ? 1 : 0);
+        bool stc = (pi.Checks & Protection.PiChecks.StorageTag) != 0;
+        // CDW12[31:16] as nvme-cli's "control": PRINFO [13:10], STC [8].
+        int control = prinfo << 10 | (stc ? 1 << 8 : 0);
+        o.WriteLine($"opcode       : {(byte)opcode:x2}");
+        o.WriteLine($"nsid         : {ns.Id:x2}");
+        o.WriteLine($"flags        : {0:x2}");
+        o.WriteLine($"control      : {control:x4}");
+        o.WriteLine($"nblocks      : {flags.Blocks - 1:x4}");
+        o.WriteLine($"metadata     : {meta?.Iova ?? 0:x}");
+        o.WriteLine($"addr         : {data.Iova:x}");
+        o.WriteLine($"slba         : {flags.StartBlock:x}");
+        o.WriteLine($"dsmgmt       : {0:x8}");
+        o.WriteLine($"reftag       : {(ns.PiType == Protection.PiType.None ? 0 : ProtectionCommandFields.InitialReferenceTag(ns, in pi, flags.StartBlock)):x}");
+        o.WriteLine($"apptag       : {pi.ApplicationTag:x4}");
+        o.WriteLine($"appmask      : {pi.ApplicationTagMask:x4}");
+        o.WriteLine($"storagetagcheck : {(stc ? 1 : 0):x4}");
+        o.WriteLine($"storagetag      : {pi.StorageTag:x}");
+        o.WriteLine($"pif             : {(int)ns.GuardFormat:x2}");
+        o.WriteLine($"sts             : {ns.StorageTagSize:x2}");
     }
 }

@@ -1,55 +1,94 @@
 using PolledNvme.Bench.Options;
+using PolledNvme.Driver;
+using PolledNvme.Driver.Emulated;
 
 namespace PolledNvme.Bench.Tools;
 
 /// <summary>
-/// <c>pnvme format</c>: Format NVM (NVM CS 1.0 §4.2) with nvme-cli's flags. <c>--ms</c> is MSET
-/// (1 = metadata at the end of each block), not a metadata size: the size and the PI format
-/// come from the chosen LBA format (see <c>pnvme id-ns</c>).
+/// <c>pnvme format</c>: Format NVM (NVM CS 1.0 §4.2) with nvme-cli's options. <c>--ms</c> is MSET
+/// (1 = metadata at the end of each block), not a metadata size: the size and the PI format come
+/// from the chosen LBA format (see <c>pnvme id-ns</c> / <c>nvm-id-ns</c>); without <c>--lbaf</c>
+/// or <c>--block-size</c> the format in use is kept (a re-format). A namespace whose data outlives
+/// this command (an existing <c>emu:</c> image, a <c>pci:</c> controller) is only formatted after
+/// a yes at the terminal or with <c>--force</c>; with no terminal to ask, it is refused. nvme-cli
+/// instead warns and formats after 10 seconds unless interrupted — unattended, that loses data.
 /// </summary>
 internal static class FormatCommand
 {
-    public const string Usage = """
-        usage: pnvme format --device DEV [--namespace-id N] --lbaf N [--pi 0-3] [--pil 0|1] [--ms 0|1] [--ses 0-2]
-          --lbaf, -l N    LBA format index (0..63; see pnvme id-ns)
-          --pi, -i N      protection information type: 0 off, 1, 2, 3
-          --pil, -p 0|1   1 = PI in the first bytes of metadata (legacy), 0 = last
-          --ms, -m 0|1    MSET: 1 = extended LBA (metadata after each block), 0 = separate buffer
-          --ses, -s N     secure erase: 0 none, 1 user data, 2 cryptographic
-        Destroys the namespace's data. On an emulated controller on a file (emu:PATH) the new
-        format is recorded beside the image (PATH.pnvmefmt): open it again with a device string
-        that names the same format (or add format=1 there to re-lay the image).
-        exit codes: 0 ok; 1 the device or the command failed (status printed by name); 2 usage
-        """;
+    /// <summary>NSID that formats every namespace (broadcast).</summary>
+    private const uint AllNamespaces = 0xFFFFFFFF;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Guard("format", stderr, () =>
+    private static readonly ToolSpec Spec = new("format", "pnvme format <device> [OPTIONS]",
+        """
+        Format NVM: erases the namespace's data, optionally with a new LBA format and PI settings.
+        On an emulated controller on a file (emu:PATH) the new format is recorded beside the image
+        (PATH.pnvmefmt): open it again by its path alone (or with a device string naming that format).
+        Asks for confirmation at a terminal unless --force; refused without --force when no terminal can answer.
+        """,
+        [
+            ToolContext.Device,
+            CliOption.Of("namespace-id", 'n', "NSID", "namespace (default: the first active one; 0xffffffff: all)"),
+            CliOption.Of("timeout", 't', "MS", "how long the command may take, milliseconds (default 600000)"),
+            CliOption.Of("lbaf", 'l', "NUM", "LBA format index 0..63 (default: the one in use)"),
+            CliOption.Of("ses", 's', "NUM", "secure erase: 0 none, 1 user data erase, 2 cryptographic erase"),
+            CliOption.Of("pi", 'i', "NUM", "protection information: 0 off, 1, 2 or 3"),
+            CliOption.Of("pil", 'p', "NUM", "PI location: 1 first bytes of metadata, 0 last"),
+            CliOption.Of("ms", 'm', "NUM", "MSET: 1 extended LBA (metadata after each block), 0 separate buffer"),
+            CliOption.Flag("reset", 'r', "reset the controller afterwards (implied: pnvme shuts the controller down when it exits)"),
+            CliOption.Flag("force", '\0', "do not ask for confirmation"),
+            CliOption.Of("block-size", 'b', "NUM", "pick the first LBA format with this data size and no metadata (instead of --lbaf)"),
+            ToolContext.OutputFormatText,
+        ]);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, stderr, a =>
     {
-        if (args.Contains("--help")) { stdout.WriteLine(Usage); return Cli.ExitOk; }
-        var a = new ArgReader(args, [.. ToolContext.CommonValueFlags, "lbaf", "pi", "pil", "ms", "ses"], ["force"],
-            new Dictionary<string, string>(ToolContext.CommonAliases) { ["l"] = "lbaf", ["i"] = "pi", ["p"] = "pil", ["m"] = "ms", ["s"] = "ses" });
-        var (device, format, nsidFlag) = ToolContext.Common(a);
-        int lbaf = (int)FioValues.ParseInteger("--lbaf", a.Get("lbaf") ?? throw new UsageException("--lbaf", "is required (see pnvme id-ns for the formats)"), 0, 63);
-        int pi = a.Get("pi") is { } p ? (int)FioValues.ParseInteger("--pi", p, 0, 3) : 0;
-        bool pil = a.Get("pil") is { } l && FioValues.ParseInteger("--pil", l, 0, 1) == 1;
-        bool mset = a.Get("ms") is { } m && FioValues.ParseInteger("--ms", m, 0, 1) == 1;
-        int ses = a.Get("ses") is { } s ? (int)FioValues.ParseInteger("--ses", s, 0, 2) : 0;
+        string device = ToolContext.DeviceOf(a);
+        var output = ToolContext.OutputOf(a, binaryAllowed: false);
+        bool lbafGiven = a.Get("lbaf") is not null;
+        int lbafAsked = (int)a.Number("lbaf", 63);
+        ulong blockSize = a.Suffixed("block-size");
+        if (lbafGiven && blockSize != 0)
+            throw new UsageException("--block-size", "give --lbaf or --block-size, not both");
+        if (blockSize != 0 && !ulong.IsPow2(blockSize))
+            throw new UsageException("--block-size", $"{blockSize} is not a power of two");
+        int pi = (int)a.Number("pi", 3);
+        bool pil = a.Number("pil", 1) == 1;
+        bool mset = a.Number("ms", 1) == 1;
+        int ses = (int)a.Number("ses", 2);
+        ulong timeoutMs = a.Number("timeout", uint.MaxValue, 600_000);
+        if (timeoutMs == 0)
+            throw new UsageException("--timeout", "must be at least 1 ms");
+        bool keepsData = HoldsData(device);
 
-        using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, nsidFlag);
+        var options = new NvmeControllerOptions { AdminTimeout = TimeSpan.FromMilliseconds(timeoutMs) };
+        using var controller = ToolContext.Open(device, options);
+        uint nsid = ToolContext.NamespaceIdOf(a) is AllNamespaces ? AllNamespaces : ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a)).Id;
+        var ns = nsid == AllNamespaces ? controller.Namespaces[0] : controller.GetNamespace(nsid);
+        int lbaf = lbafGiven ? lbafAsked : ns.FormatIndex;
+        if (blockSize != 0)
+        {
+            int found = ns.LbaFormats.Select((f, i) => (f, i)).FirstOrDefault(x => (ulong)x.f.BlockSize == blockSize && x.f.MetadataSize == 0, (default!, -1)).i;
+            if (found < 0)
+                throw new UsageException("--block-size", $"no LBA format has {blockSize}-byte blocks without metadata (see pnvme id-ns -H); give --lbaf");
+            lbaf = found;
+        }
         if (lbaf >= ns.LbaFormats.Count)
             throw new UsageException("--lbaf", $"{lbaf} is not one of the namespace's formats 0..{ns.LbaFormats.Count - 1}");
         if (pi != 0 && ns.LbaFormats[lbaf].MetadataSize == 0)
             throw new UsageException("--pi", $"LBA format {lbaf} has no metadata to hold protection information");
-        controller.FormatNvm(ns.Id, lbaf, mset, pi, pil, ses);
-        var after = controller.GetNamespace(ns.Id);
-        if (format == OutputFormat.Json)
+
+        if (keepsData && !a.Has("force") && !Confirm(device, nsid, stderr))
+            return Cli.ExitFailure;
+        controller.FormatNvm(nsid, lbaf, mset, pi, pil, ses);
+        var after = controller.GetNamespace(nsid == AllNamespaces ? ns.Id : nsid);
+        if (output == ToolOutput.Json)
         {
             ToolContext.WriteJson(stdout, w =>
             {
                 w.WriteStartObject();
                 w.WriteString("command", "format");
                 w.WriteString("status", "Success");
-                w.WriteNumber("nsid", after.Id);
+                w.WriteNumber("nsid", nsid);
                 w.WriteNumber("lbaf", after.FormatIndex);
                 w.WriteNumber("block_size", after.BlockSize);
                 w.WriteNumber("metadata_size", after.MetadataSize);
@@ -61,9 +100,41 @@ internal static class FormatCommand
         }
         else
         {
-            stdout.WriteLine($"Success formatting namespace:{after.Id:x}");
-            stdout.WriteLine(after.ToString());
+            stdout.WriteLine($"Success formatting namespace:{nsid:x}");
+            foreach (var n in controller.Namespaces.Where(n => nsid == AllNamespaces || n.Id == nsid))
+                stdout.WriteLine(n.ToString());
         }
         return Cli.ExitOk;
     });
+
+    /// <summary>
+    /// Whether the namespace keeps data from before this command: an emu: image that exists and
+    /// is not empty, or a real controller. mem: and null: namespaces are created empty by it.
+    /// </summary>
+    public static bool HoldsData(string device)
+    {
+        if (device.StartsWith("mem:", StringComparison.Ordinal) || device.StartsWith("null:", StringComparison.Ordinal))
+            return false;
+        if (!device.StartsWith("emu:", StringComparison.Ordinal))
+            return true;
+        string? path = EmulatedControllerOptions.Parse(device).Namespaces[0].FilePath;
+        return path is not null && File.Exists(path) && new FileInfo(path).Length > 0;
+    }
+
+    private static bool Confirm(string device, uint nsid, TextWriter stderr)
+    {
+        var console = ToolConsole.Current;
+        string what = nsid == AllNamespaces ? "all namespaces" : $"namespace {nsid}";
+        if (!console.IsInteractive)
+            throw new UsageException("--force", $"formatting {what} of {device} destroys its data, and there is no terminal to confirm it on: add --force to format anyway");
+        stderr.WriteLine($"You are about to format {device}, {what}.");
+        stderr.WriteLine("WARNING: Format irrevocably deletes the namespace's data.");
+        stderr.Write("Format it? [y/N] ");
+        stderr.Flush();
+        string? answer = console.ReadAnswer()?.Trim();
+        if (answer is not null && (answer.Equals("y", StringComparison.OrdinalIgnoreCase) || answer.Equals("yes", StringComparison.OrdinalIgnoreCase)))
+            return true;
+        stderr.WriteLine("format: not confirmed; nothing was changed");
+        return false;
+    }
 }

@@ -1,138 +1,194 @@
-using PolledNvme.Bench.Options;
+using System.Runtime.InteropServices;
 using PolledNvme.Driver.Spec;
+using static PolledNvme.Bench.Tools.Bit;
 
 namespace PolledNvme.Bench.Tools;
 
 /// <summary>
-/// <c>pnvme id-ns</c>: Identify Namespace (CNS 00h) with the NVM command set page (CNS 05h)
-/// merged in, decoded field by field like <c>nvme id-ns -H</c>; each LBA format with MS, LBADS,
-/// RP and, from ELBAF, PIF and STS; "(in use)" on the current one.
+/// <c>pnvme id-ns</c>: Identify Namespace (CNS 00h) with nvme-cli's fields, order, text and JSON
+/// types (nvmcap as a decimal string, nguid and eui64 as hex strings, lbafs); <c>-H</c> decodes
+/// the bit fields and spells out the LBA formats, <c>-b</c> dumps the page. The PI side of the
+/// formats (PIF, STS: CNS 05h) is <c>pnvme nvm-id-ns</c>, as in nvme-cli.
 /// </summary>
 internal static class IdNsCommand
 {
-    public const string Usage = """
-        usage: pnvme id-ns --device DEV [--namespace-id N] [--output-format normal|json]
-        Prints Identify Namespace (CNS 00h) and the NVM command set fields (CNS 05h: LBSTM, PIC,
-        ELBAF with PIF and STS) decoded bit by bit; "(in use)" marks the current LBA format.
-        exit codes: 0 ok; 1 the device or the command failed; 2 usage
-        """;
+    private static readonly ToolSpec Spec = new("id-ns", "pnvme id-ns <device> [OPTIONS]",
+        "Identify Namespace (CNS 00h): size, capabilities and LBA formats of a namespace, with nvme-cli's field names.\nThe protection information formats of each LBA format (PIF, STS) are shown by pnvme nvm-id-ns.",
+        [
+            ToolContext.Device, ToolContext.NamespaceId,
+            CliOption.Flag("force", '\0', "not supported: namespaces that are allocated but not attached"),
+            CliOption.Flag("vendor-specific", 'v', "also dump the vendor specific area"),
+            ToolContext.RawBinary, ToolContext.OutputFormat,
+            CliOption.Flag("human-readable", 'H', "decode the bit fields"),
+        ]);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Guard("id-ns", stderr, () =>
+    // nvme-cli writes the JSON members in a different order than the text lines.
+    private static readonly string[] JsonOrder =
+    [
+        "nsze", "ncap", "nuse", "nsfeat", "nlbaf", "flbas", "mc", "dpc", "dps", "nmic", "rescap", "fpi", "dlfeat",
+        "nawun", "nawupf", "nacwu", "nabsn", "nabo", "nabspf", "noiob", "nvmcap", "nsattr", "nvmsetid",
+        "npwg", "npwa", "npdg", "npda", "nows", "mssrl", "mcl", "msrc", "nulbaf", "anagrpid", "endgid", "eui64", "nguid",
+    ];
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, stderr, a =>
     {
-        if (args.Contains("--help")) { stdout.WriteLine(Usage); return Cli.ExitOk; }
-        var a = new ArgReader(args, ToolContext.CommonValueFlags, [], ToolContext.CommonAliases);
-        var (device, format, nsidFlag) = ToolContext.Common(a);
+        string device = ToolContext.DeviceOf(a);
+        var format = ToolContext.OutputOf(a);
+        if (a.Has("force"))
+            throw new Options.UsageException("--force", "allocated but unattached namespaces (CNS 11h) do not exist on the controllers pnvme drives");
         using var controller = ToolContext.Open(device);
-        uint nsid = ToolContext.PickNamespace(controller, nsidFlag).Id;
-        var ns = ToolContext.Identify<IdentifyNamespace>(controller, IdentifyCns.Namespace, nsid);
-        bool elbas = controller.Identify.ExtendedLbaFormatsSupported;
-        var nvm = elbas ? ToolContext.Identify<NvmIdentifyNamespace>(controller, IdentifyCns.CommandSetNamespace, nsid, csi: 0) : default;
-        if (format == OutputFormat.Json) WriteJson(stdout, nsid, ns, nvm, elbas);
-        else WriteHuman(stdout, nsid, ns, nvm, elbas);
+        uint nsid = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a)).Id;
+        byte[] page = ToolContext.IdentifyPage(controller, IdentifyCns.Namespace, nsid);
+        Print(stdout, nsid, page, format, a.Has("human-readable"), a.Has("vendor-specific"));
         return Cli.ExitOk;
     });
 
-    private static void WriteJson(TextWriter stdout, uint nsid, IdentifyNamespace ns, NvmIdentifyNamespace nvm, bool elbas)
-        => ToolContext.WriteJson(stdout, w =>
-        {
-            w.WriteStartObject();
-            w.WriteNumber("nsid", nsid);
-            w.WriteNumber("nsze", ns.Nsze);
-            w.WriteNumber("ncap", ns.Ncap);
-            w.WriteNumber("nuse", ns.Nuse);
-            w.WriteNumber("nsfeat", ns.Nsfeat);
-            w.WriteNumber("nlbaf", ns.Nlbaf);
-            w.WriteNumber("flbas", ns.Flbas);
-            w.WriteNumber("mc", ns.Mc);
-            w.WriteNumber("dpc", ns.Dpc);
-            w.WriteNumber("dps", ns.Dps);
-            w.WriteNumber("nmic", ns.Nmic);
-            w.WriteNumber("dlfeat", ns.Dlfeat);
-            w.WriteNumber("nawun", ns.Nawun);
-            w.WriteNumber("eui64", ns.Eui64);
-            if (elbas)
-            {
-                w.WriteNumber("lbstm", nvm.Lbstm);
-                w.WriteNumber("pic", nvm.Pic);
-            }
-            w.WriteStartArray("lbafs");
-            for (int i = 0; i < ns.FormatCount; i++)
-            {
-                var f = ns.GetLbaFormat(i);
-                w.WriteStartObject();
-                w.WriteNumber("ms", f.MetadataSize);
-                w.WriteNumber("ds", f.DataSizeShift);
-                w.WriteNumber("rp", f.RelativePerformance);
-                if (elbas)
-                {
-                    var e = nvm.GetExtendedLbaFormat(i);
-                    w.WriteNumber("pif", e.ProtectionFormat);
-                    w.WriteNumber("sts", e.StorageTagSize);
-                }
-                w.WriteBoolean("in_use", i == ns.FormatIndex);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
-
-    private static void WriteHuman(TextWriter o, uint nsid, IdentifyNamespace ns, NvmIdentifyNamespace nvm, bool elbas)
+    /// <summary>Prints a raw Identify Namespace page in <paramref name="format"/>.</summary>
+    public static void Print(TextWriter o, uint nsid, byte[] page, ToolOutput format, bool human, bool vendorSpecific)
     {
-        o.WriteLine($"NVME Identify Namespace {nsid}:");
-        o.WriteLine($"nsze    : 0x{ns.Nsze:x}");
-        o.WriteLine($"ncap    : 0x{ns.Ncap:x}");
-        o.WriteLine($"nuse    : 0x{ns.Nuse:x}");
-        o.WriteLine($"nsfeat  : 0x{ns.Nsfeat:x}");
-        Bit(o, 2, 2, (ns.Nsfeat >> 2) & 1, (ns.Nsfeat & 4) != 0 ? "Deallocated or unwritten block error (DULBE) supported" : "Deallocated or unwritten block error (DULBE) not supported");
-        o.WriteLine($"nlbaf   : {ns.Nlbaf}");
-        o.WriteLine($"flbas   : 0x{ns.Flbas:x}");
-        Bit(o, 6, 5, (ns.Flbas >> 5) & 3, "Current LBA format index, upper 2 bits");
-        Bit(o, 4, 4, (ns.Flbas >> 4) & 1, ns.ExtendedMetadata ? "Metadata at the end of each block (extended LBA)" : "Metadata in a separate buffer");
-        Bit(o, 3, 0, ns.Flbas & 0xF, "Current LBA format index, lower 4 bits");
-        o.WriteLine($"mc      : 0x{ns.Mc:x}");
-        Bit(o, 1, 1, (ns.Mc >> 1) & 1, (ns.Mc & 2) != 0 ? "Separate metadata buffer (MPTR) supported" : "Separate metadata buffer (MPTR) not supported");
-        Bit(o, 0, 0, ns.Mc & 1, (ns.Mc & 1) != 0 ? "Extended LBA metadata supported" : "Extended LBA metadata not supported");
-        o.WriteLine($"dpc     : 0x{ns.Dpc:x}");
-        Bit(o, 4, 4, (ns.Dpc >> 4) & 1, $"PI in the last bytes of metadata {Supported(ns.Dpc, 4)}");
-        Bit(o, 3, 3, (ns.Dpc >> 3) & 1, $"PI in the first bytes of metadata {Supported(ns.Dpc, 3)}");
-        Bit(o, 2, 2, (ns.Dpc >> 2) & 1, $"PI type 3 {Supported(ns.Dpc, 2)}");
-        Bit(o, 1, 1, (ns.Dpc >> 1) & 1, $"PI type 2 {Supported(ns.Dpc, 1)}");
-        Bit(o, 0, 0, ns.Dpc & 1, $"PI type 1 {Supported(ns.Dpc, 0)}");
-        o.WriteLine($"dps     : 0x{ns.Dps:x}");
-        Bit(o, 3, 3, (ns.Dps >> 3) & 1, ns.PiFirst ? "PI in the first bytes of metadata" : "PI in the last bytes of metadata");
-        Bit(o, 2, 0, ns.Dps & 7, ns.PiType == 0 ? "Protection information disabled" : $"Protection information type {ns.PiType} enabled");
-        o.WriteLine($"nmic    : 0x{ns.Nmic:x}");
-        o.WriteLine($"dlfeat  : 0x{ns.Dlfeat:x}");
-        Bit(o, 4, 4, (ns.Dlfeat >> 4) & 1, (ns.Dlfeat & 0x10) != 0 ? "Guard of deallocated blocks is the CRC of the data read" : "Guard of deallocated blocks is FFFFh");
-        Bit(o, 3, 3, (ns.Dlfeat >> 3) & 1, (ns.Dlfeat & 8) != 0 ? "Write Zeroes may deallocate (DEAC) " : "Write Zeroes deallocate (DEAC) not supported");
-        Bit(o, 2, 0, ns.Dlfeat & 7, (ns.Dlfeat & 7) switch { 1 => "Deallocated blocks read as 00h", 2 => "Deallocated blocks read as FFh", _ => "Deallocated block contents not reported" });
-        o.WriteLine($"nawun   : {ns.Nawun}");
-        o.WriteLine($"eui64   : {ns.Eui64:x16}");
-        if (elbas)
+        if (format == ToolOutput.Binary)
         {
-            o.WriteLine($"lbstm   : 0x{nvm.Lbstm:x16}");
-            o.WriteLine($"pic     : 0x{nvm.Pic:x}");
-            Bit(o, 2, 2, (nvm.Pic >> 2) & 1, $"Storage tag check on read {Supported(nvm.Pic, 2)}");
-            Bit(o, 1, 1, (nvm.Pic >> 1) & 1, $"16b guard PI storage tag mask {Supported(nvm.Pic, 1)}");
-            Bit(o, 0, 0, nvm.Pic & 1, $"16b guard PI with storage tag {Supported(nvm.Pic, 0)}");
+            ToolContext.WriteBinary(o, page);
+            return;
         }
-        for (int i = 0; i < ns.FormatCount; i++)
+        var ns = MemoryMarshal.Read<IdentifyNamespace>(page);
+        var fields = Fields(ns);
+        if (format == ToolOutput.Json)
+        {
+            var byName = fields.ToDictionary(f => f.Name);
+            ToolContext.WriteJson(o, w =>
+            {
+                w.WriteStartObject();
+                IdField.WriteJson(w, JsonOrder.Where(byName.ContainsKey).Select(n => byName[n]));
+                w.WriteStartArray("lbafs");
+                for (int i = 0; i <= ns.Nlbaf && i < IdentifyNamespace.MaxLbaFormats; i++)
+                {
+                    var f = ns.GetLbaFormat(i);
+                    w.WriteStartObject();
+                    w.WriteNumber("ms", f.MetadataSize);
+                    w.WriteNumber("ds", f.DataSizeShift);
+                    w.WriteNumber("rp", f.RelativePerformance);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                if (vendorSpecific)
+                    w.WriteString("vs", Convert.ToHexStringLower(ns.VendorSpecific));
+                w.WriteEndObject();
+            });
+            return;
+        }
+        o.WriteLine($"NVME Identify Namespace {nsid}:");
+        IdField.WriteText(o, fields, 8, human);
+        int inUse = ns.FormatIndex;
+        for (int i = 0; i <= ns.Nlbaf + ns.Nulbaf && i < IdentifyNamespace.MaxLbaFormats; i++)
         {
             var f = ns.GetLbaFormat(i);
-            string rp = f.RelativePerformance switch { 0 => "Best", 1 => "Better", 2 => "Good", _ => "Degraded" };
-            string pi = "";
-            if (elbas)
+            string mark = i == inUse ? "(in use)" : "";
+            if (human)
             {
-                var e = nvm.GetExtendedLbaFormat(i);
-                string pif = e.ProtectionFormat switch { 0 => "16b Guard", 1 => "32b Guard", 2 => "64b Guard", _ => "Qualified" };
-                pi = $" - PIF: {pif}({e.ProtectionFormat}) - STS: {e.StorageTagSize}";
+                string rp = f.RelativePerformance switch { 3 => "Degraded", 2 => "Good", 1 => "Better", _ => "Best" };
+                o.WriteLine($"LBA Format {i,2} : Metadata Size: {f.MetadataSize,-3} bytes - Data Size: {1L << f.DataSizeShift,-2} bytes - Relative Performance: {CliText.Hex((ulong)f.RelativePerformance)} {rp} {mark}");
             }
-            o.WriteLine($"LBA Format {i,2} : Metadata Size: {f.MetadataSize,-3} bytes - Data Size: {f.BlockSize,-5} bytes (LBADS {f.DataSizeShift}) - Relative Performance: {f.RelativePerformance:x} {rp}{pi}{(i == ns.FormatIndex ? " (in use)" : "")}");
+            else
+            {
+                o.WriteLine($"lbaf {i,2} : ms:{f.MetadataSize,-3} lbads:{f.DataSizeShift,-2} rp:{CliText.Hex((ulong)f.RelativePerformance)} {mark}");
+            }
+        }
+        if (vendorSpecific)
+        {
+            o.WriteLine("vs[]:");
+            CliText.HexDump(o, ns.VendorSpecific);
         }
     }
 
-    private static string Supported(int field, int bit) => ((field >> bit) & 1) != 0 ? "supported" : "not supported";
+    /// <summary>The fields in nvme-cli's text order (NPWG..NOWS only when NSFEAT bit 4 says they are valid).</summary>
+    public static List<IdField> Fields(IdentifyNamespace ns)
+    {
+        var list = new List<IdField>
+        {
+            IdField.Hex("nsze", ns.Nsze),
+            IdField.Hex("ncap", ns.Ncap),
+            IdField.Hex("nuse", ns.Nuse),
+            IdField.Hex("nsfeat", ns.Nsfeat, Decode(ns.Nsfeat,
+                Reserved(7, 5),
+                Choice(4, "NPWG, NPWA, NPDG, NPDA and NOWS are valid", "NPWG, NPWA, NPDG, NPDA and NOWS are not valid"),
+                Choice(3, "Non-zero NGUID and EUI64 are never reused", "Non-zero NGUID and EUI64 may be reused"),
+                Flag(2, "Deallocated or Unwritten Logical Block error"),
+                Choice(1, "NAWUN, NAWUPF and NACWU apply to the namespace", "AWUN, AWUPF and ACWU apply to the namespace"),
+                Flag(0, "Thin Provisioning"))),
+            IdField.Dec("nlbaf", ns.Nlbaf),
+            IdField.Hex("flbas", ns.Flbas, Decode(ns.Flbas,
+                Reserved(7, 7),
+                Field(6, 5, "Current LBA Format, most significant 2 bits"),
+                Choice(4, "Metadata transferred at the end of the data LBA (extended LBA)", "Metadata transferred in a separate buffer"),
+                Field(3, 0, "Current LBA Format, least significant 4 bits"))),
+            IdField.Hex("mc", ns.Mc, Decode(ns.Mc,
+                Reserved(7, 2),
+                Flag(1, "Metadata in a separate buffer (MPTR)"),
+                Flag(0, "Metadata as part of an extended data LBA"))),
+            IdField.Hex("dpc", ns.Dpc, Decode(ns.Dpc,
+                Reserved(7, 5),
+                Flag(4, "Protection Information in the last bytes of metadata"),
+                Flag(3, "Protection Information in the first bytes of metadata"),
+                Flag(2, "Protection Information Type 3"),
+                Flag(1, "Protection Information Type 2"),
+                Flag(0, "Protection Information Type 1"))),
+            IdField.Hex("dps", ns.Dps, Decode(ns.Dps,
+                Reserved(7, 4),
+                Choice(3, "Protection Information in the first bytes of metadata", "Protection Information in the last bytes of metadata"),
+                Text(2, 0, t => t == 0 ? "Protection Information Disabled" : t <= 3 ? $"Protection Information Type {t} Enabled" : "Reserved"))),
+            IdField.Hex("nmic", ns.Nmic, Decode(ns.Nmic,
+                Reserved(7, 1),
+                Choice(0, "Namespace may be attached to several controllers", "Namespace is private to one controller"))),
+            IdField.Hex("rescap", ns.Rescap, Decode(ns.Rescap,
+                Choice(7, "Ignore Existing Key as defined in NVMe 1.3 and later", "Ignore Existing Key as defined in NVMe 1.2.1 and earlier"),
+                Flag(6, "Exclusive Access - All Registrants"),
+                Flag(5, "Write Exclusive - All Registrants"),
+                Flag(4, "Exclusive Access - Registrants Only"),
+                Flag(3, "Write Exclusive - Registrants Only"),
+                Flag(2, "Exclusive Access"),
+                Flag(1, "Write Exclusive"),
+                Flag(0, "Persist Through Power Loss"))),
+            IdField.Hex("fpi", ns.Fpi, Decode(ns.Fpi,
+                Flag(7, "Format Progress Indicator"),
+                Text(6, 0, t => $"Format remaining: {t}%"))),
+            IdField.Dec("dlfeat", ns.Dlfeat, Decode(ns.Dlfeat,
+                Reserved(7, 5),
+                Choice(4, "Guard of deallocated blocks is the CRC of their data", "Guard of deallocated blocks is FFFFh"),
+                Flag(3, "Deallocate (DEAC) in Write Zeroes"),
+                Text(2, 0, t => t switch { 1 => "Deallocated blocks read as 00h", 2 => "Deallocated blocks read as FFh", 0 => "What deallocated blocks read as is not reported", _ => "Reserved" }))),
+            IdField.Dec("nawun", ns.Nawun),
+            IdField.Dec("nawupf", ns.Nawupf),
+            IdField.Dec("nacwu", ns.Nacwu),
+            IdField.Dec("nabsn", ns.Nabsn),
+            IdField.Dec("nabo", ns.Nabo),
+            IdField.Dec("nabspf", ns.Nabspf),
+            IdField.Dec("noiob", ns.Noiob),
+            IdField.Wide("nvmcap", ns.Nvmcap),
+        };
+        if ((ns.Nsfeat & 0x10) != 0)
+        {
+            list.Add(IdField.Dec("npwg", ns.Npwg));
+            list.Add(IdField.Dec("npwa", ns.Npwa));
+            list.Add(IdField.Dec("npdg", ns.Npdg));
+            list.Add(IdField.Dec("npda", ns.Npda));
+            list.Add(IdField.Dec("nows", ns.Nows));
+        }
+        list.AddRange(
+        [
+            IdField.Dec("mssrl", ns.Mssrl),
+            IdField.Dec("mcl", ns.Mcl),
+            IdField.Dec("msrc", ns.Msrc),
+            IdField.Dec("nulbaf", ns.Nulbaf),
+            IdField.Dec("anagrpid", ns.Anagrpid),
+            IdField.Dec("nsattr", ns.Nsattr) with { Label = "nsattr\t" },
+            IdField.Dec("nvmsetid", ns.Nvmsetid),
+            IdField.Dec("endgid", ns.Endgid),
+            IdField.Str("nguid", Convert.ToHexStringLower(ns.NguidBytes)),
+            IdField.Str("eui64", Convert.ToHexStringLower(ns.Eui64Bytes)),
+        ]);
+        return list;
+    }
 
-    private static void Bit(TextWriter o, int high, int low, int value, string meaning)
-        => o.WriteLine($"  [{high}:{low}] : 0x{value:x}\t{meaning}");
+    private static Action<TextWriter> Decode(ulong value, params Bit[] bits) => o => CliText.Bits(o, value, bits);
 }

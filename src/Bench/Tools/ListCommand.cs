@@ -30,7 +30,7 @@ internal static class ListCommand
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, string sysfsDevices) => ToolContext.Guard("list", stderr, () =>
     {
         if (args.Contains("--help")) { stdout.WriteLine(Usage); return Cli.ExitOk; }
-        var a = new ArgReader(args, ["output-format"], [], ToolContext.CommonAliases);
+        var a = new ArgReader(args, ["output-format"], [], new Dictionary<string, string> { ["o"] = "output-format" });
         bool json = a.Get("output-format") switch
         {
             null or "normal" => false,

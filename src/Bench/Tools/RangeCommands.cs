@@ -3,57 +3,94 @@ using PolledNvme.Driver;
 
 namespace PolledNvme.Bench.Tools;
 
-/// <summary><c>pnvme write-zeroes</c> (Write Zeroes 08h) and <c>pnvme dsm --deallocate</c> (Dataset Management 09h, AD).</summary>
+/// <summary>
+/// The block commands that move no data: <c>pnvme write-zeroes</c> (Write Zeroes 08h),
+/// <c>pnvme verify</c> (Verify 0Ch) and <c>pnvme flush</c> (Flush 00h), with nvme-cli's options
+/// and success lines.
+/// </summary>
 internal static class RangeCommands
 {
-    public const string WriteZeroesUsage = """
-        usage: pnvme write-zeroes --device DEV [--namespace-id N] --start-block SLBA [--block-count NLB]
-                                  [--deac] [--prinfo P] [--ref-tag R] [--app-tag A] [--app-tag-mask M] [--storage-tag S]
-          -c, --block-count  0's based (0 = one block);  -d, --deac: deallocate as well
-          --prinfo: only PRACT (8) is allowed: Write Zeroes takes no PRCHK (NVM CS; the command would fail)
-        exit codes: 0 ok; 1 the device or the command failed (NVMe status printed by name); 2 usage
-        """;
+    private static readonly ToolSpec WriteZeroesSpec = new("write-zeroes", "pnvme write-zeroes <device> [OPTIONS]",
+        "Write Zeroes: the blocks read back as zeros. Only PRACT (8) is allowed in --prinfo: the command takes no PI checks.",
+        [
+            ToolContext.Device, ToolContext.NamespaceId, .. BlockCommandFlags.Range,
+            CliOption.Flag("deac", 'd', "deallocate the blocks as well (DEAC)"),
+            .. BlockCommandFlags.Protection('S'), .. BlockCommandFlags.Unsupported, ToolContext.OutputFormatText,
+        ]);
 
-    public const string DsmUsage = """
-        usage: pnvme dsm --device DEV [--namespace-id N] --deallocate --start-block SLBA [--block-count NLB]
-          -d, --deallocate   the attribute (AD); it is the one this tool sends, and required
-          -c, --block-count  0's based (0 = one block), as for read/write
-        exit codes: 0 ok; 1 the device or the command failed (NVMe status printed by name); 2 usage
-        """;
+    private static readonly ToolSpec VerifySpec = new("verify", "pnvme verify <device> [OPTIONS]",
+        "Verify: the controller reads the blocks and checks them (PI per --prinfo) without transferring data.",
+        [
+            ToolContext.Device, ToolContext.NamespaceId, .. BlockCommandFlags.Range,
+            .. BlockCommandFlags.Protection('S'), .. BlockCommandFlags.Unsupported, ToolContext.OutputFormatText,
+        ]);
 
-    public static int WriteZeroes(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Guard("write-zeroes", stderr, () =>
+    private static readonly ToolSpec FlushSpec = new("flush", "pnvme flush <device> [OPTIONS]",
+        "Flush: commits the volatile write cache of the namespace to the media.",
+        [ToolContext.Device, ToolContext.NamespaceId]);
+
+    public static int WriteZeroes(string[] args, TextWriter stdout, TextWriter stderr)
+        => RunRange(WriteZeroesSpec, "NVME Write Zeroes Success", args, stdout, stderr, (queue, ns, flags, a) =>
+        {
+            if (flags.Pi.Checks != Protection.PiChecks.None)
+                throw new UsageException(flags.Pi.Checks == Protection.PiChecks.StorageTag ? "--storage-tag-check" : "--prinfo",
+                    "Write Zeroes takes no PI checks (PRCHK and STC must be 0)");
+            var pi = flags.Pi;
+            return queue.WriteZeroesAsync(ns, flags.StartBlock, flags.Blocks, in pi, a.Has("deac"));
+        });
+
+    public static int Verify(string[] args, TextWriter stdout, TextWriter stderr)
+        => RunRange(VerifySpec, "NVME Verify Success", args, stdout, stderr, (queue, ns, flags, _) =>
+        {
+            var pi = flags.Pi;
+            return queue.VerifyAsync(ns, flags.StartBlock, flags.Blocks, in pi);
+        });
+
+    /// <summary>What write-zeroes and verify share: the device, the range and PI options, one command, nvme-cli's success line.</summary>
+    private static int RunRange(ToolSpec spec, string successLine, string[] args, TextWriter stdout, TextWriter stderr,
+        Func<IoQueuePair, Namespace, BlockCommandFlags, NvmeCliArgs, ValueTask> submit)
+        => ToolContext.Run(spec, args, stdout, stderr, a =>
+        {
+            string device = ToolContext.DeviceOf(a);
+            var format = ToolContext.OutputOf(a, binaryAllowed: false);
+            BlockCommandFlags.RefuseUnsupported(a, "limited-retry", "force-unit-access");
+            using var controller = ToolContext.Open(device);
+            var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
+            var flags = BlockCommandFlags.Parse(a, ns, stderr);
+            using var queue = controller.CreateIoQueuePair(2);
+            queue.Wait(submit(queue, ns, flags, a));
+            Report(stdout, format, spec.Name, successLine, ns, flags.StartBlock, flags.Blocks);
+            return Cli.ExitOk;
+        });
+
+    public static int Flush(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(FlushSpec, args, stdout, stderr, a =>
     {
-        if (args.Contains("--help")) { stdout.WriteLine(WriteZeroesUsage); return Cli.ExitOk; }
-        var a = new ArgReader(args, [.. ToolContext.CommonValueFlags, .. BlockCommandFlags.ValueFlags],
-            [.. BlockCommandFlags.SwitchFlags, "deac"], BlockCommandFlags.Aliases(("d", "deac")));
-        var (device, format, nsidFlag) = ToolContext.Common(a);
+        string device = ToolContext.DeviceOf(a);
         using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, nsidFlag);
-        var flags = BlockCommandFlags.Parse(a, ns);
-        if (flags.Pi.Checks != Protection.PiChecks.None)
-            throw new UsageException(flags.Pi.Checks == Protection.PiChecks.StorageTag ? "--storage-tag-check" : "--prinfo",
-                "Write Zeroes takes no PI checks (PRCHK and STC must be 0)");
+        var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
         using var queue = controller.CreateIoQueuePair(2);
-        var pi = flags.Pi;
-        queue.Wait(queue.WriteZeroesAsync(ns, flags.StartBlock, flags.Blocks, in pi, a.Has("deac")));
-        ToolContext.ReportBlockCommand(stdout, format, "write-zeroes", ns, flags);
+        queue.Wait(queue.FlushAsync(ns));
+        stdout.WriteLine("NVMe Flush: success");
         return Cli.ExitOk;
     });
 
-    public static int Dsm(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Guard("dsm", stderr, () =>
+    /// <summary>nvme-cli's success line, or (pnvme's <c>-o json</c>) the command, namespace and range as JSON.</summary>
+    public static void Report(TextWriter stdout, ToolOutput format, string command, string successLine, Namespace ns, ulong startBlock, long blocks)
     {
-        if (args.Contains("--help")) { stdout.WriteLine(DsmUsage); return Cli.ExitOk; }
-        var a = new ArgReader(args, [.. ToolContext.CommonValueFlags, "start-block", "block-count"], ["deallocate"],
-            new Dictionary<string, string>(ToolContext.CommonAliases) { ["s"] = "start-block", ["c"] = "block-count", ["d"] = "deallocate", ["ad"] = "deallocate" });
-        var (device, format, nsidFlag) = ToolContext.Common(a);
-        if (!a.Has("deallocate"))
-            throw new UsageException("--deallocate", "is required: deallocate (AD) is the Dataset Management attribute this tool sends");
-        using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, nsidFlag);
-        var flags = BlockCommandFlags.Parse(a, ns);
-        using var queue = controller.CreateIoQueuePair(2);
-        queue.Wait(queue.DeallocateAsync(ns, flags.StartBlock, flags.Blocks));
-        ToolContext.ReportBlockCommand(stdout, format, "dsm", ns, flags);
-        return Cli.ExitOk;
-    });
+        if (format != ToolOutput.Json)
+        {
+            stdout.WriteLine(successLine);
+            return;
+        }
+        ToolContext.WriteJson(stdout, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("command", command);
+            w.WriteString("status", "Success");
+            w.WriteNumber("nsid", ns.Id);
+            w.WriteNumber("start_block", startBlock);
+            w.WriteNumber("blocks", blocks);
+            w.WriteEndObject();
+        });
+    }
 }

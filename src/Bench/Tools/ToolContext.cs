@@ -8,32 +8,91 @@ using PolledNvme.Queues;
 
 namespace PolledNvme.Bench.Tools;
 
+/// <summary>How a tool prints its result: text, JSON, or the raw bytes.</summary>
+internal enum ToolOutput
+{
+    /// <summary>nvme-cli's text.</summary>
+    Normal,
+    /// <summary>nvme-cli's JSON.</summary>
+    Json,
+    /// <summary>The raw page, byte for byte, on stdout.</summary>
+    Binary,
+}
+
+/// <summary>What one nvme-cli-style command is: its name, usage line, description and options.</summary>
+internal sealed record ToolSpec(string Name, string Usage, string Description, IReadOnlyList<CliOption> Options);
+
 /// <summary>
-/// What every nvme-cli-like tool shares: the common flags (<c>--device</c>,
-/// <c>--output-format</c>, <c>--namespace-id</c>), opening the controller, raw Identify pages,
-/// and turning failures into messages and exit codes (an NVMe status is printed by name).
+/// What every nvme-cli-like tool shares: the device (first positional argument, or
+/// <c>--device</c>), <c>--output-format</c>, <c>--namespace-id</c>, opening the controller, raw
+/// Identify pages, and turning failures into messages and exit codes (an NVMe status is printed
+/// by name).
 /// </summary>
 internal static class ToolContext
 {
-    /// <summary>Flags every tool takes.</summary>
-    public static readonly string[] CommonValueFlags = ["device", "output-format", "namespace-id"];
+    /// <summary><c>--device</c>: pnvme's long form of the positional device.</summary>
+    public static readonly CliOption Device = CliOption.Of("device", '\0', "DEV", "the device, if not given as the first argument: emu:PATH[,...] mem:[...] null:[...] pci:DDDD:BB:DD.F");
 
-    /// <summary>Short spellings of the common flags (nvme-cli's).</summary>
-    public static readonly Dictionary<string, string> CommonAliases = new() { ["o"] = "output-format", ["n"] = "namespace-id" };
+    /// <summary><c>-n/--namespace-id</c>.</summary>
+    public static readonly CliOption NamespaceId = CliOption.Of("namespace-id", 'n', "NSID", "namespace (default: the first active one)");
 
-    /// <summary>Parses the common flags.</summary>
-    public static (string Device, OutputFormat Format, uint? Nsid) Common(ArgReader a)
+    /// <summary><c>-o/--output-format</c> with normal, json and binary.</summary>
+    public static readonly CliOption OutputFormat = CliOption.Of("output-format", 'o', "FMT", "normal|json|binary");
+
+    /// <summary><c>-o/--output-format</c> for commands with no binary form.</summary>
+    public static readonly CliOption OutputFormatText = CliOption.Of("output-format", 'o', "FMT", "normal|json");
+
+    /// <summary><c>-b/--raw-binary</c>.</summary>
+    public static readonly CliOption RawBinary = CliOption.Flag("raw-binary", 'b', "the raw data on stdout (same as -o binary)");
+
+    /// <summary>
+    /// Parses <paramref name="args"/> for <paramref name="spec"/> and runs <paramref name="body"/>
+    /// inside <see cref="Guard"/>; <c>-h/--help</c> prints the command's help.
+    /// </summary>
+    public static int Run(ToolSpec spec, string[] args, TextWriter stdout, TextWriter stderr, Func<NvmeCliArgs, int> body)
+        => Guard(spec.Name, stderr, () =>
+        {
+            var a = NvmeCliArgs.Parse(args, spec.Options);
+            if (a.HelpRequested)
+            {
+                stdout.WriteLine(HelpText(spec));
+                return Cli.ExitOk;
+            }
+            return body(a);
+        });
+
+    /// <summary>The help of <paramref name="spec"/>.</summary>
+    public static string HelpText(ToolSpec spec) => NvmeCliArgs.Help(spec.Usage, spec.Description, spec.Options);
+
+    /// <summary>The device: the one positional argument or <c>--device</c> (not both unless equal).</summary>
+    public static string DeviceOf(NvmeCliArgs a)
     {
-        string device = a.Get("device") ?? throw new UsageException("--device", "is required (emu:PATH[,...], mem:[...], null:[...] or pci:DDDD:BB:DD.F)");
+        string? flag = a.Get("device");
+        if (a.Positionals.Count > 1)
+            throw new UsageException(a.Positionals[1], "unexpected argument: give one device (the first argument); values belong to options such as -s 0");
+        string? positional = a.Positionals.Count == 1 ? a.Positionals[0] : null;
+        if (flag is not null && positional is not null && flag != positional)
+            throw new UsageException("--device", $"'{flag}' and the positional device '{positional}' differ: give one");
+        return flag ?? positional ?? throw new UsageException("<device>",
+            "is required, as the first argument or --device (emu:PATH[,...], mem:[...], null:[...] or pci:DDDD:BB:DD.F)");
+    }
+
+    /// <summary><c>-o</c> (and <c>-b</c> when the command has it); binary only where <paramref name="binaryAllowed"/>.</summary>
+    public static ToolOutput OutputOf(NvmeCliArgs a, bool binaryAllowed = true)
+    {
         var format = a.Get("output-format") switch
         {
-            null or "normal" => OutputFormat.Normal,
-            "json" => OutputFormat.Json,
-            var f => throw new UsageException("--output-format", $"'{f}' is not one of normal, json"),
+            null or "normal" => ToolOutput.Normal,
+            "json" => ToolOutput.Json,
+            "binary" when binaryAllowed => ToolOutput.Binary,
+            var f => throw new UsageException("--output-format", $"'{f}' is not one of normal, json{(binaryAllowed ? ", binary" : "")}"),
         };
-        uint? nsid = a.Get("namespace-id") is { } n ? (uint)FioValues.ParseInteger("--namespace-id", n, 1, uint.MaxValue - 1) : null;
-        return (device, format, nsid);
+        return a.Has("raw-binary") ? ToolOutput.Binary : format;
     }
+
+    /// <summary><c>-n</c>, or null when not given (or given as 0, nvme-cli's "not set").</summary>
+    public static uint? NamespaceIdOf(NvmeCliArgs a)
+        => a.Number("namespace-id", uint.MaxValue) is var n and not 0 ? (uint)n : null;
 
     /// <summary>
     /// Runs <paramref name="body"/> and maps failures to exit codes: usage → 2, an NVMe status or a
@@ -48,7 +107,7 @@ internal static class ToolContext
         catch (UsageException e)
         {
             stderr.WriteLine($"pnvme {name}: {e.Message}");
-            stderr.WriteLine($"Run 'pnvme {name} --help' for the flags.");
+            stderr.WriteLine($"Run 'pnvme {name} --help' for the options.");
             return Cli.ExitUsage;
         }
         catch (NvmeException e)
@@ -65,7 +124,7 @@ internal static class ToolContext
     }
 
     /// <summary>Opens the controller of <paramref name="device"/>.</summary>
-    public static NvmeController Open(string device) => DeviceTargets.OpenController(device);
+    public static NvmeController Open(string device, NvmeControllerOptions? options = null) => DeviceTargets.OpenController(device, options);
 
     /// <summary>The namespace <paramref name="nsid"/>, or the first active one.</summary>
     public static Namespace PickNamespace(NvmeController c, uint? nsid)
@@ -81,6 +140,10 @@ internal static class ToolContext
 
     /// <summary>Reads an Identify page (CNS <paramref name="cns"/>, CSI in CDW11[31:24]) into a struct.</summary>
     public static T Identify<T>(NvmeController c, IdentifyCns cns, uint nsid, byte csi = 0) where T : unmanaged
+        => MemoryMarshal.Read<T>(IdentifyPage(c, cns, nsid, csi));
+
+    /// <summary>Reads an Identify page (4096 bytes).</summary>
+    public static byte[] IdentifyPage(NvmeController c, IdentifyCns cns, uint nsid, byte csi = 0)
     {
         using DmaBuffer page = c.Memory.Allocate(4096);
         page.Clear();
@@ -91,43 +154,47 @@ internal static class ToolContext
             Cdw10 = (byte)cns,
             Cdw11 = (uint)csi << 24,
         };
-        CompletionEntry cqe = c.ExecuteAdminRaw(cmd, page, 4096);
+        Admin(c, cmd, page, 4096, $"Identify CNS {(byte)cns:X2}h");
+        return page.Span[..4096].ToArray();
+    }
+
+    /// <summary>Runs an admin command through the raw path; an error status throws <see cref="NvmeException"/> with <paramref name="detail"/>.</summary>
+    public static CompletionEntry Admin(NvmeController c, in SubmissionEntry command, DmaBuffer? data, int length, string detail)
+    {
+        CompletionEntry cqe = c.ExecuteAdminRaw(command, data, length);
         var status = new NvmeStatus(cqe.Status);
         if (!status.IsSuccess)
-            throw new NvmeException(status, (byte)AdminOpcode.Identify, isAdmin: true, nsid, detail: $"Identify CNS {(byte)cns:X2}h");
-        return MemoryMarshal.Read<T>(page.Span);
+            throw new NvmeException(status, command.Opcode, isAdmin: true, command.NamespaceId, detail: detail);
+        return cqe;
     }
 
     /// <summary>
-    /// The success report of a block command (read, write, write-zeroes, dsm): <c>NAME: Success</c>,
-    /// or a JSON object with the command, namespace and range plus whatever <paramref name="extra"/> adds.
+    /// Fills <paramref name="target"/> from <paramref name="input"/>. A short input is refused
+    /// (naming <paramref name="flag"/>): nvme-cli would go on with <paramref name="nvmeCliFills"/>
+    /// in place of the missing bytes, which stores or compares bytes nobody gave.
     /// </summary>
-    public static void ReportBlockCommand(TextWriter stdout, OutputFormat format, string name, Namespace ns,
-        BlockCommandFlags flags, Action<Utf8JsonWriter>? extra = null)
+    public static void ReadInput(Stream input, Span<byte> target, string flag, string source, string nvmeCliFills)
     {
-        if (format != OutputFormat.Json)
-        {
-            stdout.WriteLine($"{name}: Success");
-            return;
-        }
-        WriteJson(stdout, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("command", name);
-            w.WriteString("status", "Success");
-            w.WriteNumber("nsid", ns.Id);
-            w.WriteNumber("start_block", flags.StartBlock);
-            w.WriteNumber("blocks", flags.Blocks);
-            extra?.Invoke(w);
-            w.WriteEndObject();
-        });
+        int got = 0;
+        while (got < target.Length && input.Read(target[got..]) is var n and > 0)
+            got += n;
+        if (got < target.Length)
+            throw new UsageException(flag, $"{source} gave {got} bytes; the command needs {target.Length} (nvme-cli would use {nvmeCliFills} for the rest)");
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> to stdout as they are.</summary>
+    public static void WriteBinary(TextWriter stdout, ReadOnlySpan<byte> bytes)
+    {
+        using Stream output = ToolConsole.Current.OpenOutput(stdout);
+        output.Write(bytes);
+        output.Flush();
     }
 
     /// <summary>Writes a JSON document produced by <paramref name="write"/> to <paramref name="output"/>.</summary>
     public static void WriteJson(TextWriter output, Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             write(w);
         output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
     }

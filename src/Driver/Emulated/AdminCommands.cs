@@ -196,7 +196,8 @@ internal sealed class AdminCommands
         }
         Span<byte> buffer = _buffer.AsSpan(0, FeatureSettings.HostBehaviorSize);
         // SEL 010b (saved) reports the default: no feature is saveable (ONCS.SAVE = 0).
-        result = _core.Features.Get(fid, defaults: select != 0, buffer);
+        if (!_core.Features.TryGet(fid, c.Cdw11, defaults: select != 0, buffer, out result))
+            return NvmeStatus.InvalidField;
         return (FeatureId)fid == FeatureId.HostBehaviorSupport ? ToHost(ref c, buffer) : NvmeStatus.Success;
     }
 

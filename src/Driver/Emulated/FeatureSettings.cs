@@ -4,8 +4,9 @@ namespace PolledNvme.Driver.Emulated;
 
 /// <summary>
 /// Current values of the features the controller supports (NVMe Base 2.0 §5.27.1): Arbitration,
-/// Power Management, Volatile Write Cache, Number of Queues, Interrupt Coalescing, Asynchronous
-/// Event Configuration and Host Behavior Support. None is saveable; all revert on reset.
+/// Power Management, Temperature Threshold (composite temperature only), Error Recovery, Volatile
+/// Write Cache, Number of Queues, Interrupt Coalescing, Write Atomicity Normal, Asynchronous Event
+/// Configuration and Host Behavior Support. None is saveable; all revert on reset.
 /// </summary>
 internal sealed class FeatureSettings
 {
@@ -16,6 +17,10 @@ internal sealed class FeatureSettings
 
     private uint _arbitration;
     private uint _powerManagement;
+    private ushort _overTemperatureThreshold;
+    private ushort _underTemperatureThreshold;
+    private uint _errorRecovery;
+    private uint _writeAtomicity;
     private bool _writeCacheEnabled = true;
     private uint _interruptCoalescing;
     private uint _asyncEventConfiguration;
@@ -43,6 +48,10 @@ internal sealed class FeatureSettings
     {
         _arbitration = 0;
         _powerManagement = 0;
+        _overTemperatureThreshold = IdentifyPages.WarningTemperatureKelvin;   // the over threshold starts at WCTEMP
+        _underTemperatureThreshold = 0;
+        _errorRecovery = 0;
+        _writeAtomicity = 0;
         _writeCacheEnabled = true;
         _interruptCoalescing = 0;
         _asyncEventConfiguration = 0;
@@ -55,27 +64,58 @@ internal sealed class FeatureSettings
 
     /// <summary>Whether <paramref name="fid"/> is one this controller implements.</summary>
     public static bool IsSupported(byte fid) => (FeatureId)fid is FeatureId.Arbitration or FeatureId.PowerManagement
+        or FeatureId.TemperatureThreshold or FeatureId.ErrorRecovery
         or FeatureId.VolatileWriteCache or FeatureId.NumberOfQueues or FeatureId.InterruptCoalescing
-        or FeatureId.AsyncEventConfiguration or FeatureId.HostBehaviorSupport;
+        or FeatureId.WriteAtomicityNormal or FeatureId.AsyncEventConfiguration or FeatureId.HostBehaviorSupport;
 
-    /// <summary>Get Features, SEL 000b (current) or 001b/010b (default; nothing is saveable). Host Behavior fills <paramref name="buffer"/>.</summary>
-    public uint Get(byte fid, bool defaults, Span<byte> buffer)
+    /// <summary>
+    /// Get Features, SEL 000b (current) or 001b/010b (default; nothing is saveable). Host Behavior
+    /// fills <paramref name="buffer"/>; <paramref name="cdw11"/> selects the temperature threshold.
+    /// Returns false for a CDW11 that selects nothing this controller has (Invalid Field).
+    /// </summary>
+    public bool TryGet(byte fid, uint cdw11, bool defaults, Span<byte> buffer, out uint value)
     {
         var current = defaults ? new FeatureSettings(_maxIoQueuePairs) : this;
+        value = 0;
         switch ((FeatureId)fid)
         {
-            case FeatureId.Arbitration: return current._arbitration;
-            case FeatureId.PowerManagement: return current._powerManagement;
-            case FeatureId.VolatileWriteCache: return current._writeCacheEnabled ? 1u : 0u;
+            case FeatureId.TemperatureThreshold:
+                if (!TemperatureThresholdSelect(cdw11, forSet: false, out bool under))
+                    return false;
+                value = (cdw11 & 0x3F_0000) | (under ? current._underTemperatureThreshold : current._overTemperatureThreshold);
+                return true;
+            default:
+                value = current.Get(fid, buffer);
+                return true;
+        }
+    }
+
+    // TMPSEL [19:16]: 0 composite (Fh, all sensors, only on Set: there are no other sensors); THSEL [21:20]: 0 over, 1 under.
+    private static bool TemperatureThresholdSelect(uint cdw11, bool forSet, out bool under)
+    {
+        uint tmpsel = (cdw11 >> 16) & 0xF, thsel = (cdw11 >> 20) & 3;
+        under = thsel == 1;
+        return thsel <= 1 && (tmpsel == 0 || (forSet && tmpsel == 0xF));
+    }
+
+    private uint Get(byte fid, Span<byte> buffer)
+    {
+        switch ((FeatureId)fid)
+        {
+            case FeatureId.Arbitration: return _arbitration;
+            case FeatureId.PowerManagement: return _powerManagement;
+            case FeatureId.ErrorRecovery: return _errorRecovery;
+            case FeatureId.WriteAtomicityNormal: return _writeAtomicity;
+            case FeatureId.VolatileWriteCache: return _writeCacheEnabled ? 1u : 0u;
             case FeatureId.NumberOfQueues:
-                return (uint)(current.SubmissionQueuesAllocated - 1) | ((uint)(current.CompletionQueuesAllocated - 1) << 16);
-            case FeatureId.InterruptCoalescing: return current._interruptCoalescing;
-            case FeatureId.AsyncEventConfiguration: return current._asyncEventConfiguration;
+                return (uint)(SubmissionQueuesAllocated - 1) | ((uint)(CompletionQueuesAllocated - 1) << 16);
+            case FeatureId.InterruptCoalescing: return _interruptCoalescing;
+            case FeatureId.AsyncEventConfiguration: return _asyncEventConfiguration;
             default:
                 buffer[..HostBehaviorSize].Clear();
-                buffer[0] = current._acre;
-                buffer[1] = current._etdas;
-                buffer[2] = current.LbaFormatExtensionEnabled ? (byte)1 : (byte)0;
+                buffer[0] = _acre;
+                buffer[1] = _etdas;
+                buffer[2] = LbaFormatExtensionEnabled ? (byte)1 : (byte)0;
                 return 0;
         }
     }
@@ -93,6 +133,20 @@ internal sealed class FeatureSettings
                 if ((cdw11 & 0x1F) != 0)
                     return NvmeStatus.InvalidField;   // NPSS = 0: power state 0 only
                 _powerManagement = cdw11 & 0xFF;
+                return NvmeStatus.Success;
+            case FeatureId.TemperatureThreshold:
+                if (!TemperatureThresholdSelect(cdw11, forSet: true, out bool under))
+                    return NvmeStatus.InvalidField;   // no temperature sensor besides the composite one
+                if (under) _underTemperatureThreshold = (ushort)cdw11;
+                else _overTemperatureThreshold = (ushort)cdw11;
+                return NvmeStatus.Success;
+            case FeatureId.ErrorRecovery:
+                if ((cdw11 & (1u << 16)) != 0)
+                    return NvmeStatus.InvalidField;   // DULBE needs NSFEAT bit 2, which the namespaces do not report
+                _errorRecovery = cdw11 & 0xFFFF;
+                return NvmeStatus.Success;
+            case FeatureId.WriteAtomicityNormal:
+                _writeAtomicity = cdw11 & 1;
                 return NvmeStatus.Success;
             case FeatureId.VolatileWriteCache:
                 _writeCacheEnabled = (cdw11 & 1) != 0;

@@ -11,6 +11,8 @@ internal static class IdentifyPages
     private const ushort VendorId = 0;
     /// <summary>Firmware revision reported.</summary>
     public const string FirmwareRevision = "1.0";
+    /// <summary>WCTEMP, and the default over-temperature threshold: 343 K (70 °C).</summary>
+    public const ushort WarningTemperatureKelvin = 343;
 
     /// <summary>Identify Controller (CNS 01h).</summary>
     public static void Controller(ControllerCore core, Span<byte> page)
@@ -33,7 +35,7 @@ internal static class IdentifyPages
             Lpa = 1 << 2,                        // extended Get Log Page (NUMDU, LPO)
             Elpe = ControllerLogs.ErrorEntries - 1,
             Npss = 0,
-            Wctemp = 343,
+            Wctemp = WarningTemperatureKelvin,
             Cctemp = 373,
             Sqes = 0x66,
             Cqes = 0x44,
@@ -43,14 +45,18 @@ internal static class IdentifyPages
             Fna = 0,                             // Format NVM applies per namespace; no crypto erase
             Vwc = 0x07,                          // volatile write cache present; Flush accepts NSID FFFFFFFFh
             Sgls = 0,
+            // All of the media is allocated to the namespaces: nothing left for Namespace Management.
+            TnvmcapLow = (ulong)core.Namespaces.Sum(n => n.CapacityBytes),
+            UnvmcapLow = 0,
         };
         id.SetSerialNumber(o.SerialNumber);
         id.SetModelNumber(o.ModelNumber);
         id.SetFirmwareRevision(FirmwareRevision);
         id.SetSubsystemNqn($"nqn.2026-11.io.polled-nvme:emulated:{o.SerialNumber}");
+        // One operational power state (NPSS = 0): 25.00 W maximum (MXPS = 0: units of 0.01 W);
+        // no entry/exit latency since there is nothing to wake; idle and active power not reported.
+        id.SetPowerState(0, new PowerStateDescriptor { Mp = 2500 });
         MemoryMarshal.Write(page, in id);
-        // Power State 0 descriptor (§5.17.2.1, Fig 276): MP = 25.00 W in centiwatts.
-        BinaryPrimitives.WriteUInt16LittleEndian(page[2048..], 2500);
     }
 
     /// <summary>Identify Namespace (CNS 00h).</summary>
@@ -68,8 +74,7 @@ internal static class IdentifyPages
             Dlfeat = 0x01 | 0x08,                // deallocated blocks read zeros; Write Zeroes DEAC supported; guard FFFFh
             NvmcapLow = (ulong)ns.CapacityBytes,
             Nsattr = ns.ReadOnly ? IdentifyNamespace.NsattrWriteProtected : (byte)0,
-            Eui64 = 0,
-        };
+        };                                       // EUI64 stays zero: the NGUID identifies the namespace
         id.SetFormatIndex(ns.FormatIndex, ns.ExtendedLba);
         for (int i = 0; i < ns.Formats.Length; i++)
             id.SetLbaFormat(i, ns.Formats[i].ToLbaFormat());

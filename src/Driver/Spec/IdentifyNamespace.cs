@@ -68,20 +68,73 @@ public unsafe struct IdentifyNamespace
     [FieldOffset(29)] public byte Dps;
     /// <summary>Namespace Multi-path I/O and Namespace Sharing Capabilities.</summary>
     [FieldOffset(30)] public byte Nmic;
+    /// <summary>Reservation Capabilities.</summary>
+    [FieldOffset(31)] public byte Rescap;
+    /// <summary>Format Progress Indicator: bit 7 supported, [6:0] percent remaining.</summary>
+    [FieldOffset(32)] public byte Fpi;
     /// <summary>Deallocate Logical Block Features: [2:0] read value (1 zeros, 2 FFh), bit 3 Write Zeroes DEAC, bit 4 GDS.</summary>
     [FieldOffset(33)] public byte Dlfeat;
-    /// <summary>Namespace Atomic Write Unit Normal.</summary>
+    /// <summary>Namespace Atomic Write Unit Normal, 0's based blocks.</summary>
     [FieldOffset(34)] public ushort Nawun;
-    /// <summary>NVM Capacity in bytes (128-bit; low half).</summary>
+    /// <summary>Namespace Atomic Write Unit Power Fail, 0's based blocks.</summary>
+    [FieldOffset(36)] public ushort Nawupf;
+    /// <summary>Namespace Atomic Compare &amp; Write Unit, 0's based blocks.</summary>
+    [FieldOffset(38)] public ushort Nacwu;
+    /// <summary>Namespace Atomic Boundary Size Normal.</summary>
+    [FieldOffset(40)] public ushort Nabsn;
+    /// <summary>Namespace Atomic Boundary Offset.</summary>
+    [FieldOffset(42)] public ushort Nabo;
+    /// <summary>Namespace Atomic Boundary Size Power Fail.</summary>
+    [FieldOffset(44)] public ushort Nabspf;
+    /// <summary>Namespace Optimal I/O Boundary, blocks (0 = not reported).</summary>
+    [FieldOffset(46)] public ushort Noiob;
+    /// <summary>NVM Capacity in bytes, low 64 bits of the 128-bit field.</summary>
     [FieldOffset(48)] public ulong NvmcapLow;
+    /// <summary>NVM Capacity in bytes, high 64 bits.</summary>
+    [FieldOffset(56)] public ulong NvmcapHigh;
+    /// <summary>Namespace Preferred Write Granularity, 0's based (valid when NSFEAT bit 4).</summary>
+    [FieldOffset(64)] public ushort Npwg;
+    /// <summary>Namespace Preferred Write Alignment, 0's based.</summary>
+    [FieldOffset(66)] public ushort Npwa;
+    /// <summary>Namespace Preferred Deallocate Granularity, 0's based.</summary>
+    [FieldOffset(68)] public ushort Npdg;
+    /// <summary>Namespace Preferred Deallocate Alignment, 0's based.</summary>
+    [FieldOffset(70)] public ushort Npda;
+    /// <summary>Namespace Optimal Write Size, 0's based.</summary>
+    [FieldOffset(72)] public ushort Nows;
+    /// <summary>Maximum Single Source Range Length (Copy).</summary>
+    [FieldOffset(74)] public ushort Mssrl;
+    /// <summary>Maximum Copy Length.</summary>
+    [FieldOffset(76)] public uint Mcl;
+    /// <summary>Maximum Source Range Count, 0's based (Copy).</summary>
+    [FieldOffset(80)] public byte Msrc;
+    /// <summary>Number of Unique Capability LBA Formats.</summary>
+    [FieldOffset(82)] public byte Nulbaf;
+    /// <summary>ANA Group Identifier.</summary>
+    [FieldOffset(92)] public uint Anagrpid;
     /// <summary>Namespace Attributes: bit 0 write protected.</summary>
     [FieldOffset(99)] public byte Nsattr;
+    /// <summary>NVM Set Identifier.</summary>
+    [FieldOffset(100)] public ushort Nvmsetid;
+    /// <summary>Endurance Group Identifier.</summary>
+    [FieldOffset(102)] public ushort Endgid;
     /// <summary>Namespace Globally Unique Identifier.</summary>
     [FieldOffset(104)] public fixed byte Nguid[16];
-    /// <summary>IEEE Extended Unique Identifier.</summary>
-    [FieldOffset(120)] public ulong Eui64;
+    /// <summary>IEEE Extended Unique Identifier, in page order.</summary>
+    [FieldOffset(120)] public fixed byte Eui64[8];
     /// <summary>LBA Format 0..63, raw dwords.</summary>
     [FieldOffset(128)] public fixed uint Lbaf[MaxLbaFormats];
+    /// <summary>Vendor Specific.</summary>
+    [FieldOffset(384)] public fixed byte Vs[3712];
+
+    /// <summary>NVM Capacity in bytes (NVMCAP).</summary>
+    public readonly UInt128 Nvmcap => new(NvmcapHigh, NvmcapLow);
+    /// <summary>The NGUID bytes in page order.</summary>
+    public readonly byte[] NguidBytes { get { fixed (byte* p = Nguid) return new ReadOnlySpan<byte>(p, 16).ToArray(); } }
+    /// <summary>The EUI-64 bytes in page order.</summary>
+    public readonly byte[] Eui64Bytes { get { fixed (byte* p = Eui64) return new ReadOnlySpan<byte>(p, 8).ToArray(); } }
+    /// <summary>The vendor specific area (bytes 384..4095).</summary>
+    public readonly byte[] VendorSpecific { get { fixed (byte* p = Vs) return new ReadOnlySpan<byte>(p, 3712).ToArray(); } }
 
     /// <summary>Index of the format in use (FLBAS bits [3:0] and [6:5]).</summary>
     public readonly int FormatIndex => (Flbas & 0xF) | (((Flbas >> 5) & 3) << 4);

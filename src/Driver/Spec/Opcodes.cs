@@ -70,12 +70,18 @@ public enum FeatureId : byte
     Arbitration = 0x01,
     /// <summary>Power Management.</summary>
     PowerManagement = 0x02,
+    /// <summary>Temperature Threshold: CDW11 TMPTH [15:0] (K), TMPSEL [19:16], THSEL [21:20].</summary>
+    TemperatureThreshold = 0x04,
+    /// <summary>Error Recovery: CDW11 TLER [15:0] (100 ms units), DULBE [16].</summary>
+    ErrorRecovery = 0x05,
     /// <summary>Volatile Write Cache.</summary>
     VolatileWriteCache = 0x06,
     /// <summary>Number of Queues: CDW11/DW0 NSQR [15:0], NCQR [31:16], both 0's based.</summary>
     NumberOfQueues = 0x07,
     /// <summary>Interrupt Coalescing.</summary>
     InterruptCoalescing = 0x08,
+    /// <summary>Write Atomicity Normal: CDW11 DN [0].</summary>
+    WriteAtomicityNormal = 0x0A,
     /// <summary>Asynchronous Event Configuration.</summary>
     AsyncEventConfiguration = 0x0B,
     /// <summary>Host Behavior Support: 512-byte data buffer; byte 2 is LBAFEE.</summary>

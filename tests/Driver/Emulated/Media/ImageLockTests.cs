@@ -163,7 +163,8 @@ public class ImageLockTests
 
         // SIGKILL releases the lock at once, although the child's io_uring registered the image.
         child.Kill();
-        var after = CliRunner.Run("format", "--device", $"emu:{_image}", "--lbaf", "0");
+        // --force: the image holds data and a test has no terminal to confirm the format on.
+        var after = CliRunner.Run("format", "--device", $"emu:{_image}", "--lbaf", "0", "--force");
         Assert.That(after.ExitCode, Is.EqualTo(0), after.Stderr);
     }
 }
