@@ -1,7 +1,7 @@
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>The admin command set (NVMe Base 2.0 §5; Format NVM from NVM CS 1.0 §4.2).</summary>
 internal sealed class AdminCommands

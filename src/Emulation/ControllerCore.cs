@@ -3,7 +3,7 @@ using System.Diagnostics;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// The device: register state machine, queue arbitration and completion posting. Everything

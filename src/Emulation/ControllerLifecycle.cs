@@ -1,7 +1,7 @@
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>Enable, reset and shutdown (NVMe Base 2.0 §3.5), and the I/O queue lifecycle (§5.4-5.7).</summary>
 internal sealed unsafe partial class ControllerCore

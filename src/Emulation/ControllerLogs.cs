@@ -1,6 +1,6 @@
 using PolledNvme.Driver.Spec;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// What Get Log Page reports: the Error Information ring (LID 01h, newest first) and the SMART /

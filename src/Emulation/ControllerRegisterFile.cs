@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>What the device saw change in CC since it last looked.</summary>
 internal enum ConfigurationEvent

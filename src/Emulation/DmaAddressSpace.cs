@@ -1,6 +1,6 @@
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// The emulated controller's IOMMU: the only host memory the device may touch is what the host

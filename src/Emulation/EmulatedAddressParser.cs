@@ -1,7 +1,7 @@
 using System.Globalization;
-using PolledNvme.Driver.Emulated.Media;
+using PolledNvme.Emulation.Media;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>Parses <c>emu:PATH[,k=v...]</c>, <c>mem:[k=v,...]</c> and <c>null:[k=v,...]</c> device strings.</summary>
 internal static class EmulatedAddressParser

@@ -1,7 +1,10 @@
 using System.Diagnostics;
+using PolledNvme.Driver;
+using PolledNvme.Driver.Pcie;
 using PolledNvme.Driver.Transport;
+using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// An in-process NVMe controller (NVMe Base 2.0 / NVM CS 1.0 model) reached like real hardware:
@@ -50,7 +53,7 @@ public sealed class EmulatedController : IDisposable
     }
 
     /// <summary>
-    /// The way the host driver reaches this controller: a <see cref="Pcie.PcieTransport"/> over
+    /// The way the host driver reaches this controller: a <see cref="PcieTransport"/> over
     /// its register page (for an inline controller, one that steps the device whenever the host
     /// reads a property or polls a queue pair). Give it to
     /// <see cref="NvmeController.Open(NvmeTransport, NvmeControllerOptions?, bool)"/>. Disposing it disposes the controller.
@@ -114,7 +117,7 @@ public sealed class EmulatedController : IDisposable
     private void DeviceLoop(object? cpu)
     {
         if (cpu is int pinned)
-            CpuAffinity.PinCurrentThread(pinned);
+            CoreAffinity.PinCurrentThread(pinned);
         long lastWork = Stopwatch.GetTimestamp();
         try
         {

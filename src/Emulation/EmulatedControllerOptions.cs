@@ -1,4 +1,4 @@
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>How the emulated controller gets CPU time.</summary>
 public enum EmulatedControllerMode

@@ -1,7 +1,7 @@
-using PolledNvme.Driver.Emulated.Media;
+using PolledNvme.Emulation.Media;
 using PolledNvme.Protection;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// One namespace: its LBA format table, the format in use (FLBAS, DPS) and the media. Blocks are

@@ -1,4 +1,4 @@
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>Where an emulated namespace keeps its blocks.</summary>
 public enum MediaBackendKind

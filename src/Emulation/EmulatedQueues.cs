@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// The device side of a completion queue (NVMe Base 2.0 §4.1, §4.2.4): the device owns the tail

@@ -1,7 +1,7 @@
 using PolledNvme.Driver.Pcie;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// The emulated controller's PCIe binding: the plain <see cref="PcieTransport"/> over its

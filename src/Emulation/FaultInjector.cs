@@ -1,7 +1,7 @@
 using PolledNvme.Driver.Spec;
 using PolledNvme.Protection;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>What <see cref="FaultInjector.CorruptBlock"/> damages in a stored block.</summary>
 public enum CorruptionTarget

@@ -1,6 +1,6 @@
 using PolledNvme.Driver.Spec;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// Current values of the features the controller supports (NVMe Base 2.0 §5.27.1): Arbitration,

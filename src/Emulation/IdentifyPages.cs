@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using PolledNvme.Driver.Spec;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>Builds the Identify data structures (NVMe Base 2.0 §5.17.2; NVM CS 1.0 §4.1.5) the controller returns.</summary>
 internal static class IdentifyPages

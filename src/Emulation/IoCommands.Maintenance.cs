@@ -3,7 +3,7 @@ using PolledNvme.Driver.Spec;
 using PolledNvme.Protection;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>Flush, Write Zeroes, Dataset Management and Verify: commands without a block data transfer, unbounded by MDTS.</summary>
 internal sealed unsafe partial class IoCommands

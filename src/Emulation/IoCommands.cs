@@ -3,7 +3,7 @@ using PolledNvme.Driver.Spec;
 using PolledNvme.Protection;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// The NVM command set I/O commands (NVM CS 1.0 §3): Read, Write, Compare here; Flush, Write

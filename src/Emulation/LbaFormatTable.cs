@@ -2,7 +2,7 @@ using System.Numerics;
 
 using PolledNvme.Driver.Spec;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>One supported LBA format: LBAF (block and metadata size) plus its ELBAF (PIF, STS).</summary>
 internal readonly record struct EmulatedLbaFormat(int BlockSize, int MetadataSize, int GuardFormat, int StorageTagSize)

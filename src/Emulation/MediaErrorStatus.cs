@@ -1,8 +1,8 @@
-using PolledNvme.Driver.Emulated.Media;
 using PolledNvme.Driver.Spec;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Emulation.Media;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// The status a command completes with when its backing file failed, chosen per operation and

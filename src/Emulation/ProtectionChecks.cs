@@ -2,7 +2,7 @@ using PolledNvme.Driver.Spec;
 using PolledNvme.Protection;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// The controller's side of end-to-end protection (PI.md §2, §4-6): turns a command's PRINFO,

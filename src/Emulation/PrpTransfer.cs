@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using PolledNvme.Driver.Spec;
 
-namespace PolledNvme.Driver.Emulated;
+namespace PolledNvme.Emulation;
 
 /// <summary>
 /// Resolves a command's data pointer (PRP1/PRP2 and PRP lists, NVMe Base 2.0 §4.1.1) into host

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// Native memory with a chosen alignment (O_DIRECT needs block-aligned buffers), zeroed,
 /// freed on dispose. Allocated at setup, never per I/O.
 /// </summary>
-internal sealed unsafe class AlignedBuffer : IDisposable
+public sealed unsafe class AlignedBuffer : IDisposable
 {
     /// <summary>Allocates <paramref name="length"/> bytes aligned to <paramref name="alignment"/> (a power of two).</summary>
     public AlignedBuffer(nuint length, nuint alignment = 4096)

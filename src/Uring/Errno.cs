@@ -1,15 +1,102 @@
 using System.Runtime.InteropServices;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>Symbolic names of Linux errno values (asm-generic/errno-base.h, errno.h), for messages.</summary>
-internal static class Errno
+public static class Errno
 {
-    public const int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, EAGAIN = 11,
-        ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, EXDEV = 18, ENODEV = 19,
-        ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, EFBIG = 27, ENOSPC = 28,
-        ESPIPE = 29, EROFS = 30, ENOSYS = 38, ENODATA = 61, ETIME = 62, EOVERFLOW = 75, EBADFD = 77,
-        EOPNOTSUPP = 95, EDQUOT = 122, ECANCELED = 125;
+    /// <summary>Operation not permitted.</summary>
+    public const int EPERM = 1;
+
+    /// <summary>No such file or directory.</summary>
+    public const int ENOENT = 2;
+
+    /// <summary>Interrupted system call (retry it).</summary>
+    public const int EINTR = 4;
+
+    /// <summary>Input/output error.</summary>
+    public const int EIO = 5;
+
+    /// <summary>No such device or address.</summary>
+    public const int ENXIO = 6;
+
+    /// <summary>Bad file descriptor.</summary>
+    public const int EBADF = 9;
+
+    /// <summary>Resource temporarily unavailable (try again).</summary>
+    public const int EAGAIN = 11;
+
+    /// <summary>Cannot allocate memory.</summary>
+    public const int ENOMEM = 12;
+
+    /// <summary>Permission denied.</summary>
+    public const int EACCES = 13;
+
+    /// <summary>Bad address.</summary>
+    public const int EFAULT = 14;
+
+    /// <summary>Device or resource busy.</summary>
+    public const int EBUSY = 16;
+
+    /// <summary>File exists.</summary>
+    public const int EEXIST = 17;
+
+    /// <summary>Invalid cross-device link.</summary>
+    public const int EXDEV = 18;
+
+    /// <summary>No such device.</summary>
+    public const int ENODEV = 19;
+
+    /// <summary>Not a directory.</summary>
+    public const int ENOTDIR = 20;
+
+    /// <summary>Is a directory.</summary>
+    public const int EISDIR = 21;
+
+    /// <summary>Invalid argument.</summary>
+    public const int EINVAL = 22;
+
+    /// <summary>Too many open files in the system.</summary>
+    public const int ENFILE = 23;
+
+    /// <summary>Too many open files in this process.</summary>
+    public const int EMFILE = 24;
+
+    /// <summary>File too large.</summary>
+    public const int EFBIG = 27;
+
+    /// <summary>No space left on device.</summary>
+    public const int ENOSPC = 28;
+
+    /// <summary>Illegal seek.</summary>
+    public const int ESPIPE = 29;
+
+    /// <summary>Read-only file system.</summary>
+    public const int EROFS = 30;
+
+    /// <summary>Function not implemented.</summary>
+    public const int ENOSYS = 38;
+
+    /// <summary>No data available.</summary>
+    public const int ENODATA = 61;
+
+    /// <summary>Timer expired.</summary>
+    public const int ETIME = 62;
+
+    /// <summary>Value too large for defined data type.</summary>
+    public const int EOVERFLOW = 75;
+
+    /// <summary>File descriptor in bad state.</summary>
+    public const int EBADFD = 77;
+
+    /// <summary>Operation not supported.</summary>
+    public const int EOPNOTSUPP = 95;
+
+    /// <summary>Disk quota exceeded.</summary>
+    public const int EDQUOT = 122;
+
+    /// <summary>Operation canceled.</summary>
+    public const int ECANCELED = 125;
 
     /// <summary>The errno's macro name (e.g. <c>EINVAL</c>), or <c>errno N</c> for ones not listed.</summary>
     public static string Name(int errno) => errno switch

@@ -3,10 +3,10 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Tmds.Linux;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>How a file is shared while it is open: one writer, or any number of readers.</summary>
-internal enum FileLockMode
+public enum FileLockMode
 {
     /// <summary>Read-only use: other readers may hold the file too, a writer may not.</summary>
     Shared,
@@ -21,7 +21,7 @@ internal enum FileLockMode
 /// same file does not drop the lock. Classic POSIX locks fail both ways. The locks are advisory:
 /// they keep PolledNvme users (and anything else that locks) apart, not a plain <c>dd</c>.
 /// </summary>
-internal static unsafe partial class FileLock
+public static unsafe partial class FileLock
 {
     // fcntl commands (asm-generic/fcntl.h; Tmds.LibC does not define the OFD ones).
     private const int OfdSetLock = 37;      // F_OFD_SETLK: take or convert, fail at once on a conflict

@@ -1,13 +1,13 @@
 using System.Text;
 using Tmds.Linux;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// A file or block device opened with open(2) for io_uring: the raw descriptor, its size
 /// and whether it was opened with O_DIRECT. Closed on dispose.
 /// </summary>
-internal sealed unsafe class NativeFile : IDisposable
+public sealed unsafe class NativeFile : IDisposable
 {
     private const int BlkGetSize64 = unchecked((int)0x80081272); // BLKGETSIZE64 (linux/fs.h): _IOR(0x12, 114, size_t)
     private const int BlkSszGet = 0x1268;                         // BLKSSZGET (linux/fs.h): logical block size

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>CPU time (user and system) consumed by the calling thread: getrusage(RUSAGE_THREAD).</summary>
 internal static unsafe partial class ThreadCpuTime

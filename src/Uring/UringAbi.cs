@@ -1,57 +1,90 @@
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 // The io_uring user/kernel ABI (include/uapi/linux/io_uring.h). Tmds.LibC 0.5.0 carries the
 // ~5.7-era subset; everything is restated here under the kernel header's names so one file
 // holds the whole contract, including what was added later (noted with the kernel version).
 
 /// <summary>SQE opcodes (<c>enum io_uring_op</c>). Only the ones this project prepares.</summary>
-internal enum UringOpcode : byte
+public enum UringOpcode : byte
 {
-    Nop = 0,          // IORING_OP_NOP
-    Readv = 1,        // IORING_OP_READV
-    Writev = 2,       // IORING_OP_WRITEV
-    Fsync = 3,        // IORING_OP_FSYNC
-    ReadFixed = 4,    // IORING_OP_READ_FIXED
-    WriteFixed = 5,   // IORING_OP_WRITE_FIXED
-    Fallocate = 17,   // IORING_OP_FALLOCATE (5.6)
-    Read = 22,        // IORING_OP_READ (5.6)
-    Write = 23,       // IORING_OP_WRITE (5.6)
+    /// <summary>IORING_OP_NOP.</summary>
+    Nop = 0,
+    /// <summary>IORING_OP_READV.</summary>
+    Readv = 1,
+    /// <summary>IORING_OP_WRITEV.</summary>
+    Writev = 2,
+    /// <summary>IORING_OP_FSYNC.</summary>
+    Fsync = 3,
+    /// <summary>IORING_OP_READ_FIXED.</summary>
+    ReadFixed = 4,
+    /// <summary>IORING_OP_WRITE_FIXED.</summary>
+    WriteFixed = 5,
+    /// <summary>IORING_OP_FALLOCATE (5.6).</summary>
+    Fallocate = 17,
+    /// <summary>IORING_OP_READ (5.6).</summary>
+    Read = 22,
+    /// <summary>IORING_OP_WRITE (5.6).</summary>
+    Write = 23,
 }
 
 /// <summary><c>io_uring_params.flags</c>: IORING_SETUP_*.</summary>
 [Flags]
-internal enum UringSetupFlags : uint
+public enum UringSetupFlags : uint
 {
+    /// <summary>No flag.</summary>
     None = 0,
-    IoPoll = 1u << 0,        // IORING_SETUP_IOPOLL
-    SqPoll = 1u << 1,        // IORING_SETUP_SQPOLL
-    SqAffinity = 1u << 2,    // IORING_SETUP_SQ_AFF
-    CqSize = 1u << 3,        // IORING_SETUP_CQSIZE
-    Clamp = 1u << 4,         // IORING_SETUP_CLAMP
-    SubmitAll = 1u << 7,     // IORING_SETUP_SUBMIT_ALL (5.18)
-    CoopTaskRun = 1u << 8,   // IORING_SETUP_COOP_TASKRUN (5.19)
-    SingleIssuer = 1u << 12, // IORING_SETUP_SINGLE_ISSUER (6.0)
-    DeferTaskRun = 1u << 13, // IORING_SETUP_DEFER_TASKRUN (6.1)
+    /// <summary>IORING_SETUP_IOPOLL.</summary>
+    IoPoll = 1u << 0,
+    /// <summary>IORING_SETUP_SQPOLL.</summary>
+    SqPoll = 1u << 1,
+    /// <summary>IORING_SETUP_SQ_AFF.</summary>
+    SqAffinity = 1u << 2,
+    /// <summary>IORING_SETUP_CQSIZE.</summary>
+    CqSize = 1u << 3,
+    /// <summary>IORING_SETUP_CLAMP.</summary>
+    Clamp = 1u << 4,
+    /// <summary>IORING_SETUP_SUBMIT_ALL (5.18).</summary>
+    SubmitAll = 1u << 7,
+    /// <summary>IORING_SETUP_COOP_TASKRUN (5.19).</summary>
+    CoopTaskRun = 1u << 8,
+    /// <summary>IORING_SETUP_SINGLE_ISSUER (6.0).</summary>
+    SingleIssuer = 1u << 12,
+    /// <summary>IORING_SETUP_DEFER_TASKRUN (6.1).</summary>
+    DeferTaskRun = 1u << 13,
 }
 
 /// <summary><c>io_uring_params.features</c>: IORING_FEAT_*, filled in by the kernel.</summary>
 [Flags]
-internal enum UringFeatures : uint
+public enum UringFeatures : uint
 {
+    /// <summary>No flag.</summary>
     None = 0,
-    SingleMmap = 1u << 0,     // IORING_FEAT_SINGLE_MMAP (5.4)
-    NoDrop = 1u << 1,         // IORING_FEAT_NODROP (5.5)
-    SubmitStable = 1u << 2,   // IORING_FEAT_SUBMIT_STABLE (5.5)
-    RwCurPos = 1u << 3,       // IORING_FEAT_RW_CUR_POS (5.6)
-    CurPersonality = 1u << 4, // IORING_FEAT_CUR_PERSONALITY (5.6)
-    FastPoll = 1u << 5,       // IORING_FEAT_FAST_POLL (5.7)
-    Poll32Bits = 1u << 6,     // IORING_FEAT_POLL_32BITS (5.9)
-    SqPollNonFixed = 1u << 7, // IORING_FEAT_SQPOLL_NONFIXED (5.11)
-    ExtArg = 1u << 8,         // IORING_FEAT_EXT_ARG (5.11)
-    NativeWorkers = 1u << 9,  // IORING_FEAT_NATIVE_WORKERS (5.12)
-    RsrcTags = 1u << 10,      // IORING_FEAT_RSRC_TAGS (5.13)
-    CqeSkip = 1u << 11,       // IORING_FEAT_CQE_SKIP (5.17)
-    LinkedFile = 1u << 12,    // IORING_FEAT_LINKED_FILE (5.17)
+    /// <summary>IORING_FEAT_SINGLE_MMAP (5.4).</summary>
+    SingleMmap = 1u << 0,
+    /// <summary>IORING_FEAT_NODROP (5.5).</summary>
+    NoDrop = 1u << 1,
+    /// <summary>IORING_FEAT_SUBMIT_STABLE (5.5).</summary>
+    SubmitStable = 1u << 2,
+    /// <summary>IORING_FEAT_RW_CUR_POS (5.6).</summary>
+    RwCurPos = 1u << 3,
+    /// <summary>IORING_FEAT_CUR_PERSONALITY (5.6).</summary>
+    CurPersonality = 1u << 4,
+    /// <summary>IORING_FEAT_FAST_POLL (5.7).</summary>
+    FastPoll = 1u << 5,
+    /// <summary>IORING_FEAT_POLL_32BITS (5.9).</summary>
+    Poll32Bits = 1u << 6,
+    /// <summary>IORING_FEAT_SQPOLL_NONFIXED (5.11).</summary>
+    SqPollNonFixed = 1u << 7,
+    /// <summary>IORING_FEAT_EXT_ARG (5.11).</summary>
+    ExtArg = 1u << 8,
+    /// <summary>IORING_FEAT_NATIVE_WORKERS (5.12).</summary>
+    NativeWorkers = 1u << 9,
+    /// <summary>IORING_FEAT_RSRC_TAGS (5.13).</summary>
+    RsrcTags = 1u << 10,
+    /// <summary>IORING_FEAT_CQE_SKIP (5.17).</summary>
+    CqeSkip = 1u << 11,
+    /// <summary>IORING_FEAT_LINKED_FILE (5.17).</summary>
+    LinkedFile = 1u << 12,
 }
 
 /// <summary>Constants of the ABI that are not enums.</summary>
@@ -89,8 +122,6 @@ internal static class UringAbi
     public const ushort ProbeOpSupported = 1 << 0; // IO_URING_OP_SUPPORTED
 
     // fallocate(2) modes (include/uapi/linux/falloc.h).
-    public const int FallocKeepSize = 0x01;  // FALLOC_FL_KEEP_SIZE
-    public const int FallocPunchHole = 0x02; // FALLOC_FL_PUNCH_HOLE
 
     /// <summary>The kernel's limit on SQ entries (IORING_MAX_ENTRIES).</summary>
     public const uint MaxSqEntries = 32768;

@@ -1,11 +1,11 @@
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// What <see cref="UringFileEngine"/> does: which file or block device, buffered or O_DIRECT,
 /// block size, queue depth, submission batch, random or sequential, and the read/write mix.
 /// The defaults are fio's <c>--rw=randread --bs=4k --iodepth=32</c> over the whole file.
 /// </summary>
-internal sealed record UringEngineOptions
+public sealed record UringEngineOptions
 {
     /// <summary>A regular file or a block device; it must exist (see <see cref="UringFileEngine.PrepareFile"/>).</summary>
     public required string Path { get; init; }
@@ -70,14 +70,14 @@ internal sealed record UringEngineOptions
 }
 
 /// <summary>Receives the latency of each completed I/O (called on the engine's thread, per I/O: keep it allocation-free).</summary>
-internal interface IUringLatencySink
+public interface IUringLatencySink
 {
     /// <summary>One I/O finished <paramref name="nanoseconds"/> after it was handed to the kernel.</summary>
     void Record(bool isWrite, long nanoseconds);
 }
 
 /// <summary>What one <see cref="UringFileEngine.Run"/> did.</summary>
-internal readonly record struct UringRunResult
+public readonly record struct UringRunResult
 {
     /// <summary>Completed reads.</summary>
     public long Reads { get; init; }

@@ -1,4 +1,4 @@
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// An io_uring system call or operation failed. Carries the operation (e.g. <c>READ</c>,

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// The kernel's I/O path for comparison benchmarks: reads and writes a file or block device
@@ -16,7 +16,7 @@ namespace PolledNvme.Queues.Uring;
 /// Console.WriteLine($"{r.Iops:F0} IOPS, {r.CpuNanosecondsPerIo:F0} ns CPU/IO");
 /// </code>
 /// </example>
-internal sealed unsafe class UringFileEngine : IDisposable
+public sealed unsafe class UringFileEngine : IDisposable
 {
     private readonly UringEngineOptions _options;
     private readonly NativeFile _lock;           // holds the file's lock; never registered with a ring

@@ -1,10 +1,10 @@
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// The opcodes this kernel supports, read once at ring setup with IORING_REGISTER_PROBE
 /// (5.6+). Without a probe (older kernels) the 5.1 opcode set is assumed.
 /// </summary>
-internal sealed unsafe class UringProbe
+public sealed unsafe class UringProbe
 {
     private readonly bool[] _supported = new bool[UringAbi.ProbeOpSlots];
 

@@ -1,9 +1,9 @@
 using Tmds.Linux;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 // io_uring_register(2): fixed buffers, fixed files, probe. Setup-time only, never per I/O.
-internal sealed unsafe partial class UringRing
+public sealed unsafe partial class UringRing
 {
     /// <summary>True while buffers are registered (READ_FIXED / WRITE_FIXED usable).</summary>
     public bool HasRegisteredBuffers { get; private set; }

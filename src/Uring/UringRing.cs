@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Tmds.Linux;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// One io_uring instance: the SQ and CQ rings mapped from the kernel, with shadow indices so
@@ -10,7 +10,7 @@ namespace PolledNvme.Queues.Uring;
 /// per reap). Owned and used by one thread; never more operations in flight than the CQ has
 /// entries, so completions cannot overflow.
 /// </summary>
-internal sealed unsafe partial class UringRing : IDisposable
+public sealed unsafe partial class UringRing : IDisposable
 {
     // --- Shared with the kernel. Who writes each field is the rule that makes the ring safe. ---
 
@@ -155,7 +155,7 @@ internal sealed unsafe partial class UringRing : IDisposable
     /// not hold one more completion. The SQE belongs to the caller until <see cref="Submit"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryGetSqe(out UringSqe* sqe)
+    internal bool TryGetSqe(out UringSqe* sqe)
     {
         uint head = Volatile.Read(ref *_sqHead);
         if (_sqTailShadow - head >= SqEntries || _inFlight >= (int)CqEntries)

@@ -1,11 +1,11 @@
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// Parameters of one io_uring instance. Optional kernel features (SQPOLL aside) are
 /// requested and silently dropped when the kernel rejects them; <c>UringRing.AppliedFlags</c>
 /// says what was granted.
 /// </summary>
-internal sealed record UringRingOptions
+public sealed record UringRingOptions
 {
     /// <summary>Submission queue entries (1..32768, rounded up to a power of two by the kernel).</summary>
     public uint SqEntries { get; init; } = 64;

@@ -1,6 +1,6 @@
 using Tmds.Linux;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// io_uring_setup(2) with fallbacks: optional flags the kernel rejects (EINVAL) are dropped

@@ -1,13 +1,14 @@
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 /// <summary>
 /// SQE preparation, one method per opcode (the field use of each is in io_uring/*.c's
-/// <c>*_prep</c> functions). The SQE comes zeroed from <see cref="UringRing.TryGetSqe"/>.
+/// <c>*_prep</c> functions). The SQE comes zeroed from <see cref="UringRing.GetSqe"/>.
 /// A negative <c>fd</c> here is never valid; with <c>fixedFile</c> it is an index
 /// into the ring's registered files.
 /// </summary>
-internal static unsafe class UringSqeExtensions
+public static unsafe class UringSqeExtensions
 {
+    /// <summary>NOP: completes at once with result 0 (a ring's round trip, nothing else).</summary>
     public static void PrepareNop(this ref UringSqe sqe, ulong userData)
     {
         sqe.Opcode = UringOpcode.Nop;
@@ -58,7 +59,7 @@ internal static unsafe class UringSqeExtensions
 
     /// <summary>FALLOCATE with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE: frees the range, which then reads as zeros.</summary>
     public static void PreparePunchHole(this ref UringSqe sqe, int fd, ulong offset, ulong length, ulong userData, bool fixedFile = false)
-        => sqe.PrepareFallocate(fd, UringAbi.FallocPunchHole | UringAbi.FallocKeepSize, offset, length, userData, fixedFile);
+        => sqe.PrepareFallocate(fd, FallocateMode.PunchHole | FallocateMode.KeepSize, offset, length, userData, fixedFile);
 
     private static void PrepareRw(this ref UringSqe sqe, UringOpcode opcode, int fd, ulong address, uint length, ulong offset, ulong userData, bool fixedFile)
     {

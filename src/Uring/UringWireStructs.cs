@@ -1,19 +1,22 @@
 using System.Runtime.InteropServices;
 
-namespace PolledNvme.Queues.Uring;
+namespace PolledNvme.Uring;
 
 // Wire structs shared with the kernel (include/uapi/linux/io_uring.h). Sizes are pinned by
 // tests; offsets follow the header's unions, of which only the members we use are named.
 
 /// <summary>A 64-byte submission queue entry (<c>struct io_uring_sqe</c>).</summary>
 [StructLayout(LayoutKind.Explicit, Size = Size)]
-internal struct UringSqe
+public struct UringSqe
 {
+    /// <summary>Bytes in an SQE (without IORING_SETUP_SQE128).</summary>
     public const int Size = 64;
 
+    /// <summary>What the operation is (<c>opcode</c>).</summary>
     [FieldOffset(0)] public UringOpcode Opcode;
     /// <summary>IOSQE_* flags.</summary>
     [FieldOffset(1)] public byte Flags;
+    /// <summary>I/O priority (<c>ioprio</c>).</summary>
     [FieldOffset(2)] public ushort IoPriority;
     /// <summary>File descriptor, or an index into the registered files with IOSQE_FIXED_FILE.</summary>
     [FieldOffset(4)] public int Fd;
@@ -29,15 +32,19 @@ internal struct UringSqe
     [FieldOffset(32)] public ulong UserData;
     /// <summary>Index of a registered buffer for READ_FIXED / WRITE_FIXED.</summary>
     [FieldOffset(40)] public ushort BufferIndex;
+    /// <summary>Registered credentials to run the operation with (0: the submitter's).</summary>
     [FieldOffset(42)] public ushort Personality;
+    /// <summary>Direct-descriptor slot for operations that install a file (<c>file_index</c>).</summary>
     [FieldOffset(44)] public int FileIndex;
+    /// <summary>Third address of some opcodes (<c>addr3</c>).</summary>
     [FieldOffset(48)] public ulong Address3;
+    /// <summary>Reserved (<c>__pad2</c>).</summary>
     [FieldOffset(56)] public ulong Pad;
 }
 
 /// <summary>A 16-byte completion queue entry (<c>struct io_uring_cqe</c>).</summary>
 [StructLayout(LayoutKind.Sequential, Size = 16)]
-internal struct UringCqe
+public struct UringCqe
 {
     /// <summary>The submission's user data.</summary>
     public ulong UserData;
@@ -101,8 +108,10 @@ internal struct UringProbeOp
 
 /// <summary><c>struct iovec</c> (16 bytes).</summary>
 [StructLayout(LayoutKind.Sequential, Size = 16)]
-internal struct IoVec
+public struct IoVec
 {
+    /// <summary>Start of the buffer (<c>iov_base</c>).</summary>
     public nint Base;
+    /// <summary>Bytes in the buffer (<c>iov_len</c>).</summary>
     public nuint Length;
 }

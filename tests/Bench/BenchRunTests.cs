@@ -5,7 +5,7 @@ using PolledNvme.Bench.Commands;
 using PolledNvme.Bench.Engines;
 using PolledNvme.Bench.Options;
 using PolledNvme.Bench.Run;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 
 namespace PolledNvme.Tests.Bench;
 

@@ -1,9 +1,10 @@
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Spec;
 using PolledNvme.Driver.Pcie;
+using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
-using PolledNvme.Tests.Queues;
+using PolledNvme.Tests.Driver.Memory;
+using PolledNvme.Tests.Driver.Pcie;
 
 namespace PolledNvme.Tests.Driver;
 

@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>Admin command set conformance: Identify, queue create/delete, features, logs, abort, AER.</summary>
 public class AdminCommandTests

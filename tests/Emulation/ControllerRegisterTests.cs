@@ -1,9 +1,9 @@
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>Register-level behaviour: CAP/VS, enable, disable, shutdown, CFS on bad configuration (NVMe Base 2.0 §3.1.4, §3.5).</summary>
 public class ControllerRegisterTests

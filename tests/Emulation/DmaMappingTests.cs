@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>The controller's DMA address space (its IOMMU): mapping rules and what unmapping does to the device's reach.</summary>
 public unsafe class DmaMappingTests

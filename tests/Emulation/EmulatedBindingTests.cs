@@ -1,11 +1,12 @@
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Pcie;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
+using PolledNvme.Tests.Driver;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>
 /// The emulated controller's PCIe bindings: a threaded controller sits behind the plain PCIe

@@ -1,9 +1,9 @@
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>FaultInjector: forced statuses, dropped and delayed completions, CSTS.CFS, bad corruption requests.</summary>
 public class FaultInjectionTests

@@ -3,7 +3,7 @@ using PolledNvme.Driver;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>The mandatory dword features a real controller has besides the ones the driver uses: Temperature Threshold, Error Recovery, Write Atomicity Normal.</summary>
 public class FeatureSettingsTests

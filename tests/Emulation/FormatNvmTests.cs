@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>Format NVM (NVM CS 1.0 §4.2.1): switching formats, validation, data loss.</summary>
 public class FormatNvmTests

@@ -2,7 +2,7 @@ using NUnit.Framework;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>The device's per-command path allocates nothing (DESIGN.md hot-path rules).</summary>
 public class HotPathAllocationTests

@@ -4,7 +4,7 @@ using PolledNvme.Driver;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>What the emulated controller reports beyond the fields the driver needs: what nvme-cli's id-ctrl/id-ns show of a real one.</summary>
 public class IdentifyPagesTests

@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>NVM command set I/O: data movement, PRP walking, DMA protection, status cases, backends.</summary>
 public class IoCommandTests
@@ -364,7 +364,7 @@ public class IoCommandTests
         finally
         {
             File.Delete(path);
-            File.Delete(path + PolledNvme.Driver.Emulated.Media.MediaFormatRecord.SidecarSuffix); // the io_uring backend's format record
+            File.Delete(path + PolledNvme.Emulation.Media.MediaFormatRecord.SidecarSuffix); // the io_uring backend's format record
         }
     }
 }

@@ -1,7 +1,7 @@
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>Device strings and option validation: every bad value names its key and the accepted values.</summary>
 public class OptionsParsingTests

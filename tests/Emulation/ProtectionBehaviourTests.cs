@@ -1,10 +1,10 @@
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Protection;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>The controller's PI behaviour (PI.md §2, §5, §6): PRACT matrix, PRCHK/STC, Type 1 ILBRT rule, Write Zeroes, deallocation.</summary>
 public class ProtectionBehaviourTests

@@ -1,11 +1,11 @@
 using System.Runtime.InteropServices;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Pcie;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Driver.Transport;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>Page-aligned host memory mapped into the controller's DMA space.</summary>
 internal sealed unsafe class DmaBuffer(byte* pointer, int length, ulong iova)

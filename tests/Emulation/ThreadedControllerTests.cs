@@ -1,9 +1,9 @@
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Driver.Emulated;
+namespace PolledNvme.Tests.Emulation;
 
 /// <summary>The device thread: works without Step(), pins to a CPU, takes faults from another thread, stops on Dispose.</summary>
 public class ThreadedControllerTests

@@ -1,7 +1,7 @@
 using NUnit.Framework;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Tests.Queues.Uring;
+namespace PolledNvme.Tests.Uring;
 
 /// <summary>The kernel-path benchmark engine: counts, mixes, offsets, latencies, and bad input.</summary>
 public class UringFileEngineTests

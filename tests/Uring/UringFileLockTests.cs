@@ -1,9 +1,9 @@
 using NUnit.Framework;
 using PolledNvme.Bench.Engines;
-using PolledNvme.Driver.Emulated;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Emulation;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Tests.Queues.Uring;
+namespace PolledNvme.Tests.Uring;
 
 /// <summary>
 /// One writer per file on the kernel path too: the io_uring engine and pnvme's <c>uring:</c>

@@ -1,7 +1,7 @@
 using NUnit.Framework;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Tests.Queues.Uring;
+namespace PolledNvme.Tests.Uring;
 
 /// <summary>Every prepared opcode against temp files; contents checked with System.IO, independently of the ring.</summary>
 public unsafe class UringRingOpsTests

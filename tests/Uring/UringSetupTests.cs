@@ -1,7 +1,7 @@
 using NUnit.Framework;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Tests.Queues.Uring;
+namespace PolledNvme.Tests.Uring;
 
 /// <summary>Ring setup: parameters, optional-flag fallbacks, probe, and the unavailable paths.</summary>
 public unsafe class UringSetupTests

@@ -1,6 +1,6 @@
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Tests.Queues.Uring;
+namespace PolledNvme.Tests.Uring;
 
 /// <summary>Temp files on a real filesystem (O_DIRECT and hole punching need one) and small I/O helpers.</summary>
 internal sealed class UringTempDirectory : IDisposable

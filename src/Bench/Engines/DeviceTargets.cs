@@ -25,7 +25,7 @@ public static class DeviceTargets
         {
             error = e;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException or Queues.Uring.UringException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException or PolledNvme.Uring.UringException)
         {
             error = new IOException($"--device {device}: {e.Message}", e);
         }

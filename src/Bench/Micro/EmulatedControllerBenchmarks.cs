@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Pcie;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Bench.Micro;

@@ -1,9 +1,4 @@
-using System.Runtime.CompilerServices;
-
-// The crash-consistency test's child process (tools/PiCrashWriter) drives an EmulatedNamespace
-// directly, as the device thread would; it needs the namespace's internal API.
-[assembly: InternalsVisibleTo("PolledNvme.Tests.PiCrashWriter")]
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>
 /// Byte-addressed storage behind an emulated namespace. The namespace lays it out like QEMU's

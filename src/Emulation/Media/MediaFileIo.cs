@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 using Tmds.Linux;
 
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>
 /// The I/O under <see cref="UringFileBackend"/>: one operation at a time, waited for, through
@@ -210,7 +210,7 @@ internal sealed unsafe class MediaFileIo : IDisposable
                 UringOpcode.Read => LibC.pread(Buffered.Fd, buffer, (size_t)length, offset),
                 UringOpcode.Write => LibC.pwrite(Buffered.Fd, buffer, (size_t)length, offset),
                 UringOpcode.Fsync => LibC.fdatasync(Buffered.Fd),
-                UringOpcode.Fallocate => LibC.fallocate(Buffered.Fd, UringAbi.FallocPunchHole | UringAbi.FallocKeepSize, offset, (long)length),
+                UringOpcode.Fallocate => LibC.fallocate(Buffered.Fd, FallocateMode.PunchHole | FallocateMode.KeepSize, offset, (long)length),
                 _ => throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "not an operation of the media file"),
             };
         }

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 using Tmds.Linux;
 
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>
 /// The file-system calls of the format protocol and the format record (small files, renames,

@@ -1,6 +1,6 @@
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>The steps of <see cref="MediaFormatCommit"/>, in order (the test seam fails any of them).</summary>
 internal enum FormatStep

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using PolledNvme.Protection;
 
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>
 /// The LBA format a backing file was laid out for, kept in a small sidecar file next to it

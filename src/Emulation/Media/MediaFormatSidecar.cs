@@ -1,4 +1,4 @@
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>
 /// The files beside an image <c>PATH</c>: its format record <c>PATH.pnvmefmt</c>, and while a

@@ -1,6 +1,6 @@
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>What the emulated controller was doing to its backing file when a system call failed.</summary>
 internal enum MediaOperation
@@ -43,7 +43,7 @@ public sealed class MediaIoException : IOException
     public int Errno { get; }
 
     /// <summary>The errno's name, e.g. <c>ENOSPC</c>.</summary>
-    public string ErrnoName => Errno == 0 ? "short transfer" : Queues.Uring.Errno.Name(Errno);
+    public string ErrnoName => Errno == 0 ? "short transfer" : PolledNvme.Uring.Errno.Name(Errno);
 
     /// <summary>The file the call was made on.</summary>
     public string Path { get; }
@@ -55,7 +55,7 @@ public sealed class MediaIoException : IOException
 
     private static string Describe(MediaOperation operation, int errno, string path, long offset, long length, string? what)
     {
-        string error = errno == 0 ? "a short transfer (is the file system full or the file truncated?)" : Queues.Uring.Errno.Describe(errno);
+        string error = errno == 0 ? "a short transfer (is the file system full or the file truncated?)" : PolledNvme.Uring.Errno.Describe(errno);
         string action = what ?? operation switch
         {
             MediaOperation.Read => $"reading {length} bytes at offset {offset} of",

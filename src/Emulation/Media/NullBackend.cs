@@ -1,4 +1,4 @@
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>Stores nothing: writes vanish, reads return zeros. For measuring the stack's own overhead.</summary>
 internal sealed class NullBackend(long length) : IMediaBackend

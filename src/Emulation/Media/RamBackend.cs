@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>Media in native memory. Allocated zeroed (calloc), so untouched pages cost nothing.</summary>
 internal sealed unsafe class RamBackend : IMediaBackend
@@ -43,7 +43,7 @@ internal sealed unsafe class RamBackend : IMediaBackend
         catch (OutOfMemoryException)
         {
             // A media failure like any other: the command fails, the device and the old media live on.
-            throw new MediaIoException(MediaOperation.Layout, Queues.Uring.Errno.ENOMEM, "RAM", 0, length, $"allocating {length} bytes of");
+            throw new MediaIoException(MediaOperation.Layout, PolledNvme.Uring.Errno.ENOMEM, "RAM", 0, length, $"allocating {length} bytes of");
         }
         long metadataBytes = format.BlockCount * format.MetadataSize;
         if (metadataBytes != 0 && metadataFill.ContainsAnyExcept((byte)0))

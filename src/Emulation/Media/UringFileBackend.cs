@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Driver.Emulated.Media;
+namespace PolledNvme.Emulation.Media;
 
 /// <summary>
 /// Media in a file through io_uring: block data then metadata, exactly QEMU's nvme-ns layout,

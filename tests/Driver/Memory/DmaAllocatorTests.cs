@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Queues;
+namespace PolledNvme.Tests.Driver.Memory;
 
 /// <summary>Hugepage carving, the locked-page fallback, pooling and the errors that name the fix.</summary>
 public class DmaAllocatorTests

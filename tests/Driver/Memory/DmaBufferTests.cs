@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using PolledNvme.Queues;
 
-namespace PolledNvme.Tests.Queues;
+namespace PolledNvme.Tests.Driver.Memory;
 
 /// <summary>
 /// DmaBuffer handles and leases: a disposed handle is dead for good, a leased buffer goes back

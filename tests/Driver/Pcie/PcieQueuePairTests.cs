@@ -4,7 +4,7 @@ using PolledNvme.Driver.Pcie;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Driver.Transport;
 using PolledNvme.Queues;
-using PolledNvme.Tests.Queues;
+using PolledNvme.Tests.Driver.Memory;
 
 namespace PolledNvme.Tests.Driver.Pcie;
 

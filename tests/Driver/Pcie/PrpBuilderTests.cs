@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using NUnit.Framework;
 using PolledNvme.Queues;
+using PolledNvme.Tests.Driver.Memory;
 
-namespace PolledNvme.Tests.Queues;
+namespace PolledNvme.Tests.Driver.Pcie;
 
 /// <summary>PRP1/PRP2/list construction (NVMe Base 2.0 §4.1.1.1) checked by walking what was built.</summary>
 public class PrpBuilderTests

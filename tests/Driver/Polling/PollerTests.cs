@@ -3,7 +3,7 @@ using PolledNvme.Driver;
 using PolledNvme.Queues;
 using PolledNvme.Tests.Driver;
 
-namespace PolledNvme.Tests.Queues;
+namespace PolledNvme.Tests.Driver.Polling;
 
 /// <summary>A pinned poller thread that owns a queue pair: submits from its iteration hook, reaps on the same thread.</summary>
 public class PollerTests

@@ -3,7 +3,7 @@ using PolledNvme.Driver;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Driver.Transport;
 using PolledNvme.Queues;
-using PolledNvme.Tests.Queues;
+using PolledNvme.Tests.Driver.Memory;
 
 namespace PolledNvme.Tests.Driver.Transport;
 

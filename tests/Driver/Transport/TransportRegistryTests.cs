@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Transport;
+using PolledNvme.Emulation;
 
 namespace PolledNvme.Tests.Driver.Transport;
 
@@ -32,6 +32,7 @@ public class TransportRegistryTests
         Assert.That(TransportRegistry.Schemes, Is.SupersetOf(new[] { "emu", "mem", "null", "pci" }));
         Assert.That(TransportRegistry.IsRegistered("mem:"), Is.True);
         Assert.That(TransportRegistry.IsRegistered("Not A Scheme"), Is.False);
+        Assert.That(TransportRegistry.EmulationSchemes, Is.EqualTo(EmulatedTransports.Schemes), "the driver's message names what the package registers");
         using NvmeController controller = NvmeController.Open("mem:lbads=512,size=1M");
         Assert.That(EmulatedController.FromTransport(controller.Transport), Is.Not.Null, "mem: opened the emulated controller through the registry");
     }

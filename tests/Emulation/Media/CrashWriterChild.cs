@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace PolledNvme.Tests.Driver.Emulated.Media;
+namespace PolledNvme.Tests.Emulation.Media;
 
 /// <summary>
 /// tools/PiCrashWriter as a real child process: it opens an image as an emulated namespace (so

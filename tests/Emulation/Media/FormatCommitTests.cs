@@ -1,13 +1,14 @@
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
-using PolledNvme.Driver.Emulated.Media;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
+using PolledNvme.Emulation.Media;
 using PolledNvme.Protection;
-using PolledNvme.Queues.Uring;
 using PolledNvme.Tests.Bench;
+using PolledNvme.Tests.Driver;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Tests.Driver.Emulated.Media;
+namespace PolledNvme.Tests.Emulation.Media;
 
 using DmaBuffer = PolledNvme.Queues.DmaBuffer;
 

@@ -1,10 +1,10 @@
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
-using PolledNvme.Driver.Emulated.Media;
+using PolledNvme.Emulation;
+using PolledNvme.Emulation.Media;
 using PolledNvme.Protection;
 
-namespace PolledNvme.Tests.Driver.Emulated.Media;
+namespace PolledNvme.Tests.Emulation.Media;
 
 /// <summary>How an <c>emu:</c> device string meets the format recorded beside an image.</summary>
 public class FormatRecordAddressTests

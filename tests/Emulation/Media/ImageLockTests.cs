@@ -1,14 +1,15 @@
 using System.Runtime.InteropServices;
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Protection;
 using PolledNvme.Queues;
-using PolledNvme.Queues.Uring;
 using PolledNvme.Tests.Bench;
+using PolledNvme.Tests.Driver;
+using PolledNvme.Uring;
 
-namespace PolledNvme.Tests.Driver.Emulated.Media;
+namespace PolledNvme.Tests.Emulation.Media;
 
 using DmaBuffer = PolledNvme.Queues.DmaBuffer;
 

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Protection;
+using PolledNvme.Tests.Driver;
 
-namespace PolledNvme.Tests.Driver.Emulated.Media;
+namespace PolledNvme.Tests.Emulation.Media;
 
 using DmaBuffer = PolledNvme.Queues.DmaBuffer;
 

@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using NUnit.Framework;
-using PolledNvme.Queues.Uring;
-using PolledNvme.Driver.Emulated;
-using PolledNvme.Driver.Emulated.Media;
+using PolledNvme.Emulation;
+using PolledNvme.Emulation.Media;
+using PolledNvme.Uring;
 using Tmds.Linux;
 
-namespace PolledNvme.Tests.Driver.Emulated.Media;
+namespace PolledNvme.Tests.Emulation.Media;
 
 /// <summary>
 /// The io_uring file backend: QEMU layout, format record, holes, persistence; files checked with

@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 using PolledNvme.Protection;
 using PolledNvme.Tools.PiCrashWriter;
 
-namespace PolledNvme.Tests.Driver.Emulated.Media;
+namespace PolledNvme.Tests.Emulation.Media;
 
 /// <summary>
 /// Crash consistency of the io_uring file backend: a real child process (tools/PiCrashWriter)

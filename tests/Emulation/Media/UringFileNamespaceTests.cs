@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using NUnit.Framework;
-using PolledNvme.Driver.Emulated;
-using PolledNvme.Driver.Emulated.Media;
+using PolledNvme.Emulation;
+using PolledNvme.Emulation.Media;
 using PolledNvme.Protection;
 
-namespace PolledNvme.Tests.Driver.Emulated.Media;
+namespace PolledNvme.Tests.Emulation.Media;
 
 /// <summary>An emulated namespace on the io_uring file backend: deallocation, zeroes, Format NVM, reopen.</summary>
 public class UringFileNamespaceTests
