@@ -64,7 +64,7 @@ internal sealed class AdminQueue : IDisposable
         lock (_lock)
         {
             AdminRequest request = _requests.TryRent() ?? throw new NvmeControllerException(
-                $"Admin queue of {_transport.Address} has {_requests.Capacity} commands that never completed; reset the controller.", _state.Csts, fatal: false);
+                $"Admin queue of {_transport.Address} has {_requests.Capacity} commands that never completed; reset the controller.", _state.CstsWhilePolling, fatal: false);
             request.Command = command;
             try
             {
@@ -95,7 +95,7 @@ internal sealed class AdminQueue : IDisposable
                     continue;
                 if ((++spins & 255) == 0)
                 {
-                    uint csts = _state.Csts;
+                    uint csts = _state.CstsWhilePolling;
                     if ((csts & ControllerStatus.Fatal) != 0)
                     {
                         request.Abandoned = true;

@@ -28,6 +28,9 @@ internal sealed class ControllerRegisterState
 
     public uint Cc => _transport.GetProperty32(ControllerRegisters.Cc);
 
+    /// <summary>CSTS for a health check while polling (see <see cref="NvmeTransport.StatusWhilePolling"/>).</summary>
+    public uint CstsWhilePolling => _transport.StatusWhilePolling();
+
     /// <summary>Clears CC.EN and waits for CSTS.RDY = 0 (§3.5.1 step 1).</summary>
     public void Disable()
     {

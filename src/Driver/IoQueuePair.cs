@@ -138,7 +138,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     {
         if (ProcessCompletions() != 0 || (++spins & 1023) != 0)
             return;
-        uint csts = _controller.ReadStatus();
+        uint csts = _controller.ReadStatusWhilePolling();
         if ((csts & ControllerStatus.Fatal) != 0)
         {
             NvmeControllerException fatal = _controller.FatalException(csts, $"with {_wire.InFlight} commands outstanding on queue {Id}");

@@ -172,6 +172,9 @@ public sealed partial class NvmeController : IDisposable
     /// <summary>Current CSTS.</summary>
     internal uint ReadStatus() => _registers.Csts;
 
+    /// <summary>CSTS for a queue pair's health check while it polls (no wire traffic on fabrics).</summary>
+    internal uint ReadStatusWhilePolling() => _registers.CstsWhilePolling;
+
     internal NvmeControllerException FatalException(uint csts, string during) => _registers.FatalException(csts, during);
 
     /// <summary>Called by a queue pair's Dispose.</summary>

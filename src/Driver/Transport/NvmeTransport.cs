@@ -82,6 +82,15 @@ public abstract class NvmeTransport : IDmaMapper, IDisposable
     public virtual string? DescribeFailure(ushort queueId, ushort commandId) => null;
 
     /// <summary>
+    /// CSTS for the health checks the driver makes while it polls (an admin command waiting, an
+    /// I/O queue pair's Wait or Drain finding nothing to reap): a register read on PCIe (the
+    /// default). A fabrics transport answers from its association instead (CFS once the target
+    /// terminated it or keep-alive expired) without a Property Get on the wire, also while the
+    /// admin queue's own Connect is still outstanding.
+    /// </summary>
+    internal virtual uint StatusWhilePolling() => GetProperty32(Spec.ControllerRegisters.Csts);
+
+    /// <summary>
     /// Creates the admin queue pair (PCIe: rings, clamped to CAP.MQES; TCP: the connection and
     /// its ICReq/ICResp). Called before any property is read.
     /// </summary>

@@ -74,6 +74,13 @@ internal sealed class PropertyOnlyTransport : NvmeTransport
         };
     }
 
+    /// <summary>The association's view of CSTS: no Property Get, as a fabrics transport would answer a health check.</summary>
+    internal override uint StatusWhilePolling()
+    {
+        Calls.Add("poll-status");
+        return _csts;
+    }
+
     public override ulong GetProperty64(int offset)
     {
         Calls.Add($"get {Name(offset)}");

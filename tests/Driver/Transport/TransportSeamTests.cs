@@ -55,10 +55,15 @@ public class TransportSeamTests
         using IoQueuePair qp = controller.CreateIoQueuePair(8);
         using DmaBuffer data = controller.Memory.Allocate(PropertyOnlyTransport.BlockSize);
         transport.Fail("the target sent a C2H termination request (fatal error)");
+        int before = transport.Calls.Count;
         ValueTask read = qp.ReadAsync(controller.Namespaces[0], 0, 1, data);
         var e = Assert.Throws<NvmeControllerException>(() => qp.Wait(read, TimeSpan.FromSeconds(10)))!;
         Assert.That(e.IsFatal, Is.True);
         Assert.That(e.Message, Does.Contain("CSTS.CFS = 1").And.Contain("the target sent a C2H termination request"));
+        string[] during = transport.Calls.Skip(before).ToArray();
+        Assert.That(during, Does.Contain("poll-status"));
+        Assert.That(during.Where(c => c.StartsWith("get ", StringComparison.Ordinal)), Is.Empty,
+            "an I/O thread's health check asks the transport, not a Property Get through the admin queue");
         Assert.That(controller.IsOperational, Is.False);
 
         controller.Reset();
