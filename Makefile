@@ -38,7 +38,7 @@ FILTER ?= *
 bench:
 	$(DOTNET) run -c Release --project src/Bench/Micro/PolledNvme.Bench.Micro.csproj -- --filter '$(FILTER)'
 
-# NuGet packages (PolledNvme.Protection, PolledNvme.Queues, PolledNvme.Driver; .nupkg + .snupkg) into artifacts/packages.
+# NuGet packages (PolledNvme.Protection, PolledNvme.Driver, PolledNvme.Emulation, PolledNvme.Uring; .nupkg + .snupkg) into artifacts/packages.
 pack:
 	$(DOTNET) pack PolledNvme.sln -c $(CONFIG) --nologo -v:q
 	@ls artifacts/packages

@@ -32,6 +32,26 @@ public sealed partial class NvmeController
         RefreshNamespace(nsid);
     }
 
+    /// <summary>
+    /// Identify (NVMe Base 2.0 §5.17): reads the data structure CNS <paramref name="cns"/> names
+    /// for <paramref name="nsid"/> (with <paramref name="csi"/> for an I/O command set specific
+    /// one) into the first 4096 bytes of <paramref name="page"/>, a buffer of this controller's
+    /// <see cref="Memory"/>. Read it with <c>MemoryMarshal.Read</c> as <see cref="IdentifyController"/>,
+    /// <see cref="IdentifyNamespace"/>, <see cref="NvmIdentifyNamespace"/> or a list of NSIDs.
+    /// (<see cref="Identify"/> and <see cref="Namespaces"/> hold what the driver read at start.)
+    /// </summary>
+    /// <exception cref="NvmeException">The controller failed the command (e.g. an unsupported CNS, an inactive namespace).</exception>
+    /// <exception cref="ArgumentException"><paramref name="page"/> holds fewer than 4096 bytes, or comes from another controller's memory.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="page"/> was disposed.</exception>
+    public void ReadIdentify(IdentifyCns cns, uint nsid, DmaBuffer page, byte csi = 0)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(page);
+        if (page.Length < IdentifyController.Size)
+            throw new ArgumentException($"An Identify data structure is {IdentifyController.Size} bytes; the page buffer has {page.Length}.", nameof(page));
+        _admin.Execute(AdminCommandBuilder.Identify(cns, nsid, csi), page, IdentifyController.Size);
+    }
+
     /// <summary>Get Log Page: Error Information (LID 01h, §5.16.1.2), <paramref name="entries"/> newest first.</summary>
     public ErrorInformationEntry[] GetErrorLog(int entries = 16)
     {

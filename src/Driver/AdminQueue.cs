@@ -16,39 +16,29 @@ namespace PolledNvme.Driver;
 internal sealed class AdminQueue : IDisposable
 {
     private readonly object _lock = new();
-    private readonly INvmeTransport _transport;
+    private readonly NvmeTransport _transport;
     private readonly ControllerRegisterState _state;
     private readonly DmaAllocator _memory;
-    private readonly DmaBuffer _sqMemory;
-    private readonly DmaBuffer _cqMemory;
-    private readonly QueuePair<AdminRequest> _pair;
-    private readonly PrpBuilder _prp;
+    private readonly TransportQueuePair _pair;
+    private readonly NvmeRequestPool<AdminRequest> _requests;
     private readonly TimeSpan _timeout;
 
-    public AdminQueue(INvmeTransport transport, ControllerRegisterState state, DmaAllocator memory, int entries, int pageSize, int maxTransfer, TimeSpan timeout)
+    public AdminQueue(NvmeTransport transport, TransportQueuePair pair, ControllerRegisterState state, DmaAllocator memory, TimeSpan timeout)
     {
         _transport = transport;
+        _pair = pair;
         _state = state;
         _memory = memory;
         _timeout = timeout;
-        int dstrd = state.Capabilities.Dstrd;
-        _sqMemory = memory.AllocatePageAligned(entries * SubmissionEntry.Size);
-        _cqMemory = memory.AllocatePageAligned(entries * CompletionEntry.Size);
-        var sq = new SubmissionQueue(0, _sqMemory, entries, transport.Registers, ControllerRegisters.SqTailDoorbell(0, dstrd));
-        var cq = new CompletionQueue(0, _cqMemory, entries, transport.Registers, ControllerRegisters.CqHeadDoorbell(0, dstrd));
-        _pair = new QueuePair<AdminRequest>(sq, cq, id => new AdminRequest(id));
-        for (int i = 0; i < _pair.Depth; i++)
-            _pair.RequestFor((ushort)i).Bind(_pair);
-        _prp = new PrpBuilder(memory, pageSize, maxTransfer, _pair.Depth);
+        _requests = new NvmeRequestPool<AdminRequest>(pair.Id, pair.Depth, id => new AdminRequest(id));
+        for (int i = 0; i < _requests.Capacity; i++)
+            _requests[i].Bind(_requests);
     }
 
-    public int Entries => _pair.Submission.Entries;
+    /// <summary>The admin queue pair as the transport carries it.</summary>
+    public TransportQueuePair Pair => _pair;
 
-    public ulong SubmissionIova => _pair.Submission.Iova;
-
-    public ulong CompletionIova => _pair.Completion.Iova;
-
-    /// <summary>Runs <paramref name="command"/> (PRPs built for <paramref name="data"/>) and returns its completion; throws <see cref="NvmeException"/> on an error status.</summary>
+    /// <summary>Runs <paramref name="command"/> (its data described by <paramref name="data"/>) and returns its completion; throws <see cref="NvmeException"/> on an error status.</summary>
     public CompletionEntry Execute(SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
     {
         CompletionEntry cqe;
@@ -68,42 +58,44 @@ internal sealed class AdminQueue : IDisposable
     /// <summary>Runs <paramref name="command"/> and returns its completion whatever the status.</summary>
     /// <exception cref="ObjectDisposedException"><paramref name="data"/> was disposed.</exception>
     /// <exception cref="ArgumentException"><paramref name="data"/> comes from another controller's memory.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dataLength"/> does not fit <paramref name="data"/>.</exception>
     public CompletionEntry ExecuteRaw(SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
     {
         lock (_lock)
         {
-            AdminRequest request = _pair.TryRent() ?? throw new NvmeControllerException(
-                $"Admin queue of {_transport.Address} has {_pair.Depth} commands that never completed; reset the controller.", _state.Csts, fatal: false);
+            AdminRequest request = _requests.TryRent() ?? throw new NvmeControllerException(
+                $"Admin queue of {_transport.Address} has {_requests.Capacity} commands that never completed; reset the controller.", _state.CstsWhilePolling, fatal: false);
             request.Command = command;
-            if (data is not null)
+            try
             {
-                try
+                if (data is not null)
                 {
                     DmaBufferChecks.Lease(data, _memory, nameof(data));
                     request.Data = data;
-                    _prp.Build(request.CommandId, data, 0, dataLength == 0 ? data.Length : dataLength, ref request.Command);
+                    request.DataOffset = 0;
+                    request.DataLength = dataLength == 0 ? data.Length : dataLength;
+                    DmaBufferChecks.CheckLength(data, request.DataLength, nameof(dataLength));
                 }
-                catch
-                {
-                    request.ReleaseData();
-                    _pair.Return(request);
-                    throw;
-                }
+                request.Done = false;
+                _pair.Submit(request, publish: true);
             }
-            request.Done = false;
-            _pair.Submit(request);
+            catch
+            {
+                request.ReleaseData();
+                _requests.Return(request);
+                throw;
+            }
 
             var clock = Stopwatch.StartNew();
             var spinner = new SpinWait();
             int spins = 0;
             while (!request.Done)
             {
-                _transport.Progress();
                 if (_pair.ProcessCompletions() != 0)
                     continue;
                 if ((++spins & 255) == 0)
                 {
-                    uint csts = _state.Csts;
+                    uint csts = _state.CstsWhilePolling;
                     if ((csts & ControllerStatus.Fatal) != 0)
                     {
                         request.Abandoned = true;
@@ -120,39 +112,33 @@ internal sealed class AdminQueue : IDisposable
                 spinner.SpinOnce(sleep1Threshold: -1);
             }
             CompletionEntry cqe = request.Completion;
-            _pair.Return(request);
+            _requests.Return(request);
             return cqe;
         }
     }
 
-    /// <summary>After the controller was disabled: forget in-flight commands and restart the rings.</summary>
+    /// <summary>After the controller was disabled: fail in-flight commands and restart the queue pair.</summary>
     public void ResetAfterDisable()
     {
         lock (_lock)
         {
             _pair.FailInFlight(NvmeStatus.AbortedSqDeletion.Value);
-            _pair.ResetRings();
+            _pair.ResetAfterControllerReset();
         }
     }
 
-    public void Dispose()
-    {
-        _prp.Dispose();
-        _sqMemory.Dispose();
-        _cqMemory.Dispose();
-    }
+    public void Dispose() => _pair.Dispose();
 
-    private sealed class AdminRequest : QueueRequest
+    private sealed class AdminRequest : NvmeRequest
     {
         public CompletionEntry Completion;
         public volatile bool Done;
         public bool Abandoned;
-        public DmaBuffer? Data;
-        private QueuePair<AdminRequest>? _owner;
+        private NvmeRequestPool<AdminRequest>? _owner;
 
         public AdminRequest(ushort id) : base(id) { }
 
-        /// <summary>Ends the lease on the caller's buffer: the controller is done with it.</summary>
+        /// <summary>Ends the lease on the caller's buffer: the controller is done with it (or never got it).</summary>
         public void ReleaseData()
         {
             if (Data is { } data)
@@ -175,6 +161,6 @@ internal sealed class AdminQueue : IDisposable
             }
         }
 
-        public void Bind(QueuePair<AdminRequest> owner) => _owner = owner;
+        public void Bind(NvmeRequestPool<AdminRequest> owner) => _owner = owner;
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Driver.Transport;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Driver;
@@ -14,34 +15,46 @@ public sealed partial class NvmeController
 {
     private const int HostPageShift = 12;   // 4 KiB: the host's page size, CC.MPS = 0
 
+    private const int AdminMaxTransferBytes = 64 * 1024;   // Identify pages and logs are small; room for PRP lists of big logs
+
     private void Initialize()
     {
+        PageSize = 1 << HostPageShift;
+        // The admin queue first: on fabrics, properties are read through it (Connect before any Property Get).
+        TransportQueuePair adminPair = Transport.CreateAdminQueuePair(new QueuePairSettings(0, _options.AdminQueueEntries, Memory, PageSize, AdminMaxTransferBytes));
+        try
+        {
+            _admin = new AdminQueue(Transport, adminPair, _registers, Memory, _options.AdminTimeout);
+        }
+        catch
+        {
+            adminPair.Dispose();
+            throw;
+        }
+        Transport.ConnectAdminQueue(_admin);
+
         ControllerCapabilities cap = _registers.Capabilities;
         if ((cap.Css & 1) == 0)
             throw new NotSupportedException($"Controller {Address} does not support the NVM command set (CAP.CSS = 0x{cap.Css:X2}).");
         if (cap.Mpsmin > HostPageShift - 12 || cap.Mpsmax < HostPageShift - 12)
             throw new NotSupportedException($"Controller {Address} supports memory pages of 2^{12 + cap.Mpsmin}..2^{12 + cap.Mpsmax} bytes; this driver uses 4096.");
-        PageSize = 1 << HostPageShift;
-
         _registers.Disable();
-        int adminEntries = Math.Clamp(_options.AdminQueueEntries, 2, Math.Min(4096, cap.Mqes + 1));
-        // Admin data (Identify pages, logs) is small; a generous cap keeps PRP lists possible for big logs.
-        _admin = new AdminQueue(Transport, _registers, Memory, adminEntries, PageSize, 64 * 1024, _options.AdminTimeout);
         EnableAndIdentify();
     }
 
     /// <summary>Enables the controller with the admin queue and (re-)reads everything the driver derives from Identify.</summary>
     private void EnableAndIdentify()
     {
-        _registers.SetAdminQueues(_admin.SubmissionIova, _admin.Entries, _admin.CompletionIova, _admin.Entries);
+        Transport.BeforeEnable(_admin.Pair);
         _registers.Enable(mps: 0);
 
         using DmaBuffer page = Memory.Allocate(IdentifyController.Size);
         _admin.Execute(AdminCommandBuilder.Identify(IdentifyCns.Controller, 0), page);
         _identify = MemoryMarshal.Read<IdentifyController>(page.Span);
-        MaxTransferBytes = _identify.Mdts == 0
+        int mdtsBytes = _identify.Mdts == 0
             ? _options.MaxTransferBytesWhenUnlimited
             : (int)Math.Min(int.MaxValue / 2, (1L << _identify.Mdts) * (1L << (12 + Capabilities.Mpsmin)));
+        MaxTransferBytes = Math.Min(mdtsBytes, Transport.MaxTransferBytes);
 
         SetNumberOfQueues();
         ExtendedLbaFormatsEnabled = false;
@@ -167,6 +180,7 @@ public sealed partial class NvmeController
             }
         }
         _admin.ResetAfterDisable();
+        Transport.ConnectAdminQueue(_admin);
         EnableAndIdentify();
         foreach (IoQueuePair pair in pairs)
             pair.CreateOnController();

@@ -32,6 +32,17 @@ internal static class DmaBufferChecks
             throw Disposed(paramName);
     }
 
+    /// <summary>
+    /// Throws naming <paramref name="paramName"/> unless <paramref name="length"/> bytes from the
+    /// start of <paramref name="buffer"/> lie inside it (raw and admin commands give a length).
+    /// </summary>
+    public static void CheckLength(DmaBuffer buffer, int length, string paramName)
+    {
+        if (length <= 0 || length > buffer.Length)
+            throw new ArgumentOutOfRangeException(paramName,
+                $"{paramName} = {length}: a command can move 1..{buffer.Length} bytes of this {buffer.Length}-byte DMA buffer (0 means all of it).");
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowUnusable(DmaBuffer buffer, DmaAllocator memory, string paramName)
     {

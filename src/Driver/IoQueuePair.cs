@@ -7,28 +7,27 @@ using PolledNvme.Queues;
 namespace PolledNvme.Driver;
 
 /// <summary>
-/// An I/O submission/completion queue pair on the controller (NVMe Base 2.0 §3.3.1), owned by
-/// one thread: submit and poll it from that thread only (no locks on this path; the owner
-/// check is in IoQueuePairThreads.cs). Created with Create I/O CQ then Create I/O SQ; Dispose
-/// deletes the SQ then the CQ. The block commands are in NamespaceCommands.cs. Every submit
-/// checks that its buffers are alive and come from this controller's memory, and leases them
-/// until the command's completion is reaped (or the command is failed).
+/// An I/O queue pair on the controller (NVMe Base 2.0 §3.3.1), owned by one thread: submit and
+/// poll it from that thread only (no locks on this path; the owner check is in
+/// IoQueuePairThreads.cs). It owns the requests (one per command id, pooled) and sits on the
+/// transport's queue pair, which carries them (PCIe: rings, doorbells, PRPs), so a submit or a
+/// poll is one indirect call into the transport. The transport creates it on the controller
+/// (PCIe: Create I/O CQ then SQ) and Dispose removes it (Delete I/O SQ then CQ). The block
+/// commands are in NamespaceCommands.cs. Every submit checks that its buffers are alive and
+/// come from this controller's memory, and leases them until the command's completion is
+/// reaped (or the command is failed).
 /// </summary>
 public sealed partial class IoQueuePair : IPollable, IDisposable
 {
-    // Hot fields first.
-    private readonly QueuePair<IoRequest> _pair;
-    private readonly PrpBuilder _prp;
-    private readonly INvmeTransport _transport;
+    private readonly TransportQueuePair _wire;
+    private readonly NvmeRequestPool<IoRequest> _requests;
+    private readonly NvmeTransport _transport;
     private readonly NvmeController _controller;
     private readonly DmaAllocator _memory;
     private readonly int _maxTransferBytes;
     private int _ownerThreadId;
     private bool _batchDoorbells;
     private bool _disposed;
-    // ---- not touched per I/O below this line ----
-    private readonly DmaBuffer _sqMemory;
-    private readonly DmaBuffer _cqMemory;
     private readonly DmaBuffer _rangeMemory;
     private bool _createdOnController;
     private List<DmaBuffer>? _heldLeases;
@@ -38,24 +37,17 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         _controller = controller;
         _transport = controller.Transport;
         Id = id;
-        int dstrd = controller.Capabilities.Dstrd;
-        DmaAllocator memory = controller.Memory;
-        _memory = memory;
-        _sqMemory = memory.AllocatePageAligned(entries * SubmissionEntry.Size);
-        _cqMemory = memory.AllocatePageAligned(entries * CompletionEntry.Size);
+        _memory = controller.Memory;
+        _maxTransferBytes = controller.MaxTransferBytes;
+        _wire = _transport.CreateIoQueuePair(new QueuePairSettings(id, entries, _memory, controller.PageSize, _maxTransferBytes));
         try
         {
-            var sq = new SubmissionQueue(id, _sqMemory, entries, _transport.Registers, ControllerRegisters.SqTailDoorbell(id, dstrd));
-            var cq = new CompletionQueue(id, _cqMemory, entries, _transport.Registers, ControllerRegisters.CqHeadDoorbell(id, dstrd));
-            _pair = new QueuePair<IoRequest>(sq, cq, cid => new IoRequest(cid, this));
-            _maxTransferBytes = controller.MaxTransferBytes;
-            _prp = new PrpBuilder(memory, controller.PageSize, _maxTransferBytes, _pair.Depth);
-            _rangeMemory = memory.Allocate(_pair.Depth * DatasetRange.Size);
+            _requests = new NvmeRequestPool<IoRequest>(id, _wire.Depth, cid => new IoRequest(cid, this));
+            _rangeMemory = _memory.Allocate(_wire.Depth * DatasetRange.Size);
         }
         catch
         {
-            _sqMemory.Dispose();
-            _cqMemory.Dispose();
+            _wire.Dispose();
             throw;
         }
     }
@@ -64,13 +56,13 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     public ushort Id { get; }
 
     /// <summary>Commands that can be outstanding at once (SQ entries - 1).</summary>
-    public int Depth => _pair.Depth;
+    public int Depth => _wire.Depth;
 
     /// <summary>Commands submitted and not yet completed.</summary>
-    public int InFlight => _pair.InFlight;
+    public int InFlight => _wire.InFlight;
 
     /// <summary>Request slots free now (an awaited request holds its slot until it is awaited).</summary>
-    public int AvailableSlots => _pair.AvailableRequests;
+    public int AvailableSlots => _requests.Available;
 
     /// <summary>Largest data transfer of one command in bytes (from MDTS).</summary>
     public int MaxTransferBytes => _maxTransferBytes;
@@ -94,7 +86,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     public void RingDoorbell()
     {
         CheckOwnerThread();
-        _pair.RingDoorbell();
+        _wire.Flush();
     }
 
     /// <summary>
@@ -106,8 +98,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     public int ProcessCompletions(int max = int.MaxValue)
     {
         CheckOwnerThread();
-        _transport.Progress();
-        return _pair.ProcessCompletions(max);
+        return _wire.ProcessCompletions(max);
     }
 
     /// <summary>
@@ -139,7 +130,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         CheckOwnerThread();
         long start = Stopwatch.GetTimestamp();
         int spins = 0;
-        while (_pair.InFlight != 0)
+        while (_wire.InFlight != 0)
             PollStep(ref spins, start, timeout);
     }
 
@@ -147,16 +138,16 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     {
         if (ProcessCompletions() != 0 || (++spins & 1023) != 0)
             return;
-        uint csts = _controller.ReadStatus();
+        uint csts = _controller.ReadStatusWhilePolling();
         if ((csts & ControllerStatus.Fatal) != 0)
         {
-            NvmeControllerException fatal = _controller.FatalException(csts, $"with {_pair.InFlight} commands outstanding on queue {Id}");
+            NvmeControllerException fatal = _controller.FatalException(csts, $"with {_wire.InFlight} commands outstanding on queue {Id}");
             FailInFlight(NvmeStatus.AbortedSqDeletion, controllerStopped: false);
             throw fatal;
         }
         TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
         if (Stopwatch.GetElapsedTime(start) > limit)
-            throw new TimeoutException($"Queue pair {Id}: nothing completed within {limit.TotalSeconds:0.###} s ({_pair.InFlight} commands outstanding, CSTS = 0x{csts:X8}). The completion may have been lost: Abort the command or reset the controller.");
+            throw new TimeoutException($"Queue pair {Id}: nothing completed within {limit.TotalSeconds:0.###} s ({_wire.InFlight} commands outstanding, CSTS = 0x{csts:X8}). The completion may have been lost: Abort the command or reset the controller.");
         if ((spins & 0xFFFF) == 0)
             Thread.Yield();
     }
@@ -185,7 +176,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     private IoRequest RentRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength)
     {
         Enter();
-        IoRequest r = _pair.Rent();
+        IoRequest r = _requests.Rent();
         r.Command = command;
         r.Opcode = command.Opcode;
         r.NamespaceId = command.NamespaceId;
@@ -196,7 +187,10 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             try
             {
                 LeaseData(r, data, nameof(data));
-                _prp.Build(r.CommandId, data, 0, dataLength == 0 ? data.Length : dataLength, ref r.Command);
+                r.DataLength = dataLength == 0 ? data.Length : dataLength;
+                DmaBufferChecks.CheckLength(data, r.DataLength, nameof(dataLength));
+                if (r.DataLength > _maxTransferBytes)
+                    ThrowBeyondMdts(r.DataLength);
             }
             catch
             {
@@ -212,17 +206,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
 
     internal void CreateOnController()
     {
-        _pair.ResetRings();
-        _controller.Admin.Execute(AdminCommandBuilder.CreateIoCompletionQueue(Id, _pair.Completion.Entries, _pair.Completion.Iova));
-        try
-        {
-            _controller.Admin.Execute(AdminCommandBuilder.CreateIoSubmissionQueue(Id, _pair.Submission.Entries, _pair.Submission.Iova, Id));
-        }
-        catch
-        {
-            _controller.Admin.ExecuteRaw(AdminCommandBuilder.DeleteIoCompletionQueue(Id));
-            throw;
-        }
+        _transport.ConnectIoQueuePair(_wire, _controller.Admin);
         _createdOnController = true;
     }
 
@@ -237,17 +221,17 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     {
         if (!controllerStopped)
             HoldLeasesOfInFlight();
-        return _pair.FailInFlight(status.Value);
+        return _wire.FailInFlight(status.Value);
     }
 
     private void HoldLeasesOfInFlight()
     {
-        for (int i = 0; i < _pair.Depth; i++)
+        for (int i = 0; i < _requests.Capacity; i++)
         {
-            IoRequest r = _pair.RequestFor((ushort)i);
+            IoRequest r = _requests[i];
             if (!r.InFlight)
                 continue;
-            if (r.Data is { } data)
+            if (r.Data is { } data && r.DataLeased)
                 (_heldLeases ??= []).Add(data);
             if (r.Metadata is { } metadata)
                 (_heldLeases ??= []).Add(metadata);
@@ -287,8 +271,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         {
             try
             {
-                _controller.Admin.ExecuteRaw(AdminCommandBuilder.DeleteIoSubmissionQueue(Id));
-                _controller.Admin.ExecuteRaw(AdminCommandBuilder.DeleteIoCompletionQueue(Id));
+                _transport.DisconnectIoQueuePair(_wire, _controller.Admin);
                 stopped = true;
             }
             catch (NvmeControllerException)
@@ -297,15 +280,13 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             }
         }
         _createdOnController = false;
-        if (_pair.InFlight != 0)
+        if (_wire.InFlight != 0)
             FailInFlight(NvmeStatus.AbortedSqDeletion, stopped);
         if (stopped)
             ReleaseHeldLeases();
         _controller.Release(this);
-        _prp.Dispose();
         _rangeMemory.Dispose();
-        _sqMemory.Dispose();
-        _cqMemory.Dispose();
+        _wire.Dispose();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -338,18 +319,26 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     {
         DmaBufferChecks.Lease(buffer, _memory, paramName);
         r.Data = buffer;
+        r.DataOffset = 0;
+        r.DataLeased = true;
     }
 
-    /// <summary>Ends the leases of a request that never reached the ring and gives it back.</summary>
+    /// <summary>Ends the leases of a request that never reached the wire and gives it back.</summary>
     private void ReturnUnsubmitted(IoRequest r)
     {
         r.ReleaseBuffers();
-        _pair.Return(r);
+        _requests.Return(r);
     }
 
     /// <summary>Gives a completed request back to the pool (called by the request itself).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void ReturnRequest(IoRequest r) => _pair.Return(r);
+    internal void ReturnRequest(IoRequest r) => _requests.Return(r);
+
+    /// <summary>The transport, for a request asking what it knows about a failed command.</summary>
+    internal NvmeTransport Transport => _transport;
+
+    /// <summary>The transport's queue pair under this one (tests check which binding carries it).</summary>
+    internal TransportQueuePair TransportPair => _wire;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowForeignNamespace(Namespace? ns)
@@ -359,6 +348,10 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             $"Namespace {ns.Id} belongs to controller {ns.Controller.Address}, not to {_controller.Address}, which owns I/O queue pair {Id}: "
             + "its format and size say nothing about this controller's namespaces. Use a namespace from this controller's Namespaces.", nameof(ns));
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBeyondMdts(int bytes) => throw new ArgumentOutOfRangeException("dataLength",
+        $"A single command on I/O queue pair {Id} can transfer 1..{_maxTransferBytes} bytes (MDTS); {bytes} bytes asked. Split the I/O.");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowDisposed() => throw new ObjectDisposedException(nameof(IoQueuePair), $"I/O queue pair {Id} was disposed.");

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Driver.Transport;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Driver;
@@ -12,7 +13,7 @@ namespace PolledNvme.Driver;
 /// <see cref="GetResult"/>; a callback request before its callback runs. It holds leases on
 /// the caller's buffers from submit until its completion arrives (or it is failed).
 /// </summary>
-internal sealed class IoRequest : QueueRequest, IValueTaskSource
+internal sealed class IoRequest : NvmeRequest, IValueTaskSource
 {
     private readonly IoQueuePair _queue;
     private IoCompletionCallback? _callback;
@@ -26,11 +27,12 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
     public uint Dword0;
     public string? Detail;   // what the transport says about a failure (null on success)
 
-    /// <summary>The caller's data buffer (or DSM ranges) this command holds a lease on, if any.</summary>
-    public DmaBuffer? Data;
-
-    /// <summary>The caller's separate metadata buffer this command holds a lease on, if any.</summary>
-    public DmaBuffer? Metadata;
+    /// <summary>
+    /// True when <see cref="NvmeRequest.Data"/> is the caller's buffer, leased until completion;
+    /// false for the queue pair's own DSM range slot. <see cref="NvmeRequest.Metadata"/> is
+    /// always the caller's, leased.
+    /// </summary>
+    public bool DataLeased;
 
     public IoRequest(ushort id, IoQueuePair queue) : base(id)
     {
@@ -62,7 +64,8 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
         if (Data is { } data)
         {
             Data = null;
-            data.ReleaseLease();
+            if (DataLeased)
+                data.ReleaseLease();
         }
         if (Metadata is { } metadata)
         {
@@ -77,7 +80,7 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
         var status = new NvmeStatus(completion.Status);
         Dword0 = completion.Result;
         // Asked now, while the command id is still this command's (off the success path).
-        Detail = status.IsSuccess ? null : _queue.Controller.Transport.DescribeFailure(completion.SqId, completion.CommandId);
+        Detail = status.IsSuccess ? null : _queue.Transport.DescribeFailure(completion.SqId, completion.CommandId);
         if (Awaited)
         {
             _core.SetResult(status);

@@ -96,13 +96,13 @@ public sealed partial class IoQueuePair
         try
         {
             LeaseData(r, ranges, nameof(ranges));
-            _prp.Build(r.CommandId, ranges, 0, rangeCount * DatasetRange.Size, ref r.Command);
         }
         catch
         {
             ReturnUnsubmitted(r);
             throw;
         }
+        r.DataLength = rangeCount * DatasetRange.Size;
         return r.ArmAwaitableAndSubmit(this);
     }
 
@@ -116,7 +116,11 @@ public sealed partial class IoQueuePair
         new DatasetRange(slba, (uint)blocks).Write(_rangeMemory.Span.Slice(offset, DatasetRange.Size), 0);
         r.Command.Cdw10 = 0;                   // one range
         r.Command.Cdw11 = CommandFields.DsmAttributeDeallocate;
-        r.Command.Prp1 = _rangeMemory.IovaAt(offset);   // 16 bytes, 16-aligned: never crosses a page
+        // The queue pair's own range slot for this command id: described like any data, never leased.
+        r.Data = _rangeMemory;
+        r.DataOffset = offset;
+        r.DataLength = DatasetRange.Size;
+        r.DataLeased = false;
         return r;
     }
 
@@ -135,14 +139,13 @@ public sealed partial class IoQueuePair
         try
         {
             LeaseData(r, data, nameof(data));
+            r.DataLength = (int)dataBytes;
             if (metadata is not null)
             {
                 DmaBufferChecks.Lease(metadata, _memory, nameof(metadata));
                 r.Metadata = metadata;
+                r.MetadataLength = (int)metadataBytes;
             }
-            _prp.Build(r.CommandId, data, 0, (int)dataBytes, ref r.Command);
-            if (metadataBytes != 0)
-                PrpBuilder.SetMetadataPointer(metadata!, (int)metadataBytes, ref r.Command);
             ProtectionCommandFields.Apply(ns, in pi, slba, ref r.Command);
         }
         catch
@@ -175,7 +178,7 @@ public sealed partial class IoQueuePair
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private IoRequest Rent(NvmOpcode opcode, uint nsid, ulong slba, int blocks)
     {
-        IoRequest r = _pair.Rent();
+        IoRequest r = _requests.Rent();
         r.Command = default;
         r.Command.Opcode = (byte)opcode;
         r.Command.NamespaceId = nsid;
@@ -192,12 +195,14 @@ public sealed partial class IoQueuePair
         return r;
     }
 
+    // The transport's Submit throws only on a broken descriptor (before anything reached the
+    // wire), which the checks above rule out; a throw here would leave the slot rented.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ValueTask Submit(IoRequest r)
     {
         ValueTask task = r.ArmAwaitable();
         LastCommandId = r.CommandId;
-        _pair.Submit(r, !_batchDoorbells);
+        _wire.Submit(r, !_batchDoorbells);
         return task;
     }
 
@@ -211,7 +216,7 @@ public sealed partial class IoQueuePair
         }
         r.SetCallback(callback, state);
         LastCommandId = r.CommandId;
-        _pair.Submit(r, !_batchDoorbells);
+        _wire.Submit(r, !_batchDoorbells);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -23,36 +23,52 @@ public sealed partial class NvmeController : IDisposable
     private bool[] _queueIdsInUse = [];
     private bool _disposed;
 
-    private NvmeController(INvmeTransport transport, NvmeControllerOptions options, bool ownsTransport, bool emulated)
+    private NvmeController(NvmeTransport transport, NvmeControllerOptions options, bool ownsTransport)
     {
         Transport = transport;
         _options = options;
         _ownsTransport = ownsTransport;
         _registers = new ControllerRegisterState(transport);
-        Memory = new DmaAllocator(transport, new DmaAllocatorOptions { AllowNonHugepageFallback = options.AllowNonHugepageMemory ?? emulated }) { OwnerName = transport.Address };
+        DmaAllocatorOptions memory = options.AllowNonHugepageMemory is { } allow
+            ? transport.DefaultMemoryOptions with { AllowNonHugepageFallback = allow }
+            : transport.DefaultMemoryOptions;
+        Memory = new DmaAllocator(transport, memory) { OwnerName = transport.Address };
     }
 
     /// <summary>
-    /// Opens the controller named by <paramref name="address"/>: <c>emu:PATH[,...]</c>,
-    /// <c>mem:[...]</c> or <c>null:[...]</c> for the emulated controller; <c>pci:DDDD:BB:DD.F</c>
-    /// for a real one through VFIO (<see cref="Vfio.VfioTransport"/>).
+    /// Opens the controller named by the device string <paramref name="address"/> through the
+    /// transport its scheme is registered for (<see cref="TransportRegistry"/>):
+    /// <c>pci:DDDD:BB:DD.F</c> for a real controller through VFIO; with the PolledNvme.Emulation
+    /// package referenced, <c>emu:PATH[,...]</c>, <c>mem:[...]</c> and <c>null:[...]</c> for the
+    /// emulated controller.
     /// </summary>
+    /// <exception cref="ArgumentException">The scheme is not registered (the message lists those that are and the package that adds the emulated ones), or the rest of the string is malformed.</exception>
     public static NvmeController Open(string address, NvmeControllerOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
-        (INvmeTransport transport, bool emulated) = TransportFactory.Create(address);
-        return Open(transport, options, ownsTransport: true, emulated);
+        return Open(TransportRegistry.Open(address), options, ownsTransport: true);
     }
 
     /// <summary>
-    /// Initializes the controller behind <paramref name="transport"/> (tests, custom transports).
-    /// With <paramref name="ownsTransport"/> the transport is disposed with the controller.
-    /// <paramref name="emulated"/> decides the default for non-hugepage DMA memory.
+    /// Initializes the controller behind <paramref name="transport"/> (tests, custom setups).
+    /// With <paramref name="ownsTransport"/> the transport is disposed with the controller (also
+    /// when initialization fails). DMA memory defaults come from the transport
+    /// (<see cref="NvmeTransport.DefaultMemoryOptions"/>).
     /// </summary>
-    public static NvmeController Open(INvmeTransport transport, NvmeControllerOptions? options = null, bool ownsTransport = false, bool emulated = true)
+    public static NvmeController Open(NvmeTransport transport, NvmeControllerOptions? options = null, bool ownsTransport = false)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        var controller = new NvmeController(transport, options ?? new NvmeControllerOptions(), ownsTransport, emulated);
+        NvmeController controller;
+        try
+        {
+            controller = new NvmeController(transport, options ?? new NvmeControllerOptions(), ownsTransport);
+        }
+        catch
+        {
+            if (ownsTransport)
+                transport.Dispose();
+            throw;
+        }
         try
         {
             controller.Initialize();
@@ -65,8 +81,13 @@ public sealed partial class NvmeController : IDisposable
         return controller;
     }
 
-    /// <summary>The transport (registers and DMA mapping).</summary>
-    public INvmeTransport Transport { get; }
+    /// <summary>
+    /// The transport this controller is reached through (properties, DMA registration, queue
+    /// pairs). Its type is <see cref="NvmeTransport"/>: a <see cref="Pcie.PcieTransport"/>
+    /// (<see cref="Vfio.VfioTransport"/> for <c>pci:</c>, the emulated controller's binding for
+    /// <c>emu:</c>/<c>mem:</c>/<c>null:</c>).
+    /// </summary>
+    public NvmeTransport Transport { get; }
 
     /// <summary>Where DMA buffers come from; allocate data and metadata buffers here.</summary>
     public DmaAllocator Memory { get; }
@@ -150,6 +171,9 @@ public sealed partial class NvmeController : IDisposable
 
     /// <summary>Current CSTS.</summary>
     internal uint ReadStatus() => _registers.Csts;
+
+    /// <summary>CSTS for a queue pair's health check while it polls (no wire traffic on fabrics).</summary>
+    internal uint ReadStatusWhilePolling() => _registers.CstsWhilePolling;
 
     internal NvmeControllerException FatalException(uint csts, string during) => _registers.FatalException(csts, during);
 

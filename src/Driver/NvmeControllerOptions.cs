@@ -11,7 +11,8 @@ public sealed record NvmeControllerOptions
 
     /// <summary>
     /// Allow DMA memory from locked 4 KiB pages when no hugepages are reserved. Null (default):
-    /// allowed for the emulated transports (emu:, mem:, null:), refused for real hardware.
+    /// the transport decides (<see cref="Transport.NvmeTransport.DefaultMemoryOptions"/>): allowed
+    /// for the emulated controller (emu:, mem:, null:), refused for real hardware (pci:).
     /// </summary>
     public bool? AllowNonHugepageMemory { get; init; }
 

@@ -5,7 +5,7 @@ using PolledNvme.Bench.Commands;
 using PolledNvme.Bench.Engines;
 using PolledNvme.Bench.Options;
 using PolledNvme.Bench.Run;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 
 namespace PolledNvme.Tests.Bench;
 
@@ -182,11 +182,12 @@ public class BenchRunTests
     // fault injector, then reads everything back with --verify_only on the same controller.
     private static int WriteCorruptVerify(string device, CorruptionTarget target, out string stdout, params string[] extra)
     {
-        var controller = DeviceTargets.OpenController(device, out EmulatedController? emulated);
+        var controller = DeviceTargets.OpenController(device);
+        EmulatedController emulated = EmulatedController.FromTransport(controller.Transport)!;
         using var nvme = new NvmeBenchTarget(controller);
         var writeOptions = BenchOptionParser.Parse(["--rw=write", "--verify", "--size=256k", "--progress=0", "--pin=0", .. extra]);
         Assert.That(BenchCommand.RunPlan(BenchPlan.Create(writeOptions, nvme), nvme, TextWriter.Null, TextWriter.Null, null), Is.EqualTo(0));
-        emulated!.Faults.CorruptBlock(1, 3, target);
+        emulated.Faults.CorruptBlock(1, 3, target);
         var readOptions = BenchOptionParser.Parse(["--verify_only", "--size=256k", "--iodepth=4", "--progress=0", "--pin=0", .. extra]);
         var output = new StringWriter();
         int code = BenchCommand.RunPlan(BenchPlan.Create(readOptions, nvme), nvme, output, TextWriter.Null, null);

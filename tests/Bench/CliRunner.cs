@@ -19,7 +19,7 @@ internal static class CliRunner
     public static string TempImage(TempFiles files)
     {
         string image = files.Add(Path.Combine(Path.GetTempPath(), $"pnvme-test-{Guid.NewGuid():N}.img"));
-        files.Add(image + PolledNvme.Driver.Emulated.Media.MediaFormatRecord.SidecarSuffix); // the file backend's format record
+        files.Add(image + PolledNvme.Emulation.Media.MediaFormatRecord.SidecarSuffix); // the file backend's format record
         return image;
     }
 }

@@ -7,7 +7,7 @@ namespace PolledNvme.Conformance;
 /// <summary>Which controller an expectation runs against; QEMU's deviations from the spec are named per expectation.</summary>
 public enum ControllerKind
 {
-    /// <summary>Our emulated controller (src/Driver/Emulated): follows the spec.</summary>
+    /// <summary>Our emulated controller (src/Emulation): follows the spec.</summary>
     Emulated,
     /// <summary>QEMU 7.2's hw/nvme controller, reached through VFIO in the guest test.</summary>
     Qemu,

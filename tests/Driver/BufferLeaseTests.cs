@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Tests.Driver;

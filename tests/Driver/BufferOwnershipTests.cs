@@ -1,6 +1,6 @@
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Tests.Driver;

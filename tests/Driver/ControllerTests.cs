@@ -1,7 +1,8 @@
+using System.Runtime.InteropServices;
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Protection;
 using PolledNvme.Queues;
 
@@ -83,13 +84,32 @@ public class ControllerTests
             IoQueuePair qp = controller.CreateIoQueuePair(8);
             controller.Dispose();
             Assert.That(() => qp.FlushAsync(controller.Namespaces[0]), Throws.TypeOf<ObjectDisposedException>(), "queue pairs die with their controller");
-            uint csts = device.Transport.Registers.Read32(ControllerRegisters.Csts);
+            uint csts = device.Transport.GetProperty32(ControllerRegisters.Csts);
             Assert.That((csts >> ControllerStatus.ShstShift) & ControllerStatus.ShstMask, Is.EqualTo(2u), "CSTS.SHST = 10b: shutdown complete");
         }
         finally
         {
             device.Dispose();
         }
+    }
+
+    [Test]
+    public void ReadIdentifyReturnsTheDataStructureACnsNames()
+    {
+        using var setup = EmulatedSetup.Open("mem:lbads=512,size=1M");
+        using DmaBuffer page = setup.Controller.Memory.Allocate(IdentifyController.Size);
+        setup.Controller.ReadIdentify(IdentifyCns.Controller, 0, page);
+        Assert.That(MemoryMarshal.Read<IdentifyController>(page.Span).ModelNumber, Is.EqualTo(setup.Controller.Identify.ModelNumber));
+        setup.Controller.ReadIdentify(IdentifyCns.Namespace, 1, page);
+        Assert.That(MemoryMarshal.Read<IdentifyNamespace>(page.Span).Nsze, Is.EqualTo(setup.Ns.BlockCount));
+
+        var inactive = Assert.Throws<NvmeException>(() => setup.Controller.ReadIdentify(IdentifyCns.Namespace, 7, page))!;
+        Assert.That(inactive.Status.IsSuccess, Is.False);
+        Assert.That(inactive.NamespaceId, Is.EqualTo(7u));
+        using DmaBuffer small = setup.Controller.Memory.Allocate(512);
+        var e = Assert.Throws<ArgumentException>(() => setup.Controller.ReadIdentify(IdentifyCns.Controller, 0, small))!;
+        Assert.That(e.ParamName, Is.EqualTo("page"));
+        Assert.That(e.Message, Does.Contain("4096 bytes").And.Contain("has 512"));
     }
 
     [Test]

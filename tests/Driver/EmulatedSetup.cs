@@ -1,5 +1,5 @@
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 
 namespace PolledNvme.Tests.Driver;
 

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Protection;
 using PolledNvme.Queues;
 

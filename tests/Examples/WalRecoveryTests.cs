@@ -1,6 +1,6 @@
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 using PolledNvme.Examples.WriteAheadLog;
 using PolledNvme.Examples.WriteAheadLog.Host;
 using PolledNvme.Queues;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using NUnit.Framework;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 using PolledNvme.Examples.WriteAheadLog;
 using PolledNvme.Examples.WriteAheadLog.Host;
 using PolledNvme.Tests.Bench;

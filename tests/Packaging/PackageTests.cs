@@ -6,14 +6,19 @@ using PolledNvme.Tests.Scripts;
 namespace PolledNvme.Tests.Packaging;
 
 /// <summary>
-/// `make pack`'s packages are usable: packed into a temporary local feed, restored into a fresh
-/// console project (its own NuGet cache, so a stale cached package cannot stand in for a broken
-/// one) and run: a PI-protected write/read round trip on an emulated namespace.
+/// `make pack`'s packages are usable: packed into a temporary local feed and restored into fresh
+/// console projects (their own NuGet cache, so a stale cached package cannot stand in for a
+/// broken one). One references PolledNvme.Driver only: it gets no emulated controller, and
+/// opening <c>mem:</c> fails with a message naming the package. One also references
+/// PolledNvme.Emulation without using any of its types: the schemes register themselves, and a
+/// PI-protected write/read round trip runs on <c>mem:</c>.
 /// </summary>
 [Category("Packaging")]
 public class PackageTests
 {
-    private const string ConsumerProgram = """
+    private static readonly string[] Packages = ["PolledNvme.Protection", "PolledNvme.Driver", "PolledNvme.Emulation", "PolledNvme.Uring"];
+
+    private const string RoundTripProgram = """
         using PolledNvme.Driver;
         using PolledNvme.Protection;
 
@@ -34,16 +39,32 @@ public class PackageTests
         return 0;
         """;
 
+    private const string DriverOnlyProgram = """
+        using PolledNvme.Driver;
+
+        try
+        {
+            using var controller = NvmeController.Open("mem:size=16M");
+            Console.WriteLine("OPENED");
+            return 1;
+        }
+        catch (ArgumentException e)
+        {
+            bool loaded = AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == "PolledNvme.Emulation");
+            Console.WriteLine($"refused: {e.Message}");
+            Console.WriteLine($"emulation-loaded={loaded}");
+            return 3;
+        }
+        """;
+
     [Test]
-    public void PackedDriverRestoresIntoAFreshProjectAndRoundTripsWithPi()
+    public void PackagesSplitByRoleAndTheEmulationOnlyComesWhenReferenced()
     {
         string work = Directory.CreateTempSubdirectory("pnvme-pack-").FullName;
         try
         {
             string feed = Path.Combine(work, "feed");
             string cache = Path.Combine(work, "nuget-cache");
-            string app = Path.Combine(work, "app");
-            Directory.CreateDirectory(app);
             var env = new Dictionary<string, string>
             {
                 ["NUGET_PACKAGES"] = cache,
@@ -54,50 +75,34 @@ public class PackageTests
             // The src projects were just built by this test run's build, in its configuration;
             // --no-build packs those binaries instead of rebuilding under the running tests.
             string configuration = AppContext.BaseDirectory.Contains("/bin/Debug/") ? "Debug" : "Release";
-            foreach (string project in new[] { "Protection", "Queues", "Driver" })
+            foreach (string id in Packages)
             {
-                var pack = Dotnet(ScriptRunner.RepoRoot, env, "pack", $"src/{project}/PolledNvme.{project}.csproj",
+                string project = id["PolledNvme.".Length..];
+                var pack = Dotnet(ScriptRunner.RepoRoot, env, "pack", $"src/{project}/{id}.csproj",
                     "-c", configuration, "--no-build", "--nologo", "-o", feed);
                 Assert.That(pack.ExitCode, Is.EqualTo(0), pack.ToString());
             }
-            Assert.That(Directory.GetFiles(feed, "*.nupkg").Select(Path.GetFileName),
-                Is.EquivalentTo(new[] { "PolledNvme.Protection.0.1.0.nupkg", "PolledNvme.Queues.0.1.0.nupkg", "PolledNvme.Driver.0.1.0.nupkg" }));
-            Assert.That(Directory.GetFiles(feed, "*.snupkg"), Has.Length.EqualTo(3));
+            Assert.That(Directory.GetFiles(feed, "*.nupkg").Select(Path.GetFileName), Is.EquivalentTo(Packages.Select(id => $"{id}.0.1.0.nupkg")));
+            Assert.That(Directory.GetFiles(feed, "*.snupkg"), Has.Length.EqualTo(Packages.Length));
             AssertPackageMetadata(feed);
 
-            File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <clear />
-                    <add key="local" value="{feed}" />
-                    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-                  </packageSources>
-                </configuration>
-                """);
-            File.WriteAllText(Path.Combine(app, "App.csproj"), """
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    <Nullable>enable</Nullable>
-                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="PolledNvme.Driver" Version="0.1.0" />
-                  </ItemGroup>
-                </Project>
-                """);
-            File.WriteAllText(Path.Combine(app, "Program.cs"), ConsumerProgram);
+            string driverOnly = CreateApp(work, "driver-only", feed, DriverOnlyProgram, "PolledNvme.Driver");
+            var refused = Dotnet(driverOnly, env, "run", "-c", "Release");
+            Assert.That(refused.ExitCode, Is.EqualTo(3), refused.ToString());
+            Assert.That(refused.Stdout, Does.Contain("Unknown device scheme 'mem:'").And.Contain("registered: pci:")
+                .And.Contain("need the PolledNvme.Emulation package"), refused.ToString());
+            Assert.That(refused.Stdout, Does.Contain("emulation-loaded=False"), "an application that links the driver does not get the emulator");
+            Assert.That(File.Exists(Path.Combine(driverOnly, "bin", "Release", "net10.0", "PolledNvme.Emulation.dll")), Is.False);
 
-            var run = Dotnet(app, env, "run", "-c", "Release");
+            string withEmulation = CreateApp(work, "with-emulation", feed, RoundTripProgram, "PolledNvme.Driver", "PolledNvme.Emulation");
+            var run = Dotnet(withEmulation, env, "run", "-c", "Release");
             Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
             Assert.That(run.Stdout, Does.Contain("blocks=8 blockSize=4096 roundtrip=ok"), run.ToString());
             // Check values of the CRC catalogue (input "123456789"), see spec/PI.md.
             Assert.That(run.Stdout, Does.Contain("crc16=d0db crc64=ae8b14860a799888"), run.ToString());
-            // The package restored is the one just packed, from the isolated cache.
-            Assert.That(Directory.Exists(Path.Combine(cache, "pollednvme.driver", "0.1.0")), Is.True, "PolledNvme.Driver 0.1.0 not restored into the isolated cache");
+            // The packages restored are the ones just packed, from the isolated cache.
+            foreach (string id in Packages)
+                Assert.That(Directory.Exists(Path.Combine(cache, id.ToLowerInvariant(), "0.1.0")), Is.True, $"{id} 0.1.0 not restored into the isolated cache");
         }
         finally
         {
@@ -105,10 +110,44 @@ public class PackageTests
         }
     }
 
-    /// <summary>README, MIT license, XML docs, symbols, the git commit and the package dependencies.</summary>
+    /// <summary>A console project in <paramref name="work"/>/<paramref name="name"/> referencing <paramref name="packages"/> from <paramref name="feed"/>.</summary>
+    private static string CreateApp(string work, string name, string feed, string program, params string[] packages)
+    {
+        string app = Path.Combine(work, name);
+        Directory.CreateDirectory(app);
+        File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="local" value="{feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        string references = string.Join("\n", packages.Select(p => $"    <PackageReference Include=\"{p}\" Version=\"0.1.0\" />"));
+        File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <Nullable>enable</Nullable>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+              </PropertyGroup>
+              <ItemGroup>
+            {references}
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), program);
+        return app;
+    }
+
+    /// <summary>README, MIT license, XML docs, symbols, the git commit and each package's dependencies.</summary>
     private static void AssertPackageMetadata(string feed)
     {
-        foreach (string id in new[] { "PolledNvme.Protection", "PolledNvme.Queues", "PolledNvme.Driver" })
+        foreach (string id in Packages)
         {
             using (ZipArchive nupkg = ZipFile.OpenRead(Path.Combine(feed, $"{id}.0.1.0.nupkg")))
             {
@@ -118,11 +157,16 @@ public class PackageTests
                 string nuspec = reader.ReadToEnd();
                 Assert.That(nuspec, Does.Contain("<license type=\"expression\">MIT</license>").And.Contain("<readme>README.md</readme>"), id);
                 Assert.That(nuspec, Does.Match("<repository type=\"git\"[^>]* commit=\"[0-9a-f]{40}\""), id);
-                if (id == "PolledNvme.Driver")
-                    Assert.That(nuspec, Does.Contain("<dependency id=\"PolledNvme.Protection\" version=\"0.1.0\"")
-                        .And.Contain("<dependency id=\"PolledNvme.Queues\" version=\"0.1.0\""));
-                if (id == "PolledNvme.Protection")
-                    Assert.That(nuspec, Does.Not.Contain("<dependency "), "Protection depends on the BCL only");
+                string[] dependencies = System.Text.RegularExpressions.Regex.Matches(nuspec, "<dependency id=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToArray();
+                string[] expected = id switch
+                {
+                    "PolledNvme.Protection" => [],                                  // the BCL only
+                    "PolledNvme.Driver" => ["PolledNvme.Protection", "Tmds.LibC"],  // no emulator, no io_uring
+                    "PolledNvme.Emulation" => ["PolledNvme.Driver", "PolledNvme.Protection", "PolledNvme.Uring"],
+                    "PolledNvme.Uring" => ["Tmds.LibC"],
+                    _ => throw new InvalidOperationException(id),
+                };
+                Assert.That(dependencies, Is.EquivalentTo(expected), $"{id} dependencies");
             }
             using ZipArchive snupkg = ZipFile.OpenRead(Path.Combine(feed, $"{id}.0.1.0.snupkg"));
             Assert.That(snupkg.Entries.Select(e => e.FullName), Does.Contain($"lib/net10.0/{id}.pdb"), id);

@@ -1,4 +1,4 @@
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 
 namespace PolledNvme.Tools.PiCrashWriter;
 

@@ -1,4 +1,4 @@
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 using PolledNvme.Protection;
 
 namespace PolledNvme.Tools.PiCrashWriter;

@@ -1,5 +1,5 @@
 using HdrHistogram;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
 namespace PolledNvme.Tools.UringCompare;
 

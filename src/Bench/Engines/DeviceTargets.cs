@@ -1,6 +1,6 @@
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Driver.Transport;
 
 namespace PolledNvme.Bench.Engines;
 
@@ -25,12 +25,15 @@ public static class DeviceTargets
         {
             error = e;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException or Queues.Uring.UringException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException or PolledNvme.Uring.UringException)
         {
             error = new IOException($"--device {device}: {e.Message}", e);
         }
         return null;
     }
+
+    /// <summary>The scheme of pnvme's io_uring target.</summary>
+    public const string UringScheme = "uring";
 
     /// <summary>The namespace of the default device: 4 KiB blocks, 8 bytes of metadata, PI type 1 (16b guard, last), 1 GiB.</summary>
     // direct=0: the default job measures the stack (queues, PI, emulated controller) through the
@@ -41,31 +44,11 @@ public static class DeviceTargets
     public static string DefaultDevicePath() => Path.Combine(Path.GetTempPath(), $"pnvme-{Environment.ProcessId}-{Guid.NewGuid():N}.img");
 
     /// <summary>
-    /// Opens the controller a device string names: the emulated controller for <c>emu:</c>,
-    /// <c>mem:</c> and <c>null:</c> (created here, so its <see cref="EmulatedController.Faults"/>
-    /// stay reachable through <paramref name="emulated"/>), the driver's transports otherwise.
+    /// Opens the NVMe controller a device string names, through the driver's transport registry
+    /// (<c>pci:</c>; <c>emu:</c>, <c>mem:</c> and <c>null:</c> from the emulation package). An
+    /// emulated controller's fault injector stays reachable through its transport.
     /// </summary>
-    public static NvmeController OpenController(string device, out EmulatedController? emulated, NvmeControllerOptions? options = null)
-    {
-        emulated = null;
-        if (device.StartsWith("emu:", StringComparison.Ordinal) || device.StartsWith("mem:", StringComparison.Ordinal) || device.StartsWith("null:", StringComparison.Ordinal))
-        {
-            var emu = EmulatedController.Create(EmulatedControllerOptions.Parse(device));
-            emulated = emu;
-            try
-            {
-                return NvmeController.Open(emu.Transport, options, ownsTransport: true, emulated: true);
-            }
-            catch (NvmeControllerException e) when (emu.LastEnableError is { } why)
-            {
-                throw new NvmeControllerException($"{e.Message} The emulated controller says: {why}", e.ControllerStatus, e.IsFatal);
-            }
-        }
-        return NvmeController.Open(device, options);
-    }
-
-    /// <summary>Like <see cref="OpenController(string, out EmulatedController?, NvmeControllerOptions?)"/>.</summary>
-    public static NvmeController OpenController(string device, NvmeControllerOptions? options = null) => OpenController(device, out _, options);
+    public static NvmeController OpenController(string device, NvmeControllerOptions? options = null) => NvmeController.Open(device, options);
 
     private static IBenchTarget Open(string? device, bool writes)
     {
@@ -86,17 +69,11 @@ public static class DeviceTargets
             }
         }
         string kind = device.Split(':', 2)[0];
-        switch (kind)
-        {
-            case "emu":
-            case "mem":
-            case "null":
-            case "pci":
-                return new NvmeBenchTarget(OpenController(device));
-            case "uring":
-                return new UringBenchTarget(device, writes);
-            default:
-                throw new UsageException("--device", $"'{device}': unknown kind '{kind}' (use emu:, mem:, null:, pci: or uring:)");
-        }
+        // uring: is pnvme's own target (the kernel's path, not an NVMe controller); every other scheme is the registry's.
+        if (kind == UringScheme)
+            return new UringBenchTarget(device, writes);
+        if (!device.Contains(':') || !TransportRegistry.IsRegistered(kind))
+            throw new UsageException("--device", $"'{device}': unknown kind '{kind}' (use {string.Join(", ", TransportRegistry.Schemes.Append(UringScheme).Select(s => s + ":"))})");
+        return new NvmeBenchTarget(OpenController(device));
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using PolledNvme.Bench.Options;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
 namespace PolledNvme.Bench.Engines;
 

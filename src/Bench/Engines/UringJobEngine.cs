@@ -1,4 +1,4 @@
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
 namespace PolledNvme.Bench.Engines;
 

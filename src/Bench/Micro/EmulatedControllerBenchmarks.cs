@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Driver.Pcie;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Bench.Micro;
@@ -40,8 +41,8 @@ public unsafe class EmulatedControllerBenchmarks
     {
         _controller = EmulatedController.Create(EmulatedControllerOptions.Parse(
             $"{Backend}:lbads=4096,ms={(Pif == 0 ? 8 : 16)},pi=1,pif={Pif},size=64M,mode=inline"));
-        var transport = _controller.Transport;
-        _registers = transport.Registers;
+        // The bare host writes the register page itself: no driver, no transport queue pairs.
+        _registers = ((PcieTransport)_controller.Transport).Registers;
         var (asq, asqIova) = Alloc(4096);
         var (acq, acqIova) = Alloc(4096);
         _registers.Write32(ControllerRegisters.Aqa, 0x000F_000F);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Bench.Micro;

@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using PolledNvme.Queues.Uring;
+using PolledNvme.Uring;
 
 namespace PolledNvme.Bench.Micro;
 

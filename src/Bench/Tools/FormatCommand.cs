@@ -1,6 +1,6 @@
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Emulated;
+using PolledNvme.Emulation;
 
 namespace PolledNvme.Bench.Tools;
 

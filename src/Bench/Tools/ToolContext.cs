@@ -147,14 +147,7 @@ internal static class ToolContext
     {
         using DmaBuffer page = c.Memory.Allocate(4096);
         page.Clear();
-        var cmd = new SubmissionEntry
-        {
-            Opcode = (byte)AdminOpcode.Identify,
-            NamespaceId = nsid,
-            Cdw10 = (byte)cns,
-            Cdw11 = (uint)csi << 24,
-        };
-        Admin(c, cmd, page, 4096, $"Identify CNS {(byte)cns:X2}h");
+        c.ReadIdentify(cns, nsid, page, csi);
         return page.Span[..4096].ToArray();
     }
 

@@ -4,7 +4,7 @@ namespace PolledNvme.Driver.Vfio;
 
 /// <summary>
 /// What the host says about a PCI device and about VFIO, read from sysfs, /dev and /proc.
-/// (Missing hugepages are reported by the DMA allocator, src/Queues/PinnedPages.cs.)
+/// (Missing hugepages are reported by the DMA allocator, src/Driver/Memory/PinnedPages.cs.)
 /// Each check that fails throws a <see cref="VfioException"/> that says what to do; the roots
 /// are parameters so tests can point them at a fake tree.
 /// </summary>

@@ -1,0 +1,161 @@
+using System.Globalization;
+using PolledNvme.Emulation.Media;
+
+namespace PolledNvme.Emulation;
+
+/// <summary>Parses <c>emu:PATH[,k=v...]</c>, <c>mem:[k=v,...]</c> and <c>null:[k=v,...]</c> device strings.</summary>
+internal static class EmulatedAddressParser
+{
+    private const string AcceptedSchemes = "emu:PATH[,key=value...], mem:[key=value,...] or null:[key=value,...]";
+    private const string AcceptedKeys = "lbads, ms, mset, pi, pil, pif, sts, size, format, ro, direct, mode, cpu, mqes, dstrd, mdts, qpairs";
+
+    public static EmulatedControllerOptions Parse(string address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        int colon = address.IndexOf(':');
+        if (colon < 0)
+            throw new ArgumentException($"'{address}' has no scheme; accepted: {AcceptedSchemes}.", nameof(address));
+        string scheme = address[..colon];
+        string rest = address[(colon + 1)..];
+        var ns = new EmulatedNamespaceOptions();
+        var options = new EmulatedControllerOptions { Namespaces = [ns], Address = address };
+
+        string[] parts = rest.Length == 0 ? [] : rest.Split(',');
+        int first = 0;
+        switch (scheme)
+        {
+            case "emu":
+                if (parts.Length == 0 || parts[0].Length == 0 || parts[0].Contains('='))
+                    throw new ArgumentException($"'{address}': the emu scheme needs a file path first, e.g. emu:/tmp/ns.img,lbads=4096.", nameof(address));
+                ns.Backend = MediaBackendKind.File;
+                ns.FilePath = parts[0];
+                ns.CapacityBytes = 1L << 30;
+                first = 1;
+                break;
+            case "mem":
+                ns.Backend = MediaBackendKind.Ram;
+                break;
+            case "null":
+                ns.Backend = MediaBackendKind.Null;
+                ns.CapacityBytes = 1L << 30;
+                break;
+            default:
+                throw new ArgumentException($"'{scheme}:' is not an emulated device scheme; accepted: {AcceptedSchemes}.", nameof(address));
+        }
+
+        bool namesFormat = false;
+        for (int i = first; i < parts.Length; i++)
+        {
+            string part = parts[i];
+            if (part.Length == 0)
+                continue;
+            int eq = part.IndexOf('=');
+            if (eq <= 0)
+                throw new ArgumentException($"'{part}' is not key=value; accepted keys: {AcceptedKeys}.", nameof(address));
+            string key = part[..eq];
+            string value = part[(eq + 1)..];
+            Apply(options, ns, key, value);
+            namesFormat |= key is "lbads" or "ms" or "mset" or "pi" or "pil" or "pif" or "sts" or "size";
+        }
+        // An image opened by its path alone takes the format it was laid out with, so
+        // `emu:/tmp/ns.img` reopens what `emu:/tmp/ns.img,lbads=4096,ms=16,pi=1` created. A
+        // device string that names a format must match the record (or ask for format=1).
+        if (ns.Backend == MediaBackendKind.File && !namesFormat && !ns.FormatMedia && RecordedFormat(ns.FilePath!) is { } record)
+            AdoptRecordedFormat(ns, record);
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>
+    /// The format recorded for the image, as an open would resolve an interrupted format, without
+    /// changing any file (the open does that under the image's lock); null when there is none.
+    /// </summary>
+    private static MediaFormatRecord? RecordedFormat(string path)
+        => MediaFiles.TryStat(path, out ulong inode, out long length) && length > 0
+           && MediaFormatSidecar.Resolve(path, inode, length, repair: false, out MediaFormatRecord record)
+            ? record
+            : null;
+
+    private static void AdoptRecordedFormat(EmulatedNamespaceOptions ns, in MediaFormatRecord record)
+    {
+        ns.BlockSize = record.BlockSize;
+        ns.MetadataSize = record.MetadataSize;
+        ns.PiType = record.PiType;
+        ns.PiFirst = record.PiFirst;
+        ns.GuardFormat = record.GuardFormat;
+        ns.StorageTagSize = record.StorageTagSize;
+        ns.ExtendedLba = record.ExtendedLba;
+        ns.CapacityBytes = record.BlockCount * record.BlockSize;
+    }
+
+    private static void Apply(EmulatedControllerOptions options, EmulatedNamespaceOptions ns, string key, string value)
+    {
+        switch (key)
+        {
+            case "lbads":
+                ns.BlockSize = Integer(key, value, "9, 12, 512 or 4096") switch
+                {
+                    9 or 512 => 512,
+                    12 or 4096 => 4096,
+                    _ => throw Bad(key, value, "9, 12, 512 or 4096"),
+                };
+                break;
+            case "ms": ns.MetadataSize = Choice(key, value, "0, 8, 16 or 64", 0, 8, 16, 64); break;
+            case "mset": ns.ExtendedLba = Choice(key, value, "0 or 1", 0, 1) == 1; break;
+            case "pi": ns.PiType = Choice(key, value, "0, 1, 2 or 3", 0, 1, 2, 3); break;
+            case "pil": ns.PiFirst = Choice(key, value, "0 (PI last) or 1 (PI first)", 0, 1) == 1; break;
+            case "pif": ns.GuardFormat = Choice(key, value, "0 (16b guard), 1 (32b guard) or 2 (64b guard)", 0, 1, 2); break;
+            case "sts": ns.StorageTagSize = Range(key, value, 0, 64); break;
+            case "size": ns.CapacityBytes = Size(key, value); break;
+            case "direct": ns.DirectIo = Choice(key, value, "0 (page cache) or 1 (O_DIRECT where the filesystem supports it)", 0, 1) == 1; break;
+            case "format": ns.FormatMedia = Choice(key, value, "0 (keep the file's format) or 1 (re-lay the file, erasing it)", 0, 1) == 1; break;
+            case "ro": ns.ReadOnly = Choice(key, value, "0 (read-write, one writer) or 1 (read-only, shared with other readers)", 0, 1) == 1; break;
+            case "mode":
+                options.Mode = value switch
+                {
+                    "threaded" => EmulatedControllerMode.Threaded,
+                    "inline" => EmulatedControllerMode.Inline,
+                    _ => throw Bad(key, value, "threaded or inline"),
+                };
+                break;
+            case "cpu": options.DeviceCpu = Range(key, value, 0, Environment.ProcessorCount - 1); break;
+            case "mqes": options.MaxQueueEntries = Range(key, value, 2, 65536); break;
+            case "dstrd": options.DoorbellStride = Range(key, value, 0, 15); break;
+            case "mdts": options.Mdts = Range(key, value, 1, 10); break;
+            case "qpairs": options.MaxIoQueuePairs = Range(key, value, 1, 1024); break;
+            default:
+                throw new ArgumentException($"unknown key '{key}'; accepted keys: {AcceptedKeys}.", "address");
+        }
+    }
+
+    private static ArgumentException Bad(string key, string value, string accepted)
+        => new($"{key}: '{value}' is not valid; accepted: {accepted}.", "address");
+
+    private static int Integer(string key, string value, string accepted)
+        => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : throw Bad(key, value, accepted);
+
+    private static int Choice(string key, string value, string accepted, params ReadOnlySpan<int> allowed)
+    {
+        int n = Integer(key, value, accepted);
+        return allowed.Contains(n) ? n : throw Bad(key, value, accepted);
+    }
+
+    private static int Range(string key, string value, int min, int max)
+    {
+        string accepted = $"{min}-{max}";
+        int n = Integer(key, value, accepted);
+        return n >= min && n <= max ? n : throw Bad(key, value, accepted);
+    }
+
+    private static long Size(string key, string value)
+    {
+        const string accepted = "a byte count with an optional K, M, G or T suffix (powers of 1024), e.g. 64M";
+        if (value.Length == 0)
+            throw Bad(key, value, accepted);
+        int shift = char.ToUpperInvariant(value[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => 0 };
+        string digits = shift == 0 ? value : value[..^1];
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0 || n > (long.MaxValue >> shift))
+            throw Bad(key, value, accepted);
+        return n << shift;
+    }
+}

@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using PolledNvme.Driver;
+using PolledNvme.Driver.Pcie;
+using PolledNvme.Driver.Transport;
+using PolledNvme.Queues;
+
+namespace PolledNvme.Emulation;
+
+/// <summary>
+/// An in-process NVMe controller (NVMe Base 2.0 / NVM CS 1.0 model) reached like real hardware:
+/// through a register page, doorbells and DMA mappings — its PCIe binding is
+/// <see cref="Transport"/>. It either runs a device thread that polls the doorbells, or is
+/// stepped inline: by <see cref="Step"/>, or by its inline binding whenever the host polls.
+/// </summary>
+public sealed class EmulatedController : IDisposable
+{
+    // Idle backoff: spin this long after the last command, then yield, then sleep, so an idle
+    // controller gives its core back (a real device does not care; a shared CI machine does).
+    private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;   // 50 µs
+    private static readonly long YieldTicks = Stopwatch.Frequency / 500;     // 2 ms
+
+    private readonly ControllerCore _core;
+    private readonly EmulatedTransport _transport;
+    private readonly Thread? _thread;
+    private volatile bool _stopping;
+    private volatile Exception? _deviceFailure;
+    private int _disposed;
+
+    private EmulatedController(ControllerCore core, EmulatedControllerOptions options)
+    {
+        _core = core;
+        string address = options.Address ?? DescribeAddress(options);
+        _transport = options.Mode == EmulatedControllerMode.Inline
+            ? new InlineEmulatedTransport(this, core, address)
+            : new EmulatedTransport(this, core, address);
+        if (options.Mode == EmulatedControllerMode.Threaded)
+        {
+            _thread = new Thread(DeviceLoop) { IsBackground = true, Name = $"nvme-emu {address}" };
+            core.DeviceThread = _thread;
+            _thread.Start(options.DeviceCpu);
+        }
+    }
+
+    /// <summary>Creates and starts a controller. The options are validated and copied.</summary>
+    /// <exception cref="ArgumentException">An option breaks a rule (the message names it).</exception>
+    /// <exception cref="IOException">A backing file cannot be opened or created.</exception>
+    public static EmulatedController Create(EmulatedControllerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var copy = options.Clone();
+        return new EmulatedController(new ControllerCore(copy), copy);
+    }
+
+    /// <summary>
+    /// The way the host driver reaches this controller: a <see cref="PcieTransport"/> over
+    /// its register page (for an inline controller, one that steps the device whenever the host
+    /// reads a property or polls a queue pair). Give it to
+    /// <see cref="NvmeController.Open(NvmeTransport, NvmeControllerOptions?, bool)"/>. Disposing it disposes the controller.
+    /// </summary>
+    public NvmeTransport Transport => _transport;
+
+    /// <summary>
+    /// The emulated controller behind <paramref name="transport"/> (e.g. a controller opened
+    /// with <c>NvmeController.Open("mem:...")</c>, whose faults a test wants to inject), or null
+    /// when the transport is not an emulated controller's.
+    /// </summary>
+    public static EmulatedController? FromTransport(NvmeTransport transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return (transport as EmulatedTransport)?.Controller;
+    }
+
+    /// <summary>The device (tests reach the namespaces' media and their fault seams through it).</summary>
+    internal ControllerCore Core => _core;
+
+    /// <summary>Fault injection for tests.</summary>
+    public FaultInjector Faults => _core.Faults;
+
+    /// <summary>Device or inline mode.</summary>
+    public EmulatedControllerMode Mode => _thread is null ? EmulatedControllerMode.Inline : EmulatedControllerMode.Threaded;
+
+    /// <summary>Why the last enable failed with CSTS.CFS, or null.</summary>
+    public string? LastEnableError => _core.LastEnableError;
+
+    /// <summary>
+    /// Inline mode: processes what the host has posted (register changes, doorbells) once and
+    /// returns the number of commands processed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The controller runs its own device thread.</exception>
+    /// <exception cref="ObjectDisposedException">The controller was disposed.</exception>
+    public int Step()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_thread is not null)
+            throw new InvalidOperationException("Step() drives an inline controller; this one runs its own device thread (Mode = Threaded).");
+        _core.EnterInline();
+        try
+        {
+            return _core.Step();
+        }
+        finally
+        {
+            _core.ExitInline();
+        }
+    }
+
+    /// <summary>The exception that stopped the device thread, or null (tests: a fuzzer checks the device never dies).</summary>
+    internal Exception? DeviceFailure => _deviceFailure;
+
+    /// <summary>
+    /// Why the controller is in fatal status, as its transport reports it: the device thread
+    /// failed (a bug in the model: the controller is stopped for good), CC.EN = 1 was refused
+    /// (<see cref="LastEnableError"/>), or the fault was injected; null while it is healthy.
+    /// </summary>
+    public string? FatalReason => _deviceFailure is { } failure
+        ? $"the emulated controller's device thread failed and stopped the controller ({failure.GetType().Name}: {failure.Message})"
+        : _core.FatalReason;
+
+    private void DeviceLoop(object? cpu)
+    {
+        if (cpu is int pinned)
+            CoreAffinity.PinCurrentThread(pinned);
+        long lastWork = Stopwatch.GetTimestamp();
+        try
+        {
+            while (!_stopping)
+            {
+                if (_core.Step() != 0)
+                {
+                    lastWork = Stopwatch.GetTimestamp();
+                    continue;
+                }
+                long idle = Stopwatch.GetTimestamp() - lastWork;
+                if (idle < SpinTicks)
+                    Thread.SpinWait(20);
+                else if (idle < YieldTicks)
+                    Thread.Yield();
+                else
+                    Thread.Sleep(1);
+            }
+        }
+        catch (Exception e)
+        {
+            // A bug in the model must not kill the process: stop the device like a fatal error.
+            _deviceFailure = e;
+            _core.EnterFatalState($"the device thread failed ({e.GetType().Name}: {e.Message})");
+        }
+        finally
+        {
+            _core.AbandonQueuedActions();
+        }
+    }
+
+    private static string DescribeAddress(EmulatedControllerOptions options)
+    {
+        var ns = options.Namespaces[0];
+        return ns.Backend switch
+        {
+            MediaBackendKind.File => $"emu:{ns.FilePath}",
+            MediaBackendKind.Ram => "mem:",
+            _ => "null:",
+        };
+    }
+
+    /// <summary>Stops the device thread and releases the register page, media and mappings.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _stopping = true;
+        if (_thread is not null)
+            _thread.Join();
+        else
+            _core.CloseInline();   // no inline pass may run while the memory goes away
+        _core.AbandonQueuedActions();
+        _core.Dispose();
+    }
+}

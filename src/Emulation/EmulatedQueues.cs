@@ -1,0 +1,116 @@
+using System.Runtime.CompilerServices;
+using PolledNvme.Driver.Spec;
+using PolledNvme.Queues;
+
+namespace PolledNvme.Emulation;
+
+/// <summary>
+/// The device side of a completion queue (NVMe Base 2.0 §4.1, §4.2.4): the device owns the tail
+/// and the phase tag, the host owns the head through its doorbell.
+/// </summary>
+internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, CompletionEntry* ring, uint* headDoorbell)
+{
+    /// <summary>Queue identifier.</summary>
+    public readonly ushort Id = id;
+    /// <summary>Entries in the ring.</summary>
+    public readonly int Size = size;
+    private readonly CompletionEntry* _ring = ring;
+    private readonly uint* _headDoorbell = headDoorbell;
+    private int _tail;
+    private int _head;
+    private bool _phase = true;   // the first lap posts phase 1 (§4.2.4: the host zeroes the ring)
+
+    /// <summary>Submission queues that post here (a CQ with SQs cannot be deleted).</summary>
+    public int AttachedSubmissionQueues;
+
+    /// <summary>Reads the head doorbell; an out-of-range value (Invalid Doorbell Write Value) is ignored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void RefreshHead()
+    {
+        uint head = Volatile.Read(ref *_headDoorbell);
+        if (head < (uint)Size)
+            _head = (int)head;
+    }
+
+    /// <summary>True when one more entry would overwrite an entry the host has not consumed.</summary>
+    public bool IsFull
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            int next = _tail + 1 == Size ? 0 : _tail + 1;
+            if (next != _head)
+                return false;
+            RefreshHead();
+            return next == _head;
+        }
+    }
+
+    /// <summary>
+    /// Posts one completion. DW0-DW2 are written first; DW3 (command id, status and the phase tag)
+    /// last, in one release store, so a host that sees the new phase sees the whole entry.
+    /// </summary>
+    public void Post(uint result, ushort sqHead, ushort sqId, ushort commandId, NvmeStatus status)
+    {
+        CompletionEntry* entry = _ring + _tail;
+        entry->Result = result;
+        entry->Dw1 = 0;
+        entry->SqHead = sqHead;
+        entry->SqId = sqId;
+        uint dw3 = commandId | ((uint)((status.Value << 1) | (_phase ? 1 : 0)) << 16);
+        Volatile.Write(ref *(uint*)&entry->CommandId, dw3);
+        if (++_tail == Size)
+        {
+            _tail = 0;
+            _phase = !_phase;
+        }
+    }
+}
+
+/// <summary>
+/// The device side of a submission queue (NVMe Base 2.0 §4.1): the host owns the tail through its
+/// doorbell, the device owns the head and reports it in every completion.
+/// </summary>
+internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, SubmissionEntry* ring, uint* tailDoorbell, EmulatedCompletionQueue completionQueue)
+{
+    /// <summary>Queue identifier.</summary>
+    public readonly ushort Id = id;
+    /// <summary>Entries in the ring.</summary>
+    public readonly int Size = size;
+    /// <summary>Where completions go.</summary>
+    public readonly EmulatedCompletionQueue CompletionQueue = completionQueue;
+    private readonly SubmissionEntry* _ring = ring;
+    private readonly uint* _tailDoorbell = tailDoorbell;
+    private int _tail;
+
+    /// <summary>Next entry to fetch.</summary>
+    public int Head { get; private set; }
+
+    /// <summary>Reads the tail doorbell; returns whether entries are waiting. Out-of-range values are ignored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool HasWork()
+    {
+        uint tail = Volatile.Read(ref *_tailDoorbell);
+        if (tail < (uint)Size)
+            _tail = (int)tail;
+        return _tail != Head;
+    }
+
+    /// <summary>Copies the entry at the head out of the ring and advances the head.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Fetch(out SubmissionEntry entry)
+    {
+        entry = _ring[Head];
+        Head = Head + 1 == Size ? 0 : Head + 1;
+    }
+
+    /// <summary>Whether an entry with <paramref name="commandId"/> sits between head and tail (submitted, not yet fetched).</summary>
+    public bool IsPending(ushort commandId)
+    {
+        HasWork();
+        for (int i = Head; i != _tail; i = i + 1 == Size ? 0 : i + 1)
+            if (_ring[i].CommandId == commandId)
+                return true;
+        return false;
+    }
+}
