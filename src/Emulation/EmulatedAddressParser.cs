@@ -1,5 +1,6 @@
 using System.Globalization;
 using PolledNvme.Emulation.Media;
+using PolledNvme.Queues;
 
 namespace PolledNvme.Emulation;
 
@@ -118,7 +119,7 @@ internal static class EmulatedAddressParser
                     _ => throw Bad(key, value, "threaded or inline"),
                 };
                 break;
-            case "cpu": options.DeviceCpu = Range(key, value, 0, Environment.ProcessorCount - 1); break;
+            case "cpu": options.DeviceCpu = Range(key, value, 0, CoreAffinity.CpuSetSize - 1); break;   // allowed-set check: EmulatedControllerOptions.Validate
             case "mqes": options.MaxQueueEntries = Range(key, value, 2, 65536); break;
             case "dstrd": options.DoorbellStride = Range(key, value, 0, 15); break;
             case "mdts": options.Mdts = Range(key, value, 1, 10); break;

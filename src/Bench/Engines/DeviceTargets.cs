@@ -1,5 +1,6 @@
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver;
+using PolledNvme.Queues;
 using PolledNvme.Driver.Transport;
 
 namespace PolledNvme.Bench.Engines;
@@ -58,7 +59,7 @@ public static class DeviceTargets
             try
             {
                 // Jobs pin from core 0 up; the emulated controller's device thread gets the last core.
-                string cpu = Environment.ProcessorCount > 1 ? $",cpu={Environment.ProcessorCount - 1}" : "";
+                string cpu = Environment.ProcessorCount > 1 ? $",cpu={CoreAffinity.LastAllowedCpu()}" : "";
                 return new NvmeBenchTarget(OpenController($"emu:{path},{DefaultNamespaceOptions}{cpu}"), deleteOnDispose: path);
             }
             catch
