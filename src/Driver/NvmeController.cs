@@ -37,6 +37,7 @@ public sealed partial class NvmeController : IDisposable
     /// <c>mem:[...]</c> or <c>null:[...]</c> for the emulated controller; <c>pci:DDDD:BB:DD.F</c>
     /// for a real one through VFIO (<see cref="Vfio.VfioTransport"/>).
     /// </summary>
+    /// <exception cref="ArgumentException">The address is malformed: an unknown scheme, key or value, a key given twice, or keys that contradict each other; the message names the key.</exception>
     public static NvmeController Open(string address, NvmeControllerOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
