@@ -98,6 +98,8 @@ public interface IBenchTarget : IDisposable
     NamespaceGeometry Geometry { get; }
     /// <summary>Whether the target can carry PI options at all (false for the kernel path).</summary>
     bool SupportsPi { get; }
+    /// <summary>Whether what is written can be read back (false for <c>null:</c>, which discards data): <c>--verify</c> needs it.</summary>
+    bool RetainsData { get; }
     /// <summary>
     /// Whether the device runs on this machine's CPUs (the emulated controller's thread): then a
     /// job with nothing to reap yields its core instead of spinning, or it would starve the device.

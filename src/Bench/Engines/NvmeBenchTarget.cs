@@ -50,6 +50,8 @@ public sealed class NvmeBenchTarget : IBenchTarget
     /// <inheritdoc />
     public bool SupportsPi => true;
     /// <inheritdoc />
+    public bool RetainsData { get; init; } = true;
+    /// <inheritdoc />
     public bool YieldWhenIdle => !Controller.Address.StartsWith("pci:", StringComparison.Ordinal);
     /// <inheritdoc />
     public int MaxJobs => Controller.MaxIoQueuePairs;
@@ -67,13 +69,6 @@ public sealed class NvmeBenchTarget : IBenchTarget
     {
         if (_ownsController) Controller.Dispose();
         if (_deleteOnDispose is not null)
-        {
-            // The image and the emulated controller's format record beside it (MediaFormatRecord.SidecarSuffix).
-            foreach (var path in new[] { _deleteOnDispose, _deleteOnDispose + FormatRecordSuffix })
-            {
-                try { File.Delete(path); }
-                catch (IOException) { /* a temp file left behind is harmless */ }
-            }
-        }
+            TemporaryFiles.Delete(_deleteOnDispose, _deleteOnDispose + FormatRecordSuffix);   // the image and its format record (MediaFormatRecord.SidecarSuffix)
     }
 }

@@ -14,36 +14,21 @@ public sealed class UringBenchTarget : IBenchTarget
 {
     private readonly NativeFile _probe;
 
-    /// <summary>Parses the device string and opens (or lays out) the file.</summary>
-    public UringBenchTarget(string device)
+    /// <summary>Opens (or lays out) the file a parsed <c>uring:</c> string names.</summary>
+    public UringBenchTarget(UringDeviceOptions options)
     {
-        string spec = device["uring:".Length..];
-        string[] parts = spec.Split(',');
-        Path = parts[0];
-        if (Path.Length == 0) throw new UsageException("--device", "uring: needs a file or block device path, e.g. uring:/tmp/fio.img");
-        long? size = null;
-        foreach (var part in parts.Skip(1))
-        {
-            var kv = part.Split('=', 2);
-            switch (kv[0])
-            {
-                case "direct" when kv.Length == 2 && kv[1] is "0" or "1":
-                    Direct = kv[1] == "1";
-                    break;
-                case "size" when kv.Length == 2:
-                    size = FioValues.ParseSize("--device", kv[1]);
-                    break;
-                default:
-                    throw new UsageException("--device", $"uring: unknown option '{part}' (accepted: direct=0|1, size=SIZE)");
-            }
-        }
-        if (size is { } s && !Path.StartsWith("/dev/", StringComparison.Ordinal))
+        Path = options.Path;
+        Direct = options.Direct;
+        if (options.Size is { } s && !Path.StartsWith("/dev/", StringComparison.Ordinal))
             UringFileEngine.PrepareFile(Path, s);
-        else if (!File.Exists(Path))
-            throw new UsageException("--device", $"'{Path}' does not exist; give size=SIZE to create it");
         _probe = NativeFile.Open(Path, writable: true, direct: Direct);
-        int sector = Direct ? Math.Max(512, _probe.DirectAlignment) : 512;
+        int sector = Direct ? Math.Max(UringDeviceOptions.SectorSize, _probe.DirectAlignment) : UringDeviceOptions.SectorSize;
         long length = _probe.Length;
+        if (length < sector)
+        {
+            _probe.Dispose();
+            throw new UsageException("--device", $"uring: '{Path}' has {length} bytes, less than one {sector}-byte sector; give size=SIZE to lay it out");
+        }
         Geometry = new NamespaceGeometry(sector, 0, length / sector, 0, 0, false, false, 0);
         Description = $"{Path} ({length} bytes, {(Direct ? "O_DIRECT" : "buffered")}, io_uring)";
     }
@@ -60,6 +45,8 @@ public sealed class UringBenchTarget : IBenchTarget
     public NamespaceGeometry Geometry { get; }
     /// <inheritdoc />
     public bool SupportsPi => false;
+    /// <inheritdoc />
+    public bool RetainsData => true;
     /// <inheritdoc />
     public bool YieldWhenIdle => false;
     /// <inheritdoc />

@@ -27,15 +27,32 @@ internal sealed record BlockCommandFlags(ulong StartBlock, int Blocks, IoProtect
         return d;
     }
 
-    /// <summary>Parses and checks the flags against <paramref name="ns"/> (range inside it, PI flags only with PI).</summary>
-    public static BlockCommandFlags Parse(ArgReader a, Namespace ns)
+    /// <summary>
+    /// Parses the values alone (numbers, ranges of the fields), so a malformed one is refused
+    /// before the device is opened; <see cref="Parse"/> then checks them against the namespace.
+    /// </summary>
+    public static void CheckSyntax(ArgReader a) => _ = ParseValues(a);
+
+    private static (ulong Slba, int Count, int Prinfo, ushort AppTag, ushort AppTagMask, ulong StorageTag, ulong? RefTag) ParseValues(ArgReader a)
     {
         ulong slba = a.Get("start-block") is { } s ? FioValues.ParseUnsigned("--start-block", s) : 0;
         int count = a.Get("block-count") is { } c ? (int)FioValues.ParseInteger("--block-count", c, 0, 65535) + 1 : 1;
+        int prinfo = a.Get("prinfo") is { } p ? (int)FioValues.ParseInteger("--prinfo", p, 0, 15) : 0;
+        ushort appTag = a.Get("app-tag") is { } at ? (ushort)FioValues.ParseInteger("--app-tag", at, 0, 0xFFFF) : (ushort)0;
+        ushort appTagMask = a.Get("app-tag-mask") is { } am ? (ushort)FioValues.ParseInteger("--app-tag-mask", am, 0, 0xFFFF) : (ushort)0xFFFF;
+        ulong storageTag = a.Get("storage-tag") is { } st ? FioValues.ParseUnsigned("--storage-tag", st) : 0;
+        ulong? refTag = a.Get("ref-tag") is { } rt ? FioValues.ParseUnsigned("--ref-tag", rt) : null;
+        return (slba, count, prinfo, appTag, appTagMask, storageTag, refTag);
+    }
+
+    /// <summary>Parses and checks the flags against <paramref name="ns"/> (range inside it, PI flags only with PI).</summary>
+    public static BlockCommandFlags Parse(ArgReader a, Namespace ns)
+    {
+        var (slba, count, prinfo, appTag, appTagMask, storageTag, refTagGiven) = ParseValues(a);
+        // slba + count cannot wrap: slba < BlockCount is checked first.
         if (slba >= ns.BlockCount || slba + (ulong)count > ns.BlockCount)
             throw new UsageException(a.Given("block-count") ? "--block-count" : "--start-block",
                 $"blocks {slba}..{slba + (ulong)count - 1} are not inside the namespace's {ns.BlockCount} blocks");
-        int prinfo = a.Get("prinfo") is { } p ? (int)FioValues.ParseInteger("--prinfo", p, 0, 15) : 0;
         bool stc = a.Has("storage-tag-check");
         bool pi = ns.PiType != PiType.None;
         string why = $"namespace {ns.Id} has no protection information";
@@ -56,13 +73,12 @@ internal sealed record BlockCommandFlags(ulong StartBlock, int Blocks, IoProtect
         {
             Pract = (prinfo & 8) != 0,
             Checks = checks,
-            ApplicationTag = a.Get("app-tag") is { } at ? (ushort)FioValues.ParseInteger("--app-tag", at, 0, 0xFFFF) : (ushort)0,
-            ApplicationTagMask = a.Get("app-tag-mask") is { } am ? (ushort)FioValues.ParseInteger("--app-tag-mask", am, 0, 0xFFFF) : (ushort)0xFFFF,
-            StorageTag = a.Get("storage-tag") is { } st ? FioValues.ParseUnsigned("--storage-tag", st) : 0,
+            ApplicationTag = appTag,
+            ApplicationTagMask = appTagMask,
+            StorageTag = storageTag,
         };
-        if (a.Get("ref-tag") is { } rt)
+        if (refTagGiven is { } refTag)
         {
-            ulong refTag = FioValues.ParseUnsigned("--ref-tag", rt);
             if (ns.ReferenceTagBits < 64 && refTag >> ns.ReferenceTagBits != 0)
                 throw new UsageException("--ref-tag", $"0x{refTag:x} does not fit the format's {ns.ReferenceTagBits}-bit reference tag");
             options = options with { ReferenceTag = refTag };

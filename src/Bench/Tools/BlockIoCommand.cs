@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PolledNvme.Bench.Engines;
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver;
 
@@ -39,12 +40,22 @@ internal static class BlockIoCommand
         var a = new ArgReader(args, [.. ToolContext.CommonValueFlags, .. BlockCommandFlags.ValueFlags, "data", "metadata"],
             BlockCommandFlags.SwitchFlags, BlockCommandFlags.Aliases(("d", "data"), ("M", "metadata")));
         var (device, format, nsidFlag) = ToolContext.Common(a);
+        var spec = DeviceSpec.ParseController(device);
+        BlockCommandFlags.CheckSyntax(a);
         string dataPath = a.Get("data") ?? throw new UsageException("--data", write ? "is required: the file to write from" : "is required: the file to read into");
         string? metaPath = a.Get("metadata");
-        if (write && !File.Exists(dataPath)) throw new UsageException("--data", $"'{dataPath}' does not exist");
-        if (write && metaPath is not null && !File.Exists(metaPath)) throw new UsageException("--metadata", $"'{metaPath}' does not exist");
+        if (write)
+        {
+            CheckInput("--data", dataPath);
+            if (metaPath is not null) CheckInput("--metadata", metaPath);
+        }
+        else
+        {
+            // What a read stores must never land on the device's own image: it would be truncated.
+            OutputPaths.Check([("--data", dataPath), ("--metadata", metaPath)], spec.DataFiles);
+        }
 
-        using var controller = ToolContext.Open(device);
+        using var controller = ToolContext.Open(spec);
         var ns = ToolContext.PickNamespace(controller, nsidFlag);
         var flags = BlockCommandFlags.Parse(a, ns);
         var pi = flags.Pi;
@@ -84,6 +95,13 @@ internal static class BlockIoCommand
         });
         return Cli.ExitOk;
     });
+
+    private static void CheckInput(string flag, string path)
+    {
+        if (path.Length == 0) throw new UsageException(flag, "needs a file name");
+        if (Directory.Exists(path)) throw new UsageException(flag, $"'{path}' is a directory; give the file to write from");
+        if (!File.Exists(path)) throw new UsageException(flag, $"'{path}' does not exist");
+    }
 
     private static void Load(string path, string flag, Span<byte> target)
     {

@@ -27,6 +27,7 @@ internal static class RangeCommands
         var a = new ArgReader(args, [.. ToolContext.CommonValueFlags, .. BlockCommandFlags.ValueFlags],
             [.. BlockCommandFlags.SwitchFlags, "deac"], BlockCommandFlags.Aliases(("d", "deac")));
         var (device, format, nsidFlag) = ToolContext.Common(a);
+        BlockCommandFlags.CheckSyntax(a);
         using var controller = ToolContext.Open(device);
         var ns = ToolContext.PickNamespace(controller, nsidFlag);
         var flags = BlockCommandFlags.Parse(a, ns);
@@ -48,6 +49,7 @@ internal static class RangeCommands
         var (device, format, nsidFlag) = ToolContext.Common(a);
         if (!a.Has("deallocate"))
             throw new UsageException("--deallocate", "is required: deallocate (AD) is the Dataset Management attribute this tool sends");
+        BlockCommandFlags.CheckSyntax(a);
         using var controller = ToolContext.Open(device);
         var ns = ToolContext.PickNamespace(controller, nsidFlag);
         var flags = BlockCommandFlags.Parse(a, ns);

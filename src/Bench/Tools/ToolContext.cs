@@ -21,10 +21,11 @@ internal static class ToolContext
     /// <summary>Short spellings of the common flags (nvme-cli's).</summary>
     public static readonly Dictionary<string, string> CommonAliases = new() { ["o"] = "output-format", ["n"] = "namespace-id" };
 
-    /// <summary>Parses the common flags.</summary>
+    /// <summary>Parses the common flags; the device string is checked here, before anything is opened.</summary>
     public static (string Device, OutputFormat Format, uint? Nsid) Common(ArgReader a)
     {
         string device = a.Get("device") ?? throw new UsageException("--device", "is required (emu:PATH[,...], mem:[...], null:[...] or pci:DDDD:BB:DD.F)");
+        DeviceSpec.ParseController(device);
         var format = a.Get("output-format") switch
         {
             null or "normal" => OutputFormat.Normal,
@@ -36,8 +37,8 @@ internal static class ToolContext
     }
 
     /// <summary>
-    /// Runs <paramref name="body"/> and maps failures to exit codes: usage → 2, an NVMe status or a
-    /// device problem → 1, printing <c>pnvme NAME: message</c> on stderr.
+    /// Runs <paramref name="body"/>; a failure becomes one line and exit code 1 or 2, as at the
+    /// top level (<see cref="CliErrors"/>), with the tool's name in front.
     /// </summary>
     public static int Guard(string name, TextWriter stderr, Func<int> body)
     {
@@ -45,27 +46,17 @@ internal static class ToolContext
         {
             return body();
         }
-        catch (UsageException e)
+        catch (Exception e)
         {
-            stderr.WriteLine($"pnvme {name}: {e.Message}");
-            stderr.WriteLine($"Run 'pnvme {name} --help' for the flags.");
-            return Cli.ExitUsage;
-        }
-        catch (NvmeException e)
-        {
-            stderr.WriteLine($"pnvme {name}: NVMe status {e.Status}: {e.Message}");
-            return Cli.ExitFailure;
-        }
-        catch (Exception e) when (e is NvmeControllerException or IOException or UnauthorizedAccessException
-            or InvalidOperationException or ArgumentException or NotSupportedException or TimeoutException)
-        {
-            stderr.WriteLine($"pnvme {name}: {e.Message}");
-            return Cli.ExitFailure;
+            return CliErrors.Report(name, e, stderr);
         }
     }
 
     /// <summary>Opens the controller of <paramref name="device"/>.</summary>
     public static NvmeController Open(string device) => DeviceTargets.OpenController(device);
+
+    /// <summary>Opens the controller of a parsed device string.</summary>
+    public static NvmeController Open(DeviceSpec device) => DeviceTargets.OpenController(device);
 
     /// <summary>The namespace <paramref name="nsid"/>, or the first active one.</summary>
     public static Namespace PickNamespace(NvmeController c, uint? nsid)
