@@ -43,6 +43,7 @@ internal static class CliErrors
     /// <summary>The exit code and the one line for <paramref name="error"/>.</summary>
     public static (int ExitCode, string Line) Describe(string command, Exception error)
     {
+        error = Unwrap(error);
         string prefix = command.Length == 0 ? "pnvme: " : $"pnvme {command}: ";
         string help = command.Length == 0 ? "pnvme --help" : $"pnvme {command} --help";
         return error switch

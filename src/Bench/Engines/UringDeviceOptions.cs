@@ -53,7 +53,11 @@ public sealed record UringDeviceOptions(string Path, bool Direct, long? Size)
         }
 
         bool blockDevice = path.StartsWith("/dev/", StringComparison.Ordinal);
-        if (Directory.Exists(path)) throw Bad($"'{path}' is a directory; give a file or a block device");
+        if (FileIdentity.Stat(path) is { } info)
+        {
+            if (info.IsDirectory) throw Bad($"'{path}' is a directory; give a file or a block device");
+            if (!info.IsRegularFile && !info.IsBlockDevice) throw Bad($"'{path}' is neither a regular file nor a block device");
+        }
         if (!File.Exists(path))
         {
             if (size is null || blockDevice) throw Bad($"'{path}' does not exist; give size=SIZE to create it");
