@@ -33,8 +33,15 @@ internal static class BenchCommand
         OutputPaths.Check([("--output", options.OutputPath), ("--plot", options.PlotPath)], spec.DataFiles);
         if (options.PlotPath is not null)
             LatencyPlot.CheckRenderer();
+        if (spec.WritesOnOpen)
+        {
+            // Opening creates or re-lays the image: check the flags against a probe first.
+            using var probe = DeviceTargets.OpenForBench(spec.Probe());
+            BenchPlan.Create(options, probe);
+        }
         using var device = DeviceTargets.OpenForBench(spec);
         var plan = BenchPlan.Create(options, device);
+        device.Prepare();
         if (stop.IsRequested)
         {
             stderr.WriteLine($"pnvme bench: stopped by {stop.Reason} before the run started; nothing was measured");

@@ -27,12 +27,13 @@ public enum DeviceKind
 /// </summary>
 public sealed class DeviceSpec
 {
-    private DeviceSpec(string? text, DeviceKind kind, EmulatedControllerOptions? emulated, UringDeviceOptions? uring)
+    private DeviceSpec(string? text, DeviceKind kind, EmulatedControllerOptions? emulated, UringDeviceOptions? uring, bool? retainsData = null)
     {
         Text = text;
         Kind = kind;
         Emulated = emulated;
         Uring = uring;
+        RetainsData = retainsData ?? emulated?.Namespaces.All(n => n.Backend != MediaBackendKind.Null) ?? true;
     }
 
     /// <summary>The string as given; null for the default device.</summary>
@@ -48,7 +49,32 @@ public sealed class DeviceSpec
     public UringDeviceOptions? Uring { get; }
 
     /// <summary>Whether data written can be read back: false for <c>null:</c>.</summary>
-    public bool RetainsData => Emulated?.Namespaces.All(n => n.Backend != MediaBackendKind.Null) ?? true;
+    public bool RetainsData { get; }
+
+    /// <summary>
+    /// Whether opening the device writes its file: an <c>emu:</c> image that is created, or laid
+    /// out again (<c>format=1</c>). Flags are then checked against <see cref="Probe"/> first, so
+    /// a usage error leaves the file untouched.
+    /// </summary>
+    public bool WritesOnOpen => Emulated?.Namespaces.Any(n => n.Backend == MediaBackendKind.File
+        && (n.FormatMedia || !File.Exists(n.FilePath) || new FileInfo(n.FilePath!).Length == 0)) ?? false;
+
+    /// <summary>
+    /// The same controller and namespaces on the null backend: identical geometry and limits,
+    /// no file touched. Only for checking flags before <see cref="WritesOnOpen"/> devices are opened.
+    /// </summary>
+    public DeviceSpec Probe()
+    {
+        if (Emulated is null) return this;
+        var options = Emulated.Clone();
+        foreach (var ns in options.Namespaces.Where(n => n.Backend == MediaBackendKind.File))
+        {
+            ns.Backend = MediaBackendKind.Null;
+            ns.FilePath = null;
+            ns.FormatMedia = false;
+        }
+        return new DeviceSpec(Text, Kind, options, null, RetainsData);
+    }
 
     /// <summary>
     /// The files the device keeps its data in (an <c>emu:</c> image and its format record, a

@@ -111,6 +111,11 @@ public interface IBenchTarget : IDisposable
     int MaxJobs { get; }
     /// <summary>Largest data transfer of one I/O in bytes (MDTS), for the data alone.</summary>
     int MaxIoBytes { get; }
+    /// <summary>
+    /// Does what opening deferred until the run's flags were checked (laying out a <c>uring:</c>
+    /// file to <c>size=</c>): called once, after the plan and before any job opens.
+    /// </summary>
+    void Prepare();
     /// <summary>Opens job <paramref name="jobIndex"/>'s engine. Called on the job's own thread.</summary>
     IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink);
 }

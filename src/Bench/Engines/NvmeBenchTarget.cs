@@ -61,6 +61,9 @@ public sealed class NvmeBenchTarget : IBenchTarget
     public int MaxIoBytes => (int)Math.Min(int.MaxValue, Controller.MaxTransferBytes / Math.Max(1L, Namespace.DataBytes(1, false)) * Namespace.BlockSize);
 
     /// <inheritdoc />
+    public void Prepare() { }   // the controller was opened ready
+
+    /// <inheritdoc />
     public IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink)
         => new NvmeJobEngine(this, settings, sink);
 

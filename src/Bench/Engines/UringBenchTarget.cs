@@ -7,28 +7,41 @@ namespace PolledNvme.Bench.Engines;
 /// <summary>
 /// <c>uring:PATH[,direct=0|1][,size=SIZE]</c>: the kernel's path, a file or block device read and
 /// written through our io_uring binding, for side-by-side numbers with the driver and with fio.
-/// A missing or short file is laid out first with written (non-hole) data, like fio does. The
+/// A missing or short file is laid out with written (non-hole) data, like fio does, once the run's
+/// flags have been checked (<see cref="Prepare"/>). The
 /// "namespace" is the file in 512-byte sectors (the device's logical block for O_DIRECT); no PI.
 /// </summary>
 public sealed class UringBenchTarget : IBenchTarget
 {
-    private readonly NativeFile _probe;
+    private long? _layOutTo;
 
-    /// <summary>Opens (or lays out) the file a parsed <c>uring:</c> string names.</summary>
+    /// <summary>
+    /// Reads the geometry of the file a parsed <c>uring:</c> string names. A file that <c>size=</c>
+    /// asks to lay out (missing or shorter) is measured as it will be and laid out by
+    /// <see cref="Prepare"/>, after the run's flags have been checked against it.
+    /// </summary>
     public UringBenchTarget(UringDeviceOptions options)
     {
         Path = options.Path;
         Direct = options.Direct;
-        if (options.Size is { } s && !Path.StartsWith("/dev/", StringComparison.Ordinal))
-            UringFileEngine.PrepareFile(Path, s);
-        _probe = NativeFile.Open(Path, writable: true, direct: Direct);
-        int sector = Direct ? Math.Max(UringDeviceOptions.SectorSize, _probe.DirectAlignment) : UringDeviceOptions.SectorSize;
-        long length = _probe.Length;
-        if (length < sector)
+        bool file = !Path.StartsWith("/dev/", StringComparison.Ordinal);
+        long existing = File.Exists(Path) ? new FileInfo(Path).Length : -1;
+        int sector;
+        long length;
+        if (file && options.Size is { } size && existing < size)
         {
-            _probe.Dispose();
-            throw new UsageException("--device", $"uring: '{Path}' has {length} bytes, less than one {sector}-byte sector; give size=SIZE to lay it out");
+            _layOutTo = size;
+            length = size;
+            sector = Direct ? NativeFile.FileDirectAlignment : UringDeviceOptions.SectorSize;
         }
+        else
+        {
+            using var probe = NativeFile.Open(Path, writable: false, direct: Direct);
+            sector = Direct ? Math.Max(UringDeviceOptions.SectorSize, probe.DirectAlignment) : UringDeviceOptions.SectorSize;
+            length = probe.Length;
+        }
+        if (length < sector)
+            throw new UsageException("--device", $"uring: '{Path}' has {length} bytes, less than one {sector}-byte sector; give size=SIZE to lay it out");
         Geometry = new NamespaceGeometry(sector, 0, length / sector, 0, 0, false, false, 0);
         Description = $"{Path} ({length} bytes, {(Direct ? "O_DIRECT" : "buffered")}, io_uring)";
     }
@@ -61,7 +74,15 @@ public sealed class UringBenchTarget : IBenchTarget
         => new UringJobEngine(this, settings, sink);
 
     /// <inheritdoc />
-    public void Dispose() => _probe.Dispose();
+    public void Prepare()
+    {
+        if (_layOutTo is { } size)
+            UringFileEngine.PrepareFile(Path, size);
+        _layOutTo = null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() { }
 
     /// <inheritdoc />
     public override string ToString() => Description.ToString(CultureInfo.InvariantCulture);

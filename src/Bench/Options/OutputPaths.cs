@@ -4,7 +4,8 @@ namespace PolledNvme.Bench.Options;
 /// Files a command will write (<c>--output</c>, <c>--plot</c>, <c>read --data/--metadata</c>),
 /// checked before the device is opened: each can be created or written, is not a directory,
 /// is not a file the device keeps its data in (the image or its format record, however it is
-/// spelled: symlinks, relative paths and hard links are caught), and is not another output.
+/// spelled: symlinks, relative paths and hard links are caught), is not any other emulated
+/// namespace's image or format record, and is not another output.
 /// Nothing is written or truncated by the check.
 /// </summary>
 internal static class OutputPaths
@@ -26,6 +27,10 @@ internal static class OutputPaths
                 if (FileIdentity.Same(path, data))
                     throw new UsageException(flag, $"'{path}' is {DescribeDeviceFile(data)}; writing there would destroy the device's data. Give another file.");
             }
+            if (ImageRecordOf(path) is { } record)
+                throw new UsageException(flag, $"'{path}' is an emulated namespace's image (its format record '{record}' is beside it); writing there would destroy it. Give another file.");
+            if (path.EndsWith(Engines.NvmeBenchTarget.FormatRecordSuffix, StringComparison.Ordinal) && File.Exists(path))
+                throw new UsageException(flag, $"'{path}' is an emulated namespace's format record; writing there would destroy the image's format. Give another file.");
             for (int j = 0; j < i; j++)
             {
                 if (outputs[j].Path is { } other && FileIdentity.Same(path, other))
@@ -33,6 +38,19 @@ internal static class OutputPaths
             }
             CheckWritable(flag, path);
         }
+    }
+
+    // Any image of the emulated controller, not only this command's device: it is known by the
+    // format record beside it (under the name given or the name a symlink leads to).
+    private static string? ImageRecordOf(string path)
+    {
+        if (FileIdentity.Stat(path) is not { IsRegularFile: true }) return null;
+        foreach (string name in new[] { path, FileIdentity.Canonical(path) })
+        {
+            string record = name + Engines.NvmeBenchTarget.FormatRecordSuffix;
+            if (File.Exists(record)) return record;
+        }
+        return null;
     }
 
     private static string DescribeDeviceFile(string data)

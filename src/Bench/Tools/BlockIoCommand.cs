@@ -55,20 +55,9 @@ internal static class BlockIoCommand
             OutputPaths.Check([("--data", dataPath), ("--metadata", metaPath)], spec.DataFiles);
         }
 
-        using var controller = ToolContext.Open(spec);
-        var ns = ToolContext.PickNamespace(controller, nsidFlag);
-        var flags = BlockCommandFlags.Parse(a, ns);
+        using var controller = ToolContext.Open(spec, probe => Check(probe, a, nsidFlag, write, dataPath, metaPath));
+        var (ns, flags, dataBytes, metaBytes) = Check(controller, a, nsidFlag, write, dataPath, metaPath);
         var pi = flags.Pi;
-        long dataBytes = ns.DataBytes(flags.Blocks, pi.Pract);
-        long metaBytes = ns.MetadataBytes(flags.Blocks, pi.Pract);
-        if (metaBytes == 0 && metaPath is not null)
-            throw new UsageException("--metadata", ns.MetadataSize == 0 ? "the format has no metadata" : ns.IsExtended
-                ? "the format is extended LBA: metadata travels inside --data" : "PRACT=1 with MS == PI size: the controller moves the metadata");
-        if (metaBytes != 0 && metaPath is null)
-            throw new UsageException("--metadata", $"the format keeps metadata in a separate buffer: give a file ({metaBytes} bytes)");
-        if (dataBytes > controller.MaxTransferBytes)
-            throw new UsageException("--block-count", $"{flags.Blocks} blocks transfer {dataBytes} bytes, more than the controller's {controller.MaxTransferBytes} (MDTS)");
-
         using var data = controller.Memory.Allocate((int)dataBytes);
         using var meta = metaBytes > 0 ? controller.Memory.Allocate((int)metaBytes) : null;
         if (write)
@@ -96,6 +85,36 @@ internal static class BlockIoCommand
         return Cli.ExitOk;
     });
 
+    // Everything about the command line that needs the namespace: refused here, before any I/O.
+    private static (Namespace Ns, BlockCommandFlags Flags, long DataBytes, long MetaBytes) Check(
+        NvmeController controller, ArgReader a, uint? nsidFlag, bool write, string dataPath, string? metaPath)
+    {
+        var ns = ToolContext.PickNamespace(controller, nsidFlag);
+        var flags = BlockCommandFlags.Parse(a, ns);
+        long dataBytes = ns.DataBytes(flags.Blocks, flags.Pi.Pract);
+        long metaBytes = ns.MetadataBytes(flags.Blocks, flags.Pi.Pract);
+        if (metaBytes == 0 && metaPath is not null)
+            throw new UsageException("--metadata", ns.MetadataSize == 0 ? "the format has no metadata" : ns.IsExtended
+                ? "the format is extended LBA: metadata travels inside --data" : "PRACT=1 with MS == PI size: the controller moves the metadata");
+        if (metaBytes != 0 && metaPath is null)
+            throw new UsageException("--metadata", $"the format keeps metadata in a separate buffer: give a file ({metaBytes} bytes)");
+        if (dataBytes > controller.MaxTransferBytes)
+            throw new UsageException("--block-count", $"{flags.Blocks} blocks transfer {dataBytes} bytes, more than the controller's {controller.MaxTransferBytes} (MDTS)");
+        if (write)
+        {
+            CheckLength("--data", dataPath, dataBytes);
+            if (metaBytes > 0) CheckLength("--metadata", metaPath!, metaBytes);
+        }
+        return (ns, flags, dataBytes, metaBytes);
+    }
+
+    private static void CheckLength(string flag, string path, long bytes)
+    {
+        long length = new FileInfo(path).Length;
+        if (length < bytes)
+            throw new UsageException(flag, $"'{path}' has {length} bytes; the command transfers {bytes}");
+    }
+
     private static void CheckInput(string flag, string path)
     {
         if (path.Length == 0) throw new UsageException(flag, "needs a file name");
@@ -106,8 +125,8 @@ internal static class BlockIoCommand
     private static void Load(string path, string flag, Span<byte> target)
     {
         using var file = File.OpenRead(path);
-        if (file.Length < target.Length)
-            throw new UsageException(flag, $"'{path}' has {file.Length} bytes; the command transfers {target.Length}");
+        if (file.Length < target.Length)   // shrunk since Check
+            throw new IOException($"{flag}: '{path}' has {file.Length} bytes now; the command transfers {target.Length}");
         file.ReadExactly(target);
     }
 }

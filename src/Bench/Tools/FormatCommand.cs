@@ -1,3 +1,4 @@
+using PolledNvme.Bench.Engines;
 using PolledNvme.Bench.Options;
 
 namespace PolledNvme.Bench.Tools;
@@ -34,12 +35,8 @@ internal static class FormatCommand
         bool mset = a.Get("ms") is { } m && FioValues.ParseInteger("--ms", m, 0, 1) == 1;
         int ses = a.Get("ses") is { } s ? (int)FioValues.ParseInteger("--ses", s, 0, 2) : 0;
 
-        using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, nsidFlag);
-        if (lbaf >= ns.LbaFormats.Count)
-            throw new UsageException("--lbaf", $"{lbaf} is not one of the namespace's formats 0..{ns.LbaFormats.Count - 1}");
-        if (pi != 0 && ns.LbaFormats[lbaf].MetadataSize == 0)
-            throw new UsageException("--pi", $"LBA format {lbaf} has no metadata to hold protection information");
+        using var controller = ToolContext.Open(DeviceSpec.ParseController(device), probe => Check(probe, nsidFlag, lbaf, pi));
+        var ns = Check(controller, nsidFlag, lbaf, pi);
         controller.FormatNvm(ns.Id, lbaf, mset, pi, pil, ses);
         var after = controller.GetNamespace(ns.Id);
         if (format == OutputFormat.Json)
@@ -66,4 +63,14 @@ internal static class FormatCommand
         }
         return Cli.ExitOk;
     });
+
+    private static Driver.Namespace Check(Driver.NvmeController controller, uint? nsidFlag, int lbaf, int pi)
+    {
+        var ns = ToolContext.PickNamespace(controller, nsidFlag);
+        if (lbaf >= ns.LbaFormats.Count)
+            throw new UsageException("--lbaf", $"{lbaf} is not one of the namespace's formats 0..{ns.LbaFormats.Count - 1}");
+        if (pi != 0 && ns.LbaFormats[lbaf].MetadataSize == 0)
+            throw new UsageException("--pi", $"LBA format {lbaf} has no metadata to hold protection information");
+        return ns;
+    }
 }

@@ -1,3 +1,4 @@
+using PolledNvme.Bench.Engines;
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver.Spec;
 
@@ -22,7 +23,7 @@ internal static class IdNsCommand
         if (args.Contains("--help")) { stdout.WriteLine(Usage); return Cli.ExitOk; }
         var a = new ArgReader(args, ToolContext.CommonValueFlags, [], ToolContext.CommonAliases);
         var (device, format, nsidFlag) = ToolContext.Common(a);
-        using var controller = ToolContext.Open(device);
+        using var controller = ToolContext.Open(DeviceSpec.ParseController(device), probe => ToolContext.PickNamespace(probe, nsidFlag));
         uint nsid = ToolContext.PickNamespace(controller, nsidFlag).Id;
         var ns = ToolContext.Identify<IdentifyNamespace>(controller, IdentifyCns.Namespace, nsid);
         bool elbas = controller.Identify.ExtendedLbaFormatsSupported;

@@ -1,3 +1,4 @@
+using PolledNvme.Bench.Engines;
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver;
 
@@ -28,12 +29,8 @@ internal static class RangeCommands
             [.. BlockCommandFlags.SwitchFlags, "deac"], BlockCommandFlags.Aliases(("d", "deac")));
         var (device, format, nsidFlag) = ToolContext.Common(a);
         BlockCommandFlags.CheckSyntax(a);
-        using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, nsidFlag);
-        var flags = BlockCommandFlags.Parse(a, ns);
-        if (flags.Pi.Checks != Protection.PiChecks.None)
-            throw new UsageException(flags.Pi.Checks == Protection.PiChecks.StorageTag ? "--storage-tag-check" : "--prinfo",
-                "Write Zeroes takes no PI checks (PRCHK and STC must be 0)");
+        using var controller = ToolContext.Open(DeviceSpec.ParseController(device), probe => CheckWriteZeroes(probe, a, nsidFlag));
+        var (ns, flags) = CheckWriteZeroes(controller, a, nsidFlag);
         using var queue = controller.CreateIoQueuePair(2);
         var pi = flags.Pi;
         queue.Wait(queue.WriteZeroesAsync(ns, flags.StartBlock, flags.Blocks, in pi, a.Has("deac")));
@@ -50,7 +47,7 @@ internal static class RangeCommands
         if (!a.Has("deallocate"))
             throw new UsageException("--deallocate", "is required: deallocate (AD) is the Dataset Management attribute this tool sends");
         BlockCommandFlags.CheckSyntax(a);
-        using var controller = ToolContext.Open(device);
+        using var controller = ToolContext.Open(DeviceSpec.ParseController(device), probe => BlockCommandFlags.Parse(a, ToolContext.PickNamespace(probe, nsidFlag)));
         var ns = ToolContext.PickNamespace(controller, nsidFlag);
         var flags = BlockCommandFlags.Parse(a, ns);
         using var queue = controller.CreateIoQueuePair(2);
@@ -58,4 +55,14 @@ internal static class RangeCommands
         ToolContext.ReportBlockCommand(stdout, format, "dsm", ns, flags);
         return Cli.ExitOk;
     });
+
+    private static (Namespace Ns, BlockCommandFlags Flags) CheckWriteZeroes(NvmeController controller, ArgReader a, uint? nsidFlag)
+    {
+        var ns = ToolContext.PickNamespace(controller, nsidFlag);
+        var flags = BlockCommandFlags.Parse(a, ns);
+        if (flags.Pi.Checks != Protection.PiChecks.None)
+            throw new UsageException(flags.Pi.Checks == Protection.PiChecks.StorageTag ? "--storage-tag-check" : "--prinfo",
+                "Write Zeroes takes no PI checks (PRCHK and STC must be 0)");
+        return (ns, flags);
+    }
 }

@@ -55,8 +55,22 @@ internal static class ToolContext
     /// <summary>Opens the controller of <paramref name="device"/>.</summary>
     public static NvmeController Open(string device) => DeviceTargets.OpenController(device);
 
-    /// <summary>Opens the controller of a parsed device string.</summary>
-    public static NvmeController Open(DeviceSpec device) => DeviceTargets.OpenController(device);
+    /// <summary>
+    /// Opens the controller of a parsed device string. When opening writes the image (it is
+    /// created, or re-laid with <c>format=1</c>), <paramref name="check"/> first runs against a
+    /// probe of the same geometry on the null backend, so a usage error leaves the file untouched.
+    /// </summary>
+    /// <param name="device">The parsed device string.</param>
+    /// <param name="check">The command's checks that need the controller (namespace, flags against its format); throws <see cref="UsageException"/>.</param>
+    public static NvmeController Open(DeviceSpec device, Action<NvmeController>? check = null)
+    {
+        if (check is not null && device.WritesOnOpen)
+        {
+            using var probe = DeviceTargets.OpenController(device.Probe());
+            check(probe);
+        }
+        return DeviceTargets.OpenController(device);
+    }
 
     /// <summary>The namespace <paramref name="nsid"/>, or the first active one.</summary>
     public static Namespace PickNamespace(NvmeController c, uint? nsid)
