@@ -8,13 +8,17 @@ namespace PolledNvme.Driver;
 /// <summary>
 /// The admin queue pair (queue 0; NVMe Base 2.0 §3.3.1.1): the one queue shared by all
 /// threads, so every command runs under a lock, synchronously, polling until its completion
-/// arrives, the timeout expires or the controller reports a fatal status.
+/// arrives, the timeout expires or the controller reports a fatal status. A data buffer must
+/// be alive and from this controller's memory; it is leased until the command's completion
+/// arrives, which for an abandoned command (timeout, fatal status) may be long after
+/// ExecuteRaw returned, or until a reset fails it.
 /// </summary>
 internal sealed class AdminQueue : IDisposable
 {
     private readonly object _lock = new();
     private readonly INvmeTransport _transport;
     private readonly ControllerRegisterState _state;
+    private readonly DmaAllocator _memory;
     private readonly DmaBuffer _sqMemory;
     private readonly DmaBuffer _cqMemory;
     private readonly QueuePair<AdminRequest> _pair;
@@ -25,6 +29,7 @@ internal sealed class AdminQueue : IDisposable
     {
         _transport = transport;
         _state = state;
+        _memory = memory;
         _timeout = timeout;
         int dstrd = state.Capabilities.Dstrd;
         _sqMemory = memory.AllocatePageAligned(entries * SubmissionEntry.Size);
@@ -46,14 +51,23 @@ internal sealed class AdminQueue : IDisposable
     /// <summary>Runs <paramref name="command"/> (PRPs built for <paramref name="data"/>) and returns its completion; throws <see cref="NvmeException"/> on an error status.</summary>
     public CompletionEntry Execute(SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
     {
-        CompletionEntry cqe = ExecuteRaw(command, data, dataLength);
+        CompletionEntry cqe;
+        string? detail = null;
+        lock (_lock) // the command id stays this command's until the detail is read
+        {
+            cqe = ExecuteRaw(command, data, dataLength);
+            if (!new NvmeStatus(cqe.Status).IsSuccess)
+                detail = _transport.DescribeFailure(0, cqe.CommandId);
+        }
         var status = new NvmeStatus(cqe.Status);
         if (!status.IsSuccess)
-            throw new NvmeException(status, command.Opcode, isAdmin: true, command.NamespaceId);
+            throw new NvmeException(status, command.Opcode, isAdmin: true, command.NamespaceId, detail: detail);
         return cqe;
     }
 
     /// <summary>Runs <paramref name="command"/> and returns its completion whatever the status.</summary>
+    /// <exception cref="ObjectDisposedException"><paramref name="data"/> was disposed.</exception>
+    /// <exception cref="ArgumentException"><paramref name="data"/> comes from another controller's memory.</exception>
     public CompletionEntry ExecuteRaw(SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
     {
         lock (_lock)
@@ -65,10 +79,13 @@ internal sealed class AdminQueue : IDisposable
             {
                 try
                 {
+                    DmaBufferChecks.Lease(data, _memory, nameof(data));
+                    request.Data = data;
                     _prp.Build(request.CommandId, data, 0, dataLength == 0 ? data.Length : dataLength, ref request.Command);
                 }
                 catch
                 {
+                    request.ReleaseData();
                     _pair.Return(request);
                     throw;
                 }
@@ -130,12 +147,24 @@ internal sealed class AdminQueue : IDisposable
         public CompletionEntry Completion;
         public volatile bool Done;
         public bool Abandoned;
+        public DmaBuffer? Data;
         private QueuePair<AdminRequest>? _owner;
 
         public AdminRequest(ushort id) : base(id) { }
 
+        /// <summary>Ends the lease on the caller's buffer: the controller is done with it.</summary>
+        public void ReleaseData()
+        {
+            if (Data is { } data)
+            {
+                Data = null;
+                data.ReleaseLease();
+            }
+        }
+
         protected internal override void OnCompleted(in CompletionEntry completion)
         {
+            ReleaseData();
             Completion = completion;
             Done = true;
             if (Abandoned)

@@ -98,7 +98,7 @@ public sealed partial class NvmeController
                 updated.Add(existing);
             }
             else
-                updated.Add(new Namespace(nsid, identify, nvm, ExtendedLbaFormatsEnabled));
+                updated.Add(new Namespace(this, nsid, identify, nvm, ExtendedLbaFormatsEnabled));
         }
         _namespaces.Clear();
         _namespaces.AddRange(updated);
@@ -134,11 +134,13 @@ public sealed partial class NvmeController
     }
 
     /// <summary>
-    /// Controller-level reset (§3.7.2): fails every outstanding command on every queue pair
-    /// (status AbortedSqDeletion), disables the controller, re-initializes it and re-creates
-    /// the existing I/O queue pairs, which stay usable. Call it while no other thread submits
-    /// on those queue pairs (e.g. from their owning thread, or with them quiesced). Also the
-    /// way out of Controller Fatal Status.
+    /// Controller-level reset (§3.7.2): disables the controller, fails every outstanding
+    /// command on every queue pair (status AbortedSqDeletion; callbacks and continuations run on
+    /// the calling thread), re-initializes the controller and re-creates the existing I/O queue
+    /// pairs, which stay usable. The commands are failed only after the controller stopped, so
+    /// their buffers are not reused while it could still reach them. Call it while no other
+    /// thread submits on those queue pairs (e.g. from their owning thread, or with them
+    /// quiesced). Also the way out of Controller Fatal Status.
     /// </summary>
     public void Reset()
     {
@@ -146,12 +148,24 @@ public sealed partial class NvmeController
         IoQueuePair[] pairs;
         lock (_queueIdLock)
             pairs = _queuePairs.ToArray();
-        foreach (IoQueuePair pair in pairs)
+        bool stopped = false;
+        try
         {
-            pair.FailInFlight(NvmeStatus.AbortedSqDeletion);
-            pair.ForgetControllerQueues();
+            _registers.Disable();
+            stopped = true;
         }
-        _registers.Disable();
+        finally
+        {
+            // Even when the controller does not stop, nothing may wait forever on it; the buffers
+            // of those commands then stay out of the pool (it might still reach them).
+            foreach (IoQueuePair pair in pairs)
+            {
+                pair.FailInFlight(NvmeStatus.AbortedSqDeletion, stopped);
+                if (stopped)
+                    pair.ReleaseHeldLeases();
+                pair.ForgetControllerQueues();
+            }
+        }
         _admin.ResetAfterDisable();
         EnableAndIdentify();
         foreach (IoQueuePair pair in pairs)

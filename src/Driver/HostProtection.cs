@@ -8,7 +8,10 @@ namespace PolledNvme.Driver;
 /// into the DMA buffer before a write (the controller then checks per PRCHK), and verifies and
 /// strips PI while copying a read back out. One pass over the data each way; no allocation.
 /// The reference tag, app tag and storage tag come from the same <see cref="IoProtectionOptions"/>
-/// the command carries, so host and controller agree.
+/// the command carries, so host and controller agree. The buffers are checked first: alive
+/// (<see cref="ObjectDisposedException"/> whose ObjectName is the argument) and sized for
+/// <c>blocks</c> blocks in the namespace's layout (<see cref="ArgumentException"/> naming the
+/// argument); the namespace must have a PI format the host can handle.
 /// </summary>
 public static class HostProtection
 {
@@ -33,9 +36,8 @@ public static class HostProtection
     public static void GenerateInto(Namespace ns, in IoProtectionOptions pi, ulong slba, ReadOnlySpan<byte> hostData, DmaBuffer data, DmaBuffer? metadata, int blocks)
     {
         ProtectionContext context = CreateContext(ns, in pi, slba);
-        ProtectionFormat format = context.Format;
-        Span<byte> meta = format.Layout == MetadataLayout.Separate ? RequireMetadata(ns, metadata, blocks).Span : Span<byte>.Empty;
-        context.GenerateCopy(hostData, data.Span, meta, blocks);
+        CheckBuffers(ns, "Host PI generation", data, metadata, hostData.Length, blocks);
+        context.GenerateCopy(hostData, data.Span, metadata is null ? Span<byte>.Empty : metadata.Span, blocks);
     }
 
     /// <summary>
@@ -53,16 +55,37 @@ public static class HostProtection
     public static bool TryVerifyFrom(Namespace ns, in IoProtectionOptions pi, ulong slba, DmaBuffer data, DmaBuffer? metadata, Span<byte> hostData, int blocks, out PiError error)
     {
         ProtectionContext context = CreateContext(ns, in pi, slba);
-        ProtectionFormat format = context.Format;
-        ReadOnlySpan<byte> meta = format.Layout == MetadataLayout.Separate ? RequireMetadata(ns, metadata, blocks).Span : ReadOnlySpan<byte>.Empty;
-        return context.VerifyCopy(data.Span, meta, hostData, blocks, out error);
+        CheckBuffers(ns, "Host PI verification", data, metadata, hostData.Length, blocks);
+        return context.VerifyCopy(data.Span, metadata is null ? ReadOnlySpan<byte>.Empty : metadata.Span, hostData, blocks, out error);
     }
 
-    private static ProtectionFormat RequireFormat(Namespace ns) => ns.ProtectionFormat ?? throw new InvalidOperationException(
-        ns.PiType == PiType.None
-            ? $"Namespace {ns.Id} is not formatted with protection information (DPS type 0); host PI needs a PI format."
-            : $"Namespace {ns.Id}'s PI format cannot be handled on the host: {ns.ProtectionFormatError}");
+    private static ProtectionFormat RequireFormat(Namespace ns)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        return ns.ProtectionFormat ?? throw new InvalidOperationException(
+            ns.PiType == PiType.None
+                ? $"Namespace {ns.Id} is not formatted with protection information (DPS type 0); host PI needs a PI format."
+                : $"Namespace {ns.Id}'s PI format cannot be handled on the host: {ns.ProtectionFormatError}");
+    }
 
-    private static DmaBuffer RequireMetadata(Namespace ns, DmaBuffer? metadata, int blocks) => metadata ?? throw new ArgumentException(
-        $"Namespace {ns.Id} keeps metadata in a separate buffer: {blocks} blocks need a metadata buffer of {(long)blocks * ns.MetadataSize} bytes.", nameof(metadata));
+    /// <summary>
+    /// The DMA buffers are alive and hold <paramref name="blocks"/> blocks in the namespace's
+    /// layout (PRACT = 0: data and metadata as stored); the host span holds their data.
+    /// </summary>
+    private static void CheckBuffers(Namespace ns, string operation, DmaBuffer data, DmaBuffer? metadata, int hostLength, int blocks)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (blocks <= 0)
+            throw new ArgumentOutOfRangeException(nameof(blocks), $"{operation} needs at least one block; got {blocks}.");
+        DmaBufferChecks.RequireAlive(data, nameof(data));
+        if (metadata is not null)
+            DmaBufferChecks.RequireAlive(metadata, nameof(metadata));
+        long dataBytes = ns.DataBytes(blocks, pract: false);
+        long metadataBytes = ns.MetadataBytes(blocks, pract: false);
+        if (!DmaBufferChecks.FitLayout(data, metadata, dataBytes, metadataBytes))
+            DmaBufferChecks.ThrowBufferSizes(ns, operation, blocks, pract: false, data, metadata, dataBytes, metadataBytes);
+        long hostBytes = (long)blocks * ns.BlockSize;
+        if (hostLength < hostBytes)
+            throw new ArgumentException($"{operation} of {blocks} blocks on namespace {ns.Id} needs {hostBytes} bytes of host data ({ns.BlockSize} per block, data only); the host span has {hostLength}.", "hostData");
+    }
 }

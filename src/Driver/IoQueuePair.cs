@@ -8,9 +8,11 @@ namespace PolledNvme.Driver;
 
 /// <summary>
 /// An I/O submission/completion queue pair on the controller (NVMe Base 2.0 §3.3.1), owned by
-/// one thread: submit and poll it from that thread only (no locks on this path). Created with
-/// Create I/O CQ then Create I/O SQ; Dispose deletes the SQ then the CQ. The block commands
-/// are in NamespaceCommands.cs.
+/// one thread: submit and poll it from that thread only (no locks on this path; the owner
+/// check is in IoQueuePairThreads.cs). Created with Create I/O CQ then Create I/O SQ; Dispose
+/// deletes the SQ then the CQ. The block commands are in NamespaceCommands.cs. Every submit
+/// checks that its buffers are alive and come from this controller's memory, and leases them
+/// until the command's completion is reaped (or the command is failed).
 /// </summary>
 public sealed partial class IoQueuePair : IPollable, IDisposable
 {
@@ -18,15 +20,18 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     private readonly QueuePair<IoRequest> _pair;
     private readonly PrpBuilder _prp;
     private readonly INvmeTransport _transport;
-    private readonly int _maxTransferBytes;
-    private bool _batchDoorbells;
-    // ---- not touched per I/O below this line ----
     private readonly NvmeController _controller;
+    private readonly DmaAllocator _memory;
+    private readonly int _maxTransferBytes;
+    private int _ownerThreadId;
+    private bool _batchDoorbells;
+    private bool _disposed;
+    // ---- not touched per I/O below this line ----
     private readonly DmaBuffer _sqMemory;
     private readonly DmaBuffer _cqMemory;
     private readonly DmaBuffer _rangeMemory;
     private bool _createdOnController;
-    private bool _disposed;
+    private List<DmaBuffer>? _heldLeases;
 
     internal IoQueuePair(NvmeController controller, ushort id, int entries)
     {
@@ -35,15 +40,14 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         Id = id;
         int dstrd = controller.Capabilities.Dstrd;
         DmaAllocator memory = controller.Memory;
+        _memory = memory;
         _sqMemory = memory.AllocatePageAligned(entries * SubmissionEntry.Size);
         _cqMemory = memory.AllocatePageAligned(entries * CompletionEntry.Size);
         try
         {
             var sq = new SubmissionQueue(id, _sqMemory, entries, _transport.Registers, ControllerRegisters.SqTailDoorbell(id, dstrd));
             var cq = new CompletionQueue(id, _cqMemory, entries, _transport.Registers, ControllerRegisters.CqHeadDoorbell(id, dstrd));
-            var owner = new IoRequest.Owner();
-            _pair = new QueuePair<IoRequest>(sq, cq, cid => new IoRequest(cid, owner));
-            owner.Pair = _pair;
+            _pair = new QueuePair<IoRequest>(sq, cq, cid => new IoRequest(cid, this));
             _maxTransferBytes = controller.MaxTransferBytes;
             _prp = new PrpBuilder(memory, controller.PageSize, _maxTransferBytes, _pair.Depth);
             _rangeMemory = memory.Allocate(_pair.Depth * DatasetRange.Size);
@@ -84,17 +88,24 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         set => _batchDoorbells = value;
     }
 
-    /// <summary>Publishes submissions made with <see cref="BatchDoorbells"/> on.</summary>
+    /// <summary>Publishes submissions made with <see cref="BatchDoorbells"/> on (owner thread only).</summary>
+    /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void RingDoorbell() => _pair.RingDoorbell();
+    public void RingDoorbell()
+    {
+        CheckOwnerThread();
+        _pair.RingDoorbell();
+    }
 
     /// <summary>
     /// Reaps up to <paramref name="max"/> completions on the calling (owning) thread, running
     /// their callbacks and awaiting continuations, with one CQ head doorbell write per batch.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ProcessCompletions(int max = int.MaxValue)
     {
+        CheckOwnerThread();
         _transport.Progress();
         return _pair.ProcessCompletions(max);
     }
@@ -104,10 +115,16 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     /// <see cref="NvmeException"/>). Never hangs: throws <see cref="NvmeControllerException"/>
     /// when the controller reports CSTS.CFS (failing every outstanding command of this queue
     /// pair), and <see cref="TimeoutException"/> when <paramref name="timeout"/> (default 30 s)
-    /// passes with nothing completing (the commands stay outstanding).
+    /// passes with nothing completing (the commands stay outstanding). A task can be waited (or
+    /// awaited) once: its request slot is reused afterwards.
     /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// Called from a thread that does not own the pair, or <paramref name="task"/> was already
+    /// waited or awaited (the message says which).
+    /// </exception>
     public void Wait(ValueTask task, TimeSpan? timeout = null)
     {
+        CheckOwnerThread();
         long start = Stopwatch.GetTimestamp();
         int spins = 0;
         while (!task.IsCompleted)
@@ -116,8 +133,10 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     }
 
     /// <summary>Polls until no command is outstanding (same fatal/timeout rules as <see cref="Wait"/>).</summary>
+    /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair.</exception>
     public void Drain(TimeSpan? timeout = null)
     {
+        CheckOwnerThread();
         long start = Stopwatch.GetTimestamp();
         int spins = 0;
         while (_pair.InFlight != 0)
@@ -132,7 +151,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         if ((csts & ControllerStatus.Fatal) != 0)
         {
             NvmeControllerException fatal = _controller.FatalException(csts, $"with {_pair.InFlight} commands outstanding on queue {Id}");
-            FailInFlight(NvmeStatus.AbortedSqDeletion);
+            FailInFlight(NvmeStatus.AbortedSqDeletion, controllerStopped: false);
             throw fatal;
         }
         TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
@@ -144,12 +163,18 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
 
     /// <summary>
     /// Submits a caller-built command (raw path, e.g. vendor or invalid opcodes). PRPs are
-    /// built for <paramref name="dataLength"/> bytes of <paramref name="data"/> when given;
-    /// the command id is assigned here.
+    /// built for <paramref name="dataLength"/> bytes of <paramref name="data"/> when given
+    /// (checked and leased like any data buffer); the command id is assigned here. The
+    /// command's own pointers (PRPs when no <paramref name="data"/> is given, MPTR) go to the
+    /// controller as they are: that is what the raw path is for (e.g. testing how a controller
+    /// handles addresses it was not given).
     /// </summary>
+    /// <exception cref="ObjectDisposedException"><paramref name="data"/> was disposed.</exception>
+    /// <exception cref="ArgumentException"><paramref name="data"/> comes from another controller's memory.</exception>
+    /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair.</exception>
     public ValueTask SubmitRawAsync(in SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
     {
-        ThrowIfDisposed();
+        Enter();
         IoRequest r = _pair.Rent();
         r.Command = command;
         r.Opcode = command.Opcode;
@@ -160,11 +185,12 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         {
             try
             {
+                LeaseData(r, data, nameof(data));
                 _prp.Build(r.CommandId, data, 0, dataLength == 0 ? data.Length : dataLength, ref r.Command);
             }
             catch
             {
-                _pair.Return(r);
+                ReturnUnsubmitted(r);
                 throw;
             }
         }
@@ -193,32 +219,81 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         _createdOnController = true;
     }
 
-    /// <summary>Completes every outstanding command with <paramref name="status"/> (reset, fatal controller).</summary>
-    internal int FailInFlight(NvmeStatus status) => _pair.FailInFlight(status.Value);
+    /// <summary>
+    /// Completes every outstanding command with <paramref name="status"/> (reset, fatal
+    /// controller, disposal). With <paramref name="controllerStopped"/> false the controller
+    /// may still be working on them (fatal status, a controller that would not stop), so their
+    /// buffer leases are held back (a disposed buffer stays out of the pool) until
+    /// <see cref="ReleaseHeldLeases"/> after the controller was disabled, or for good.
+    /// </summary>
+    internal int FailInFlight(NvmeStatus status, bool controllerStopped)
+    {
+        if (!controllerStopped)
+            HoldLeasesOfInFlight();
+        return _pair.FailInFlight(status.Value);
+    }
+
+    private void HoldLeasesOfInFlight()
+    {
+        for (int i = 0; i < _pair.Depth; i++)
+        {
+            IoRequest r = _pair.RequestFor((ushort)i);
+            if (!r.InFlight)
+                continue;
+            if (r.Data is { } data)
+                (_heldLeases ??= []).Add(data);
+            if (r.Metadata is { } metadata)
+                (_heldLeases ??= []).Add(metadata);
+            r.Data = null;
+            r.Metadata = null;
+        }
+    }
+
+    /// <summary>The controller was disabled: the leases held back by a failure without a stop end now.</summary>
+    internal void ReleaseHeldLeases()
+    {
+        if (_heldLeases is not { } held)
+            return;
+        _heldLeases = null;
+        foreach (DmaBuffer buffer in held)
+            buffer.ReleaseLease();
+    }
 
     internal void ForgetControllerQueues() => _createdOnController = false;
 
-    /// <summary>Deletes the SQ then the CQ on the controller (if it is still alive) and frees the rings.</summary>
+    /// <summary>
+    /// Deletes the SQ then the CQ on the controller (if it is still alive), then fails what is
+    /// still outstanding with AbortedSqDeletion (callbacks and continuations run on the calling
+    /// thread) and frees the rings. The controller deletes a queue only after it stopped using
+    /// that queue's commands, so their buffers go back (when disposed) only once the device is
+    /// done with them. Not bound to the owner thread (the controller disposes its queue pairs),
+    /// but call it only while no other thread uses the pair.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)
             return;
         _disposed = true;
-        if (_pair.InFlight != 0)
-            FailInFlight(NvmeStatus.AbortedSqDeletion);
+        // Stopped: the queues were deleted (or never existed on the controller), or the controller is disabled.
+        bool stopped = !_createdOnController || (_controller.ReadStatus() & (ControllerStatus.Ready | ControllerStatus.Fatal)) == 0;
         if (_createdOnController && _controller.IsOperational)
         {
             try
             {
                 _controller.Admin.ExecuteRaw(AdminCommandBuilder.DeleteIoSubmissionQueue(Id));
                 _controller.Admin.ExecuteRaw(AdminCommandBuilder.DeleteIoCompletionQueue(Id));
+                stopped = true;
             }
             catch (NvmeControllerException)
             {
-                // The controller died meanwhile; its queues died with it.
+                // The controller died meanwhile; whether it still works on the queue's commands is unknown.
             }
         }
         _createdOnController = false;
+        if (_pair.InFlight != 0)
+            FailInFlight(NvmeStatus.AbortedSqDeletion, stopped);
+        if (stopped)
+            ReleaseHeldLeases();
         _controller.Release(this);
         _prp.Dispose();
         _rangeMemory.Dispose();
@@ -231,6 +306,51 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     {
         if (_disposed)
             ThrowDisposed();
+    }
+
+    /// <summary>The checks every submit starts with: not disposed, called on the owner thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Enter()
+    {
+        ThrowIfDisposed();
+        CheckOwnerThread();
+    }
+
+    /// <summary><see cref="Enter()"/>, and <paramref name="ns"/> is a namespace of this queue pair's controller.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Enter(Namespace ns)
+    {
+        Enter();
+        if (ns?.Controller != _controller)
+            ThrowForeignNamespace(ns);
+    }
+
+    /// <summary>Checks <paramref name="buffer"/> and leases it as the request's data buffer (released when the command completes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void LeaseData(IoRequest r, DmaBuffer buffer, string paramName)
+    {
+        DmaBufferChecks.Lease(buffer, _memory, paramName);
+        r.Data = buffer;
+    }
+
+    /// <summary>Ends the leases of a request that never reached the ring and gives it back.</summary>
+    private void ReturnUnsubmitted(IoRequest r)
+    {
+        r.ReleaseBuffers();
+        _pair.Return(r);
+    }
+
+    /// <summary>Gives a completed request back to the pool (called by the request itself).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ReturnRequest(IoRequest r) => _pair.Return(r);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowForeignNamespace(Namespace? ns)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        throw new ArgumentException(
+            $"Namespace {ns.Id} belongs to controller {ns.Controller.Address}, not to {_controller.Address}, which owns I/O queue pair {Id}: "
+            + "its format and size say nothing about this controller's namespaces. Use a namespace from this controller's Namespaces.", nameof(ns));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
@@ -8,12 +9,12 @@ namespace PolledNvme.Driver;
 /// A pooled I/O request (one per command id of a queue pair): completes either through a
 /// callback or as the <see cref="IValueTaskSource"/> behind a <see cref="ValueTask"/>, so no
 /// Task or closure is allocated per I/O. An awaited request goes back to the pool in
-/// <see cref="GetResult"/>; a callback request before its callback runs.
+/// <see cref="GetResult"/>; a callback request before its callback runs. It holds leases on
+/// the caller's buffers from submit until its completion arrives (or it is failed).
 /// </summary>
 internal sealed class IoRequest : QueueRequest, IValueTaskSource
 {
-    // Hot fields first.
-    private readonly Owner _owner;
+    private readonly IoQueuePair _queue;
     private IoCompletionCallback? _callback;
     private object? _state;
     private ManualResetValueTaskSourceCore<NvmeStatus> _core;
@@ -23,19 +24,18 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
     public byte Opcode;
     public bool Awaited;
     public uint Dword0;
+    public string? Detail;   // what the transport says about a failure (null on success)
 
-    public IoRequest(ushort id, Owner owner) : base(id)
+    /// <summary>The caller's data buffer (or DSM ranges) this command holds a lease on, if any.</summary>
+    public DmaBuffer? Data;
+
+    /// <summary>The caller's separate metadata buffer this command holds a lease on, if any.</summary>
+    public DmaBuffer? Metadata;
+
+    public IoRequest(ushort id, IoQueuePair queue) : base(id)
     {
-        _owner = owner;
+        _queue = queue;
         _core.RunContinuationsAsynchronously = false;   // continuations run on the polling thread, like callbacks
-    }
-
-    private QueuePair<IoRequest> Pair => _owner.Pair;
-
-    /// <summary>The queue pair the requests belong to (set once it exists; the requests are built by its constructor).</summary>
-    internal sealed class Owner
-    {
-        public QueuePair<IoRequest> Pair = null!;
     }
 
     /// <summary>Arms the request for a callback completion.</summary>
@@ -55,10 +55,29 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
         return new ValueTask(this, _core.Version);
     }
 
+    /// <summary>Ends the leases on the caller's buffers: the device is done with them (or never got them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ReleaseBuffers()
+    {
+        if (Data is { } data)
+        {
+            Data = null;
+            data.ReleaseLease();
+        }
+        if (Metadata is { } metadata)
+        {
+            Metadata = null;
+            metadata.ReleaseLease();
+        }
+    }
+
     protected internal override void OnCompleted(in CompletionEntry completion)
     {
+        ReleaseBuffers();
         var status = new NvmeStatus(completion.Status);
         Dword0 = completion.Result;
+        // Asked now, while the command id is still this command's (off the success path).
+        Detail = status.IsSuccess ? null : _queue.Controller.Transport.DescribeFailure(completion.SqId, completion.CommandId);
         if (Awaited)
         {
             _core.SetResult(status);
@@ -67,28 +86,59 @@ internal sealed class IoRequest : QueueRequest, IValueTaskSource
         // Copy what the callback needs, free the slot (the callback may submit again), then call.
         IoCompletionCallback? callback = _callback;
         object? state = _state;
-        var result = new IoResult(status, Opcode, NamespaceId, StartLba, BlockCount, completion.Result);
+        var result = new IoResult(status, Opcode, NamespaceId, StartLba, BlockCount, completion.Result, Detail);
         _callback = null;
         _state = null;
-        Pair.Return(this);
+        _queue.ReturnRequest(this);
         callback?.Invoke(state, in result);
     }
 
-    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+    public ValueTaskSourceStatus GetStatus(short token)
+    {
+        CheckToken(token);
+        return _core.GetStatus(token);
+    }
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _core.OnCompleted(continuation, state, token, flags);
+    {
+        CheckToken(token);
+        _core.OnCompleted(continuation, state, token, flags);
+    }
 
     public void GetResult(short token)
     {
+        CheckToken(token);
+        _queue.CheckOwnerThread();   // returning the request touches the queue pair's pool
+        if (_core.GetStatus(token) == ValueTaskSourceStatus.Pending)
+            ThrowNotCompleted();
         NvmeStatus status = _core.GetResult(token);
         uint nsid = NamespaceId;
         ulong slba = StartLba;
         int blocks = BlockCount;
         byte opcode = Opcode;
+        string? detail = Detail;
         _core.Reset();
-        Pair.Return(this);
+        _queue.ReturnRequest(this);
         if (!status.IsSuccess)
-            throw new NvmeException(status, opcode, isAdmin: false, nsid, slba, blocks);
+            throw new NvmeException(status, opcode, isAdmin: false, nsid, slba, blocks, detail);
     }
+
+    /// <summary>A token that is not the current version belongs to an earlier use of this slot: that ValueTask was already consumed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckToken(short token)
+    {
+        if (token != _core.Version)
+            ThrowStale();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowStale() => throw new InvalidOperationException(
+        $"This ValueTask from I/O queue pair {_queue.Id} was already awaited: its request slot (command id {CommandId}) went back to the pool and may have been reused; "
+        + "a ValueTask from IoQueuePair can be awaited or waited once. Keep the result of the first await/Wait instead of awaiting it again, "
+        + "or use AsTask() once if it must be awaited several times.");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowNotCompleted() => throw new InvalidOperationException(
+        $"The command (command id {CommandId} on I/O queue pair {_queue.Id}) has not completed yet, so it has no result: "
+        + "use qp.Wait(task), or await it while this thread calls ProcessCompletions.");
 }

@@ -5,8 +5,9 @@ namespace PolledNvme.Driver;
 /// <summary>Outcome of one I/O command, handed to a completion callback.</summary>
 public readonly struct IoResult
 {
-    internal IoResult(NvmeStatus status, byte opcode, uint nsid, ulong slba, int blocks, uint dw0)
+    internal IoResult(NvmeStatus status, byte opcode, uint nsid, ulong slba, int blocks, uint dw0, string? detail = null)
     {
+        Detail = detail;
         Status = status;
         Opcode = opcode;
         NamespaceId = nsid;
@@ -36,6 +37,12 @@ public readonly struct IoResult
     /// <summary>Completion DW0 (command specific).</summary>
     public uint Dword0 { get; }
 
+    /// <summary>
+    /// What the controller said about a failure beyond its status (an emulated controller's media
+    /// error: errno, file, offset), or null.
+    /// </summary>
+    public string? Detail { get; }
+
     /// <summary>Throws <see cref="NvmeException"/> unless the command succeeded.</summary>
     public void ThrowIfFailed()
     {
@@ -44,7 +51,7 @@ public readonly struct IoResult
     }
 
     /// <summary>The exception describing this failed result.</summary>
-    public NvmeException ToException() => new(Status, Opcode, isAdmin: false, NamespaceId, StartLba, BlockCount);
+    public NvmeException ToException() => new(Status, Opcode, isAdmin: false, NamespaceId, StartLba, BlockCount, Detail);
 }
 
 /// <summary>

@@ -13,8 +13,9 @@ public sealed class Namespace
 {
     private NamespaceLbaFormat[] _formats = [];
 
-    internal Namespace(uint id, in IdentifyNamespace identify, in NvmIdentifyNamespace nvmIdentify, bool extendedFormatsEnabled)
+    internal Namespace(NvmeController controller, uint id, in IdentifyNamespace identify, in NvmIdentifyNamespace nvmIdentify, bool extendedFormatsEnabled)
     {
+        Controller = controller;
         Id = id;
         Update(identify, nvmIdentify, extendedFormatsEnabled);
     }
@@ -22,8 +23,17 @@ public sealed class Namespace
     /// <summary>Namespace identifier (NSID).</summary>
     public uint Id { get; }
 
+    /// <summary>The controller this namespace belongs to: commands for it go only to that controller's queue pairs.</summary>
+    public NvmeController Controller { get; }
+
     /// <summary>Size in logical blocks (NSZE).</summary>
     public ulong BlockCount { get; private set; }
+
+    /// <summary>
+    /// The namespace is write protected (Identify Namespace NSATTR bit 0): Write, Write Zeroes,
+    /// Dataset Management and Format NVM fail with NamespaceIsWriteProtected.
+    /// </summary>
+    public bool IsWriteProtected { get; private set; }
 
     /// <summary>Supported LBA formats (NLBAF + 1 of them).</summary>
     public IReadOnlyList<NamespaceLbaFormat> LbaFormats => _formats;
@@ -112,6 +122,7 @@ public sealed class Namespace
         _formats = formats;
         FormatIndex = index;
         BlockCount = identify.Nsze;
+        IsWriteProtected = (identify.Nsattr & IdentifyNamespace.NsattrWriteProtected) != 0;
         MetadataLayout = identify.ExtendedMetadata ? MetadataLayout.Interleaved : MetadataLayout.Separate;
         PiType = (PiType)identify.PiType;
         PiLocation = identify.PiFirst ? PiLocation.First : PiLocation.Last;

@@ -7,9 +7,13 @@ namespace PolledNvme.Driver;
 /// <summary>
 /// NVM command set I/O commands (NVM CS 1.0 §3.2: Read 02h, Write 01h, Compare 05h, Write
 /// Zeroes 08h, Verify 0Ch, Flush 00h, Dataset Management 09h), each in an awaitable form
-/// (pooled <see cref="ValueTask"/>) and a callback form. Buffers are checked against the
-/// namespace's format before anything is submitted; a transfer beyond MDTS is rejected (the
-/// caller splits it: one request never becomes several hidden commands).
+/// (pooled <see cref="ValueTask"/>) and a callback form. Before anything is submitted: the
+/// caller is the owner thread, the namespace is this controller's, every buffer is alive,
+/// from this controller's memory and sized for the namespace's format (then leased until the
+/// command completes); a transfer beyond MDTS is rejected (the caller splits it: one request
+/// never becomes several hidden commands). Misuse throws <see cref="ObjectDisposedException"/>
+/// (a disposed buffer; ObjectName is the argument), <see cref="ArgumentException"/> (ParamName
+/// is the argument) or <see cref="InvalidOperationException"/> (wrong thread).
 /// </summary>
 public sealed partial class IoQueuePair
 {
@@ -57,11 +61,17 @@ public sealed partial class IoQueuePair
         => SubmitRange(NvmOpcode.WriteZeroes, ns, slba, blocks, in pi, deallocate ? CommandFields.Deallocate : 0).SubmitWithCallback(this, callback, state);
 
     /// <summary>Commits the volatile write cache of the namespace (Flush 00h).</summary>
-    public ValueTask FlushAsync(Namespace ns) => Rent(NvmOpcode.Flush, ns.Id, 0, 0).ArmAwaitableAndSubmit(this);
+    public ValueTask FlushAsync(Namespace ns) => SubmitFlush(ns).ArmAwaitableAndSubmit(this);
 
     /// <summary>Callback form of <see cref="FlushAsync"/>.</summary>
     public void Flush(Namespace ns, IoCompletionCallback callback, object? state)
-        => Rent(NvmOpcode.Flush, ns.Id, 0, 0).SubmitWithCallback(this, callback, state);
+        => SubmitFlush(ns).SubmitWithCallback(this, callback, state);
+
+    private IoRequest SubmitFlush(Namespace ns)
+    {
+        Enter(ns);
+        return Rent(NvmOpcode.Flush, ns.Id, 0, 0);
+    }
 
     /// <summary>Deallocates one range (Dataset Management with AD = 1), using this request slot's own range buffer.</summary>
     public ValueTask DeallocateAsync(Namespace ns, ulong slba, int blocks)
@@ -74,6 +84,8 @@ public sealed partial class IoQueuePair
     /// <summary>Deallocates <paramref name="rangeCount"/> ranges (1..256) written with <see cref="DatasetRange.Write"/> into <paramref name="ranges"/>.</summary>
     public ValueTask DeallocateAsync(Namespace ns, DmaBuffer ranges, int rangeCount)
     {
+        Enter(ns);
+        ArgumentNullException.ThrowIfNull(ranges);
         if (rangeCount is < 1 or > 256)
             throw new ArgumentOutOfRangeException(nameof(rangeCount), $"Dataset Management takes 1..256 ranges (NR is 8 bits, 0's based); got {rangeCount}.");
         if (ranges.Length < rangeCount * DatasetRange.Size)
@@ -81,12 +93,22 @@ public sealed partial class IoQueuePair
         IoRequest r = Rent(NvmOpcode.DatasetManagement, ns.Id, 0, 0);
         r.Command.Cdw10 = (uint)(rangeCount - 1);
         r.Command.Cdw11 = CommandFields.DsmAttributeDeallocate;
-        BuildPrps(r, ranges, rangeCount * DatasetRange.Size);
+        try
+        {
+            LeaseData(r, ranges, nameof(ranges));
+            _prp.Build(r.CommandId, ranges, 0, rangeCount * DatasetRange.Size, ref r.Command);
+        }
+        catch
+        {
+            ReturnUnsubmitted(r);
+            throw;
+        }
         return r.ArmAwaitableAndSubmit(this);
     }
 
     private IoRequest SubmitDeallocate(Namespace ns, ulong slba, int blocks)
     {
+        Enter(ns);
         if (blocks <= 0)
             throw new ArgumentOutOfRangeException(nameof(blocks), $"A range needs at least one block; got {blocks}.");
         IoRequest r = Rent(NvmOpcode.DatasetManagement, ns.Id, slba, blocks);
@@ -100,6 +122,7 @@ public sealed partial class IoQueuePair
 
     private IoRequest SubmitTransfer(NvmOpcode opcode, Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi)
     {
+        Enter(ns);
         ArgumentNullException.ThrowIfNull(data);
         CheckBlocks(blocks);
         long dataBytes = ns.DataBytes(blocks, pi.Pract);
@@ -111,6 +134,12 @@ public sealed partial class IoQueuePair
         IoRequest r = Rent(opcode, ns.Id, slba, blocks);
         try
         {
+            LeaseData(r, data, nameof(data));
+            if (metadata is not null)
+            {
+                DmaBufferChecks.Lease(metadata, _memory, nameof(metadata));
+                r.Metadata = metadata;
+            }
             _prp.Build(r.CommandId, data, 0, (int)dataBytes, ref r.Command);
             if (metadataBytes != 0)
                 PrpBuilder.SetMetadataPointer(metadata!, (int)metadataBytes, ref r.Command);
@@ -118,7 +147,7 @@ public sealed partial class IoQueuePair
         }
         catch
         {
-            _pair.Return(r);
+            ReturnUnsubmitted(r);
             throw;
         }
         return r;
@@ -126,6 +155,7 @@ public sealed partial class IoQueuePair
 
     private IoRequest SubmitRange(NvmOpcode opcode, Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, uint extraCdw12)
     {
+        Enter(ns);
         CheckBlocks(blocks);
         IoRequest r = Rent(opcode, ns.Id, slba, blocks);
         r.Command.Cdw12 |= extraCdw12;
@@ -135,17 +165,16 @@ public sealed partial class IoQueuePair
         }
         catch
         {
-            _pair.Return(r);
+            ReturnUnsubmitted(r);
             throw;
         }
         return r;
     }
 
-    /// <summary>Rents a request and fills CDW0/1/10/11/12 (NLB is 0's based).</summary>
+    /// <summary>Rents a request and fills CDW0/1/10/11/12 (NLB is 0's based); the caller ran <see cref="Enter(Namespace)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private IoRequest Rent(NvmOpcode opcode, uint nsid, ulong slba, int blocks)
     {
-        ThrowIfDisposed();
         IoRequest r = _pair.Rent();
         r.Command = default;
         r.Command.Opcode = (byte)opcode;
@@ -163,19 +192,6 @@ public sealed partial class IoQueuePair
         return r;
     }
 
-    private void BuildPrps(IoRequest r, DmaBuffer buffer, int length)
-    {
-        try
-        {
-            _prp.Build(r.CommandId, buffer, 0, length, ref r.Command);
-        }
-        catch
-        {
-            _pair.Return(r);
-            throw;
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ValueTask Submit(IoRequest r)
     {
@@ -190,7 +206,7 @@ public sealed partial class IoQueuePair
     {
         if (callback is null)
         {
-            _pair.Return(r);
+            ReturnUnsubmitted(r);
             throw new ArgumentNullException(nameof(callback));
         }
         r.SetCallback(callback, state);
@@ -208,8 +224,8 @@ public sealed partial class IoQueuePair
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckBuffers(Namespace ns, NvmOpcode opcode, int blocks, in IoProtectionOptions pi, DmaBuffer data, DmaBuffer? metadata, long dataBytes, long metadataBytes)
     {
-        if (data.Length < dataBytes || (metadataBytes == 0 ? metadata is not null : metadata is null || metadata.Length < metadataBytes))
-            ThrowBufferSizes(ns, opcode, blocks, pi.Pract, data, metadata, dataBytes, metadataBytes);
+        if (!DmaBufferChecks.FitLayout(data, metadata, dataBytes, metadataBytes))
+            DmaBufferChecks.ThrowBufferSizes(ns, opcode.ToString(), blocks, pi.Pract, data, metadata, dataBytes, metadataBytes);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -221,20 +237,6 @@ public sealed partial class IoQueuePair
         $"{blocks} blocks of namespace {ns.Id} transfer {bytes} bytes, more than the controller's maximum data transfer size "
         + $"of {_maxTransferBytes} bytes (MDTS); split the I/O into commands of at most {_maxTransferBytes / Math.Max(1, ns.DataBytes(1, false))} blocks.", nameof(blocks));
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowBufferSizes(Namespace ns, NvmOpcode opcode, int blocks, bool pract, DmaBuffer data, DmaBuffer? metadata, long dataBytes, long metadataBytes)
-    {
-        string layout = ns.MetadataDropped(pract)
-            ? $"PRACT=1 with MS {ns.MetadataSize} == PI size: data only, {ns.BlockSize} bytes per block, no metadata buffer"
-            : ns.MetadataSize == 0 ? $"{ns.BlockSize} bytes per block, no metadata"
-            : ns.IsExtended ? $"extended LBAs: {ns.BlockSize}+{ns.MetadataSize} bytes per block in the data buffer, no separate metadata buffer"
-            : $"separate metadata: {ns.BlockSize} bytes per block of data and {ns.MetadataSize} per block in the metadata buffer";
-        throw new ArgumentException(
-            $"{opcode} of {blocks} blocks on namespace {ns.Id} ({layout}) needs a data buffer of at least {dataBytes} bytes"
-            + (metadataBytes != 0 ? $" and a metadata buffer of at least {metadataBytes} bytes" : " and no metadata buffer")
-            + $"; got {data.Length} bytes of data and {(metadata is null ? "no metadata buffer" : $"a {metadata.Length}-byte metadata buffer")}.",
-            metadata is not null && metadataBytes == 0 || metadata is null && metadataBytes != 0 ? nameof(metadata) : nameof(data));
-    }
 }
 
 internal static class IoRequestSubmitExtensions

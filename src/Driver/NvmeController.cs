@@ -29,7 +29,7 @@ public sealed partial class NvmeController : IDisposable
         _options = options;
         _ownsTransport = ownsTransport;
         _registers = new ControllerRegisterState(transport);
-        Memory = new DmaAllocator(transport, new DmaAllocatorOptions { AllowNonHugepageFallback = options.AllowNonHugepageMemory ?? emulated });
+        Memory = new DmaAllocator(transport, new DmaAllocatorOptions { AllowNonHugepageFallback = options.AllowNonHugepageMemory ?? emulated }) { OwnerName = transport.Address };
     }
 
     /// <summary>

@@ -36,7 +36,14 @@ public class NvmeException : Exception
         NamespaceId = namespaceId;
         StartLba = startLba;
         BlockCount = blockCount;
+        Detail = detail;
     }
+
+    /// <summary>
+    /// What else is known about the failure (an emulated controller's media error, e.g.
+    /// <c>ENOSPC (No space left on device) writing 4096 bytes at offset 0 of '/tmp/ns.img'</c>), or null.
+    /// </summary>
+    public string? Detail { get; }
 
     /// <summary>Readable name of an opcode, e.g. <c>Read (02h)</c>.</summary>
     public static string OpcodeName(byte opcode, bool isAdmin)

@@ -7,8 +7,11 @@ namespace PolledNvme.Queues;
 /// is mapped for the device once, as a whole; buffers are power-of-two size classes from
 /// 64 B to 2 MiB, naturally aligned up to 4 KiB, so a buffer of up to one page never crosses a
 /// page and nothing crosses a chunk (queue rings and PRP list pages stay physically
-/// contiguous). Larger buffers get a dedicated, whole-mapped region. Freed buffers go back to a
-/// per-class free list. Allocation takes a lock: allocate up front, not per I/O.
+/// contiguous). Larger buffers get a dedicated, whole-mapped region. Freed slots go back to a
+/// per-class free list; every Allocate hands out a new <see cref="DmaBuffer"/> handle, so a
+/// disposed handle never comes back to life over a reused slot. Allocation takes a lock:
+/// allocate up front, not per I/O. The driver accepts a buffer only on the controller whose
+/// allocator made it (a reference compare on submit).
 /// </summary>
 public sealed class DmaAllocator : IDisposable
 {
@@ -19,9 +22,9 @@ public sealed class DmaAllocator : IDisposable
     private readonly IDmaMapper _mapper;
     private readonly DmaAllocatorOptions _options;
     private readonly object _lock = new();
-    private readonly Stack<DmaBuffer>[] _free = new Stack<DmaBuffer>[MaxClassShift + 1];
+    private readonly Stack<FreeSlot>[] _free = new Stack<FreeSlot>[MaxClassShift + 1];
     private readonly List<(PinnedPages Pages, ulong Iova)> _chunks = new();
-    private readonly List<DmaBuffer> _all = new();
+    private readonly HashSet<DmaBuffer> _live = new(ReferenceEqualityComparer.Instance);
     private PinnedPages? _current;
     private ulong _currentIova;
     private int _currentUsed;
@@ -35,8 +38,14 @@ public sealed class DmaAllocator : IDisposable
         _mapper = mapper;
         _options = options ?? new DmaAllocatorOptions();
         for (int i = 0; i < _free.Length; i++)
-            _free[i] = new Stack<DmaBuffer>();
+            _free[i] = new Stack<FreeSlot>();
     }
+
+    /// <summary>A pooled slot of a size class, waiting for its next handle.</summary>
+    private readonly record struct FreeSlot(nint Address, ulong Iova);
+
+    /// <summary>Who uses this memory (e.g. the controller's address), for error messages; null when not set.</summary>
+    internal string? OwnerName { get; set; }
 
     /// <summary>
     /// False once any memory had to come from the locked 4 KiB-page fallback because no
@@ -71,19 +80,21 @@ public sealed class DmaAllocator : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             int classLength = pageAligned ? Math.Max(length, PageSize) : length;
-            DmaBuffer buffer = classLength > PinnedPages.HugepageSize ? AllocateLarge(classLength) : AllocateClass(classLength);
-            buffer.Revive(this, length);
+            DmaBuffer buffer = classLength > PinnedPages.HugepageSize ? AllocateLarge(classLength, length) : AllocateClass(classLength, length);
+            _live.Add(buffer);
             buffer.Span.Clear();
             return buffer;
         }
     }
 
-    private DmaBuffer AllocateClass(int length)
+    private static int SizeClassOf(int length) => Math.Max(MinClassShift, BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)length)));
+
+    private DmaBuffer AllocateClass(int classLength, int length)
     {
-        int shift = Math.Max(MinClassShift, BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)length)));
-        if (_free[shift].TryPop(out DmaBuffer? pooled))
-            return pooled;
+        int shift = SizeClassOf(classLength);
         int size = 1 << shift;
+        if (_free[shift].TryPop(out FreeSlot pooled))
+            return new DmaBuffer(this, pooled.Address, length, size, pooled.Iova, shift);
         int alignment = Math.Min(size, PageSize);
         int offset = (_currentUsed + alignment - 1) & ~(alignment - 1);
         if (_current is null || offset + size > PinnedPages.HugepageSize)
@@ -92,17 +103,13 @@ public sealed class DmaAllocator : IDisposable
             offset = 0;
         }
         _currentUsed = offset + size;
-        var buffer = new DmaBuffer(this, _current.Address + offset, size, _currentIova + (ulong)offset, shift);
-        _all.Add(buffer);
-        return buffer;
+        return new DmaBuffer(this, _current.Address + offset, length, size, _currentIova + (ulong)offset, shift);
     }
 
-    private DmaBuffer AllocateLarge(int length)
+    private DmaBuffer AllocateLarge(int classLength, int length)
     {
-        (PinnedPages pages, ulong iova) = MapChunk((nuint)length);
-        var buffer = new DmaBuffer(this, pages.Address, length, iova, -1);
-        _all.Add(buffer);
-        return buffer;
+        (PinnedPages pages, ulong iova) = MapChunk((nuint)classLength);
+        return new DmaBuffer(this, pages.Address, length, classLength, iova, -1);
     }
 
     private (PinnedPages, ulong) MapChunk(nuint length)
@@ -133,15 +140,25 @@ public sealed class DmaAllocator : IDisposable
         return (pages, iova);
     }
 
+    /// <summary>
+    /// Takes back the slot of <paramref name="buffer"/>, which is disposed and no longer used by
+    /// any command (called exactly once per handle, from any thread).
+    /// </summary>
     internal void Return(DmaBuffer buffer)
     {
         lock (_lock)
         {
             if (_disposed)
                 return;
+            if (!_live.Remove(buffer))
+            {
+                // Returned twice: pushing the slot again would give it two owners. Never expected; counted for tests.
+                StrayReturns++;
+                return;
+            }
             if (buffer.SizeClass >= 0)
             {
-                _free[buffer.SizeClass].Push(buffer);
+                _free[buffer.SizeClass].Push(new FreeSlot(buffer.SlotAddress, buffer.Iova));
                 return;
             }
             // Dedicated region: give it back to the OS.
@@ -154,13 +171,26 @@ public sealed class DmaAllocator : IDisposable
                 MappedBytes -= (long)pages.Length;
                 pages.Dispose();
                 _chunks.RemoveAt(i);
-                _all.Remove(buffer);
                 return;
             }
         }
     }
 
-    /// <summary>Unmaps and frees all memory; every buffer from this allocator becomes unusable.</summary>
+    /// <summary>Slots of the size class that holds <paramref name="length"/> bytes waiting in the pool (tests).</summary>
+    internal int PooledSlots(int length)
+    {
+        lock (_lock)
+            return _free[SizeClassOf(length)].Count;
+    }
+
+    /// <summary>Returns of a handle that was not live (a lease accounting bug if ever non-zero; tests assert 0).</summary>
+    internal int StrayReturns { get; private set; }
+
+    /// <summary>
+    /// Unmaps and frees all memory; every buffer from this allocator becomes disposed and
+    /// unusable, also one a command still holds (dispose queue pairs first: that fails their
+    /// outstanding commands after the controller stopped using the memory).
+    /// </summary>
     public void Dispose()
     {
         lock (_lock)
@@ -168,8 +198,9 @@ public sealed class DmaAllocator : IDisposable
             if (_disposed)
                 return;
             _disposed = true;
-            foreach (DmaBuffer b in _all)
+            foreach (DmaBuffer b in _live)
                 b.Kill();
+            _live.Clear();
             foreach ((PinnedPages pages, ulong iova) in _chunks)
             {
                 try

@@ -4,8 +4,11 @@ namespace PolledNvme.Queues;
 /// A dedicated polling thread pinned to one core (SPDK's reactor, reduced to its core): it
 /// owns the queue pairs it polls — create and submit on them only from
 /// the <c>onIteration</c> callback or from completion handlers, which run on this thread — and calls
-/// their ProcessCompletions in a loop until stopped. For apps that want a thread per core
-/// rather than polling inline.
+/// their ProcessCompletions in a loop until stopped. <see cref="Start"/> hands the pollables
+/// over (<see cref="IPollable.ReleaseThread"/> on the starting thread, then
+/// <see cref="IPollable.BindToCurrentThread"/> on the poller thread); when the loop ends the
+/// poller thread releases them again, so after <see cref="Stop"/> any one thread may take them
+/// back (drain, dispose). For apps that want a thread per core rather than polling inline.
 /// </summary>
 public sealed class Poller : IDisposable
 {
@@ -39,8 +42,17 @@ public sealed class Poller : IDisposable
     /// <summary>True while the thread runs.</summary>
     public bool IsRunning => _thread.IsAlive;
 
-    /// <summary>Starts the thread.</summary>
-    public void Start() => _thread.Start();
+    /// <summary>
+    /// Hands the pollables over to the poller thread and starts it. Call it on the thread that
+    /// owns them (or while no thread does): <see cref="InvalidOperationException"/> when
+    /// another live thread still owns one.
+    /// </summary>
+    public void Start()
+    {
+        foreach (IPollable pollable in _pollables)
+            pollable.ReleaseThread();
+        _thread.Start();
+    }
 
     /// <summary>Asks the loop to stop and waits for it; rethrows what a handler threw on the poller thread.</summary>
     public void Stop()
@@ -57,10 +69,13 @@ public sealed class Poller : IDisposable
 
     private void Run()
     {
+        IPollable[] pollables = _pollables;
+        int bound = 0;
         try
         {
             CoreAffinity.PinCurrentThread(_cpu);
-            IPollable[] pollables = _pollables;
+            for (; bound < pollables.Length; bound++)
+                pollables[bound].BindToCurrentThread();
             while (!_stop)
             {
                 int work = _onIteration?.Invoke() ?? 0;
@@ -75,6 +90,21 @@ public sealed class Poller : IDisposable
         catch (Exception e)
         {
             _failure = e;
+        }
+        finally
+        {
+            // Give the pollables up so whoever stopped the poller can drain or dispose them.
+            for (int i = 0; i < bound; i++)
+            {
+                try
+                {
+                    pollables[i].ReleaseThread();
+                }
+                catch (InvalidOperationException e)
+                {
+                    _failure ??= e;
+                }
+            }
         }
     }
 

@@ -36,7 +36,7 @@ internal sealed class CliFuzzVectors(FuzzFiles files)
     private static readonly (string[] Good, string[] Bad) Tags = (["0", "1", "0x1234", "0xffff"],
         ["0x10000", "0xffffffff", "0xffffffffffffffff", "-1", "0xg", "18446744073709551616"]);
     private static readonly (string[] Good, string[] Bad) Nsids = (["1"], ["0", "2", "-1", "4294967295", "x"]);
-    private static readonly string[] EmulatedKeys = ["lbads", "ms", "mset", "pi", "pil", "pif", "sts", "size", "format", "direct", "mode", "cpu", "mqes", "dstrd", "mdts", "qpairs"];
+    private static readonly string[] EmulatedKeys = ["lbads", "ms", "mset", "pi", "pil", "pif", "sts", "size", "format", "ro", "direct", "mode", "cpu", "mqes", "dstrd", "mdts", "qpairs"];
 
     private static readonly Dictionary<string, string[]> KeyValues = new()
     {
@@ -49,6 +49,7 @@ internal sealed class CliFuzzVectors(FuzzFiles files)
         ["sts"] = ["0", "8", "16", "32", "48", "64", "65"],
         ["size"] = ["1M", "4M", "64M", "1T", "0", "4097", "12X", "99999999999T", "-1"],
         ["format"] = ["0", "1", "01", "2"],
+        ["ro"] = ["0", "1", "2"],
         ["direct"] = ["0", "1", "2"],
         ["mode"] = ["threaded", "inline", "fast"],
         ["cpu"] = ["0", "1", "9999"],
@@ -187,7 +188,7 @@ internal sealed class CliFuzzVectors(FuzzFiles files)
                 return _files.ImageDevice;
             case 3:
                 _deviceIsImage = true;
-                return $"emu:{Pick(r, [_files.Image, _files.ImageSymlink, _files.ImageRelative])}";
+                return $"emu:{Pick(r, [_files.Image, _files.ImageSymlink, _files.ImageRelative])}{Pick(r, ["", "", ",ro=1"])}";
             case 4: return controllerOnly && r.Next(2) == 0 ? "mem:size=1M" : $"uring:{_files.UringFile}";
             case 5 or 6 or 7 or 8:
                 return Pick(r, ["mem:size=1M", "mem:pi=1,ms=8,size=1M", "mem:lbads=512,ms=16,pi=2,mset=1,size=1M", "mem:lbads=4096,ms=16,pi=1,pif=2,size=1M",

@@ -214,6 +214,57 @@ public class CliTrustTests
     }
 
     [Test]
+    public void Writes_to_a_write_protected_namespace_are_refused_before_any_io()
+    {
+        using var files = new TempFiles();
+        string image = CliRunner.TempImage(files);
+        Assert.That(CliRunner.Run("bench", $"--device=emu:{image},size=1M", "--rw=write", "--size=64k", "--progress=0", "--pin=0").ExitCode, Is.EqualTo(0));
+        byte[] before = [.. File.ReadAllBytes(image), .. File.ReadAllBytes(image + ".pnvmefmt")];
+        string device = $"--device=emu:{image},ro=1";
+        string data = files.New();
+        File.WriteAllBytes(data, new byte[4096]);
+        AssertOneLine(CliRunner.Run("bench", device, "--rw=randwrite", "--runtime=10ms", "--progress=0"), 2, "--rw: the namespace is write protected (ro=1)");
+        AssertOneLine(CliRunner.Run("bench", device, "--rw=read", "--verify", "--runtime=10ms", "--progress=0"), 2, "--verify: the namespace is write protected (ro=1)");
+        AssertOneLine(CliRunner.Run("write", device, "-s", "0", "-d", data), 2, "--device: namespace 1 is write protected (ro=1), and write writes it");
+        AssertOneLine(CliRunner.Run("write-zeroes", device, "-s", "0"), 2, "and write-zeroes writes it");
+        AssertOneLine(CliRunner.Run("dsm", device, "--deallocate", "-s", "0"), 2, "and dsm --deallocate writes it");
+        AssertOneLine(CliRunner.Run("format", device, "--lbaf=0"), 2, "and format writes it");
+        byte[] after = [.. File.ReadAllBytes(image), .. File.ReadAllBytes(image + ".pnvmefmt")];
+        Assert.That(after, Is.EqualTo(before), "the image and its record are unchanged");
+        var read = CliRunner.Run("bench", device, "--rw=read", "--size=64k", "--progress=0", "--pin=0");
+        Assert.That(read.ExitCode, Is.EqualTo(0), "reading a write-protected namespace is fine: " + read.Stderr);
+    }
+
+    [Test]
+    public void Flags_that_do_not_fit_a_new_or_relaid_image_leave_the_file_untouched()
+    {
+        // Opening emu: with format=1 re-lays the image: the flags are checked on a probe first.
+        using var files = new TempFiles();
+        string image = CliRunner.TempImage(files);
+        Assert.That(CliRunner.Run("bench", $"--device=emu:{image},size=1M", "--rw=write", "--size=64k", "--progress=0", "--pin=0").ExitCode, Is.EqualTo(0));
+        byte[] before = File.ReadAllBytes(image);
+        AssertOneLine(CliRunner.Run("bench", $"--device=emu:{image},size=1M,format=1", "--bs=6k", "--progress=0"), 2, "--bs:");
+        AssertOneLine(CliRunner.Run("write-zeroes", $"--device=emu:{image},size=1M,format=1", "-C"), 2, "--storage-tag-check:");
+        AssertOneLine(CliRunner.Run("format", $"--device=emu:{image},size=1M,format=1", "--lbaf=63"), 2, "--lbaf:");
+        Assert.That(File.ReadAllBytes(image), Is.EqualTo(before), "not re-laid");
+        string fresh = files.New(".img");
+        AssertOneLine(CliRunner.Run("id-ns", $"--device=emu:{fresh},size=1M", "--namespace-id=2"), 2, "--namespace-id:");
+        Assert.That(File.Exists(fresh), Is.False, "not created");
+    }
+
+    [Test]
+    public void A_uring_file_is_laid_out_only_after_the_flags_were_checked()
+    {
+        using var files = new TempFiles();
+        string file = files.New();
+        AssertOneLine(CliRunner.Run("bench", $"--device=uring:{file},size=1M", "--pract", "--progress=0"), 2, "--pract:");
+        Assert.That(File.Exists(file), Is.False, "not created");
+        var run = CliRunner.Run("bench", $"--device=uring:{file},size=1M", "--rw=read", "--size=64k", "--progress=0", "--pin=0");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
+        Assert.That(new FileInfo(file).Length, Is.EqualTo(1 << 20));
+    }
+
+    [Test]
     public void An_unknown_command_is_one_line_and_exit_2()
     {
         AssertOneLine(CliRunner.Run("frobnicate"), 2, "pnvme: 'frobnicate': is not a pnvme command");

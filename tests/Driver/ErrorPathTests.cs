@@ -112,11 +112,19 @@ public class ErrorPathTests
         void* native = NativeMemory.AlignedAlloc(4096, 4096);
         try
         {
-            // Host memory the controller was never given, at an IOVA nothing is mapped at.
+            // Host memory the controller was never given, at an IOVA nothing is mapped at: the
+            // driver refuses it before anything reaches the ring...
             using DmaBuffer bad = DmaBuffer.CreateUnowned((nint)native, 4096, 0xDEAD_0000_0000);
             using DmaBuffer meta = Memory.Allocate(8);
-            Fails(_qp.WriteAsync(Ns, 0, 1, bad, meta, IoProtectionOptions.ControllerChecks(PiChecks.None)), NvmeStatus.DataTransferError);
-            Fails(_qp.ReadAsync(Ns, 0, 1, bad, meta), NvmeStatus.DataTransferError);
+            var refused = Assert.Throws<ArgumentException>(() => _qp.WriteAsync(Ns, 0, 1, bad, meta, IoProtectionOptions.ControllerChecks(PiChecks.None)))!;
+            Assert.That(refused.ParamName, Is.EqualTo("data"));
+            Assert.That(refused.Message, Does.Contain("no controller was given"));
+            Assert.That(_qp.InFlight, Is.Zero);
+            // ...and a raw command that carries such PRPs anyway fails on the controller without touching memory.
+            var write = new SubmissionEntry { Opcode = (byte)NvmOpcode.Write, NamespaceId = Ns.Id, Prp1 = bad.Iova, MetadataPointer = meta.Iova };
+            Fails(_qp.SubmitRawAsync(write), NvmeStatus.DataTransferError);
+            var read = write with { Opcode = (byte)NvmOpcode.Read };
+            Fails(_qp.SubmitRawAsync(read), NvmeStatus.DataTransferError);
         }
         finally
         {

@@ -17,7 +17,7 @@ public class ProtectionCommandFieldsTests
         identify.SetFormatIndex(0, extendedMetadata: true);
         var nvm = new NvmIdentifyNamespace { Lbstm = lbstm };
         nvm.SetExtendedLbaFormat(0, ExtendedLbaFormat.Create(sts, (int)guard));
-        return new Namespace(1, identify, nvm, extendedFormatsEnabled: true);
+        return new Namespace(null!, 1, identify, nvm, extendedFormatsEnabled: true);   // no controller: only the command fields are built
     }
 
     [Test]

@@ -39,7 +39,8 @@ internal static class BenchCommand
             using var probe = DeviceTargets.OpenForBench(spec.Probe());
             BenchPlan.Create(options, probe);
         }
-        using var device = DeviceTargets.OpenForBench(spec);
+        bool writes = !options.VerifyOnly && (options.HasWrites || options.Verify);
+        using var device = DeviceTargets.OpenForBench(spec, writes);
         var plan = BenchPlan.Create(options, device);
         device.Prepare();
         if (stop.IsRequested)

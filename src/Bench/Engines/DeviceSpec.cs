@@ -56,7 +56,7 @@ public sealed class DeviceSpec
     /// out again (<c>format=1</c>). Flags are then checked against <see cref="Probe"/> first, so
     /// a usage error leaves the file untouched.
     /// </summary>
-    public bool WritesOnOpen => Emulated?.Namespaces.Any(n => n.Backend == MediaBackendKind.File
+    public bool WritesOnOpen => Emulated?.Namespaces.Any(n => n.Backend == MediaBackendKind.File && !n.ReadOnly
         && (n.FormatMedia || !File.Exists(n.FilePath) || new FileInfo(n.FilePath!).Length == 0)) ?? false;
 
     /// <summary>

@@ -21,8 +21,10 @@ public static class DeviceTargets
     /// temp image (and its format record) is registered with <see cref="TemporaryFiles"/>, so a
     /// signal that ends the process removes it too.
     /// </summary>
+    /// <param name="spec">The parsed device string.</param>
+    /// <param name="writes">Whether the run writes: a read-only run on <c>uring:</c> shares the file with other readers.</param>
     /// <exception cref="UsageException">The device does not fit the string (e.g. an image recorded with another format).</exception>
-    public static IBenchTarget OpenForBench(DeviceSpec spec)
+    public static IBenchTarget OpenForBench(DeviceSpec spec, bool writes = true)
     {
         switch (spec.Kind)
         {
@@ -42,7 +44,7 @@ public static class DeviceTargets
                     throw;
                 }
             case DeviceKind.Uring:
-                return new UringBenchTarget(spec.Uring!);
+                return new UringBenchTarget(spec.Uring!, writes);
             default:
                 return WrapController(OpenController(spec), spec.RetainsData, deleteOnDispose: null);
         }
@@ -78,9 +80,10 @@ public static class DeviceTargets
                 {
                     emu = EmulatedController.Create(spec.Emulated!);
                 }
-                catch (MediaFormatMismatchException e)
+                catch (MediaFormatMismatchException e) when (e is not MediaFormatRecordDamagedException)
                 {
-                    // The string names another format than the image holds: the fix is on the command line (the message says which).
+                    // The string names another format than the image holds: the fix is on the command line (the
+                    // message says which). A damaged record is the image's failure, not the command line's: exit 1.
                     throw new UsageException("--device", e.Message, e);
                 }
                 catch (ArgumentException e)

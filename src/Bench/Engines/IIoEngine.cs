@@ -31,9 +31,11 @@ public enum IoResultKind : byte
 
 /// <summary>
 /// The result of one I/O: its kind, the raw NVMe status (15-bit, 0 when not from a
-/// controller) or errno, and for PI errors the failing LBA. A value type: no allocation per I/O.
+/// controller) or errno, for PI errors the failing LBA, and what the controller said beyond the
+/// status (an emulated controller's media error, e.g. ENOSPC and the file), or null. A value
+/// type: no allocation per I/O.
 /// </summary>
-public readonly record struct IoOutcome(IoResultKind Kind, int Status, long Lba)
+public readonly record struct IoOutcome(IoResultKind Kind, int Status, long Lba, string? Detail = null)
 {
     /// <summary>Success.</summary>
     public static IoOutcome Ok => default;
@@ -100,6 +102,8 @@ public interface IBenchTarget : IDisposable
     bool SupportsPi { get; }
     /// <summary>Whether what is written can be read back (false for <c>null:</c>, which discards data): <c>--verify</c> needs it.</summary>
     bool RetainsData { get; }
+    /// <summary>Whether the namespace refuses writes (write protected, e.g. <c>emu:PATH,ro=1</c>).</summary>
+    bool IsWriteProtected { get; }
     /// <summary>
     /// Whether the device runs on this machine's CPUs (the emulated controller's thread): then a
     /// job with nothing to reap yields its core instead of spinning, or it would starve the device.

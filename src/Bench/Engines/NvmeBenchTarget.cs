@@ -52,6 +52,8 @@ public sealed class NvmeBenchTarget : IBenchTarget
     /// <inheritdoc />
     public bool RetainsData { get; init; } = true;
     /// <inheritdoc />
+    public bool IsWriteProtected => Namespace.IsWriteProtected;
+    /// <inheritdoc />
     public bool YieldWhenIdle => !Controller.Address.StartsWith("pci:", StringComparison.Ordinal);
     /// <inheritdoc />
     public int MaxJobs => Controller.MaxIoQueuePairs;

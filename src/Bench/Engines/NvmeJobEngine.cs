@@ -103,7 +103,7 @@ internal sealed class NvmeJobEngine : IIoEngine
         if (!result.IsSuccess)
         {
             var status = result.Status;
-            _sink.OnCompleted(s.Index, new IoOutcome(ErrorText.Classify(status), status.Value, s.Lba));
+            _sink.OnCompleted(s.Index, new IoOutcome(ErrorText.Classify(status), status.Value, s.Lba, result.Detail));
             return;
         }
         if (s.Direction == IoDirection.Read && s.Host is not null)

@@ -13,17 +13,21 @@ namespace PolledNvme.Bench.Engines;
 /// </summary>
 public sealed class UringBenchTarget : IBenchTarget
 {
+    private readonly bool _writes;
+    private NativeFile? _lockHolder;
     private long? _layOutTo;
 
     /// <summary>
-    /// Reads the geometry of the file a parsed <c>uring:</c> string names. A file that <c>size=</c>
-    /// asks to lay out (missing or shorter) is measured as it will be and laid out by
+    /// Reads the geometry of the file a parsed <c>uring:</c> string names and locks it for one
+    /// writer (<paramref name="writes"/>) or shared with other readers. A file that <c>size=</c>
+    /// asks to lay out (missing or shorter) is measured as it will be, and locked and laid out by
     /// <see cref="Prepare"/>, after the run's flags have been checked against it.
     /// </summary>
-    public UringBenchTarget(UringDeviceOptions options)
+    public UringBenchTarget(UringDeviceOptions options, bool writes = true)
     {
         Path = options.Path;
         Direct = options.Direct;
+        _writes = writes;
         bool file = !Path.StartsWith("/dev/", StringComparison.Ordinal);
         long existing = File.Exists(Path) ? new FileInfo(Path).Length : -1;
         int sector;
@@ -36,18 +40,25 @@ public sealed class UringBenchTarget : IBenchTarget
         }
         else
         {
-            using var probe = NativeFile.Open(Path, writable: false, direct: Direct);
-            sector = Direct ? Math.Max(UringDeviceOptions.SectorSize, probe.DirectAlignment) : UringDeviceOptions.SectorSize;
-            length = probe.Length;
+            // The lock holder keeps the file's lock for the whole run (the jobs' own descriptors
+            // need none): exclusive when the run writes, shared when it only reads.
+            _lockHolder = NativeFile.OpenLocked(Path, writable: true, direct: Direct, create: false, writes ? FileLockMode.Exclusive : FileLockMode.Shared);
+            sector = Direct ? Math.Max(UringDeviceOptions.SectorSize, _lockHolder.DirectAlignment) : UringDeviceOptions.SectorSize;
+            length = _lockHolder.Length;
         }
         if (length < sector)
+        {
+            _lockHolder?.Dispose();
             throw new UsageException("--device", $"uring: '{Path}' has {length} bytes, less than one {sector}-byte sector; give size=SIZE to lay it out");
+        }
         Geometry = new NamespaceGeometry(sector, 0, length / sector, 0, 0, false, false, 0);
         Description = $"{Path} ({length} bytes, {(Direct ? "O_DIRECT" : "buffered")}, io_uring)";
     }
 
     /// <summary>The file or block device.</summary>
     public string Path { get; }
+    /// <summary>The descriptor that holds the file's lock (no ring registers it), which the jobs' descriptors must match.</summary>
+    internal NativeFile LockHolder => _lockHolder ?? throw new InvalidOperationException($"'{Path}' is laid out and locked by Prepare(), before any job opens.");
     /// <summary>Opened with O_DIRECT.</summary>
     public bool Direct { get; }
     /// <inheritdoc />
@@ -60,6 +71,8 @@ public sealed class UringBenchTarget : IBenchTarget
     public bool SupportsPi => false;
     /// <inheritdoc />
     public bool RetainsData => true;
+    /// <inheritdoc />
+    public bool IsWriteProtected => false;   // a file that cannot be written fails to open
     /// <inheritdoc />
     public bool YieldWhenIdle => false;
     /// <inheritdoc />
@@ -76,13 +89,18 @@ public sealed class UringBenchTarget : IBenchTarget
     /// <inheritdoc />
     public void Prepare()
     {
-        if (_layOutTo is { } size)
-            UringFileEngine.PrepareFile(Path, size);
+        if (_layOutTo is not { } size)
+            return;
+        // Laying out writes the file whatever the run does: exclusively, then shared again for a read-only run's readers.
+        _lockHolder = NativeFile.OpenLocked(Path, writable: true, direct: Direct, create: true, FileLockMode.Exclusive);
+        UringFileEngine.PrepareFile(Path, size);
+        if (!_writes)
+            FileLock.Acquire(_lockHolder, FileLockMode.Shared);
         _layOutTo = null;
     }
 
     /// <inheritdoc />
-    public void Dispose() { }
+    public void Dispose() => _lockHolder?.Dispose();
 
     /// <inheritdoc />
     public override string ToString() => Description.ToString(CultureInfo.InvariantCulture);

@@ -28,7 +28,7 @@ internal sealed unsafe class UringJobEngine : IIoEngine
         _ioBytes = settings.BlocksPerIo * _sector;
         _slotLba = new long[settings.IoDepth];
         _cqes = new UringCqe[Math.Min(settings.IoDepth, 256)];
-        _file = NativeFile.Open(target.Path, writable: true, direct: target.Direct);
+        _file = NativeFile.OpenSame(target.Path, target.LockHolder, writable: true, direct: target.Direct);
         try
         {
             _buffers = new AlignedBuffer((nuint)settings.IoDepth * (nuint)_ioBytes, 4096);

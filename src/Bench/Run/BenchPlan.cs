@@ -81,6 +81,9 @@ public sealed class BenchPlan
         if (regionIos == 0)
             throw new UsageException("--size", $"{size} bytes is smaller than one --bs ({options.BlockSizeBytes})");
 
+        if (target.IsWriteProtected && (options.HasWrites || (options.Verify && !options.VerifyOnly)))
+            throw new UsageException(options.HasWrites ? "--rw" : "--verify",
+                $"the namespace is write protected (ro=1), and this run writes{(options.HasWrites ? "" : " (the --verify lay-out)")}; read it (--rw=read, randread or --verify_only) or open it without ro=1");
         if (options.Verify && !target.RetainsData)
             throw new UsageException(options.VerifyOnly ? "--verify_only" : "--verify",
                 "the device keeps no data (null: discards every write), so there is nothing to read back and check; use mem: or emu:PATH");

@@ -6,10 +6,15 @@ namespace PolledNvme.Bench.Run;
 /// <summary>Readable text for failed I/Os.</summary>
 public static class ErrorText
 {
-    /// <summary>E.g. <c>EndToEndGuardCheckError (SCT 2h, SC 82h)</c>, or <c>host PI verify: guard mismatch</c>.</summary>
+    /// <summary>
+    /// E.g. <c>EndToEndGuardCheckError (SCT 2h, SC 82h)</c>, <c>host PI verify: guard mismatch</c>, or
+    /// <c>CapacityExceeded (SCT 0h, SC 81h, DNR): ENOSPC (No space left on device) writing ...</c>
+    /// when the controller said why.
+    /// </summary>
     public static string Describe(in IoOutcome result)
     {
-        if (result.Status > 0) return new NvmeStatus((ushort)result.Status).ToString();
+        if (result.Status > 0)
+            return result.Detail is { } detail ? $"{new NvmeStatus((ushort)result.Status)}: {detail}" : new NvmeStatus((ushort)result.Status).ToString();
         if (result.Status < 0) return $"errno {-result.Status} ({new System.ComponentModel.Win32Exception(-result.Status).Message})";
         return result.Kind switch
         {

@@ -90,6 +90,7 @@ internal static class BlockIoCommand
         NvmeController controller, ArgReader a, uint? nsidFlag, bool write, string dataPath, string? metaPath)
     {
         var ns = ToolContext.PickNamespace(controller, nsidFlag);
+        if (write) ToolContext.RequireWritable(ns, "write");
         var flags = BlockCommandFlags.Parse(a, ns);
         long dataBytes = ns.DataBytes(flags.Blocks, flags.Pi.Pract);
         long metaBytes = ns.MetadataBytes(flags.Blocks, flags.Pi.Pract);

@@ -67,6 +67,7 @@ internal static class FormatCommand
     private static Driver.Namespace Check(Driver.NvmeController controller, uint? nsidFlag, int lbaf, int pi)
     {
         var ns = ToolContext.PickNamespace(controller, nsidFlag);
+        ToolContext.RequireWritable(ns, "format");
         if (lbaf >= ns.LbaFormats.Count)
             throw new UsageException("--lbaf", $"{lbaf} is not one of the namespace's formats 0..{ns.LbaFormats.Count - 1}");
         if (pi != 0 && ns.LbaFormats[lbaf].MetadataSize == 0)

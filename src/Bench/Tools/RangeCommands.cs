@@ -47,9 +47,8 @@ internal static class RangeCommands
         if (!a.Has("deallocate"))
             throw new UsageException("--deallocate", "is required: deallocate (AD) is the Dataset Management attribute this tool sends");
         BlockCommandFlags.CheckSyntax(a);
-        using var controller = ToolContext.Open(DeviceSpec.ParseController(device), probe => BlockCommandFlags.Parse(a, ToolContext.PickNamespace(probe, nsidFlag)));
-        var ns = ToolContext.PickNamespace(controller, nsidFlag);
-        var flags = BlockCommandFlags.Parse(a, ns);
+        using var controller = ToolContext.Open(DeviceSpec.ParseController(device), probe => CheckDsm(probe, a, nsidFlag));
+        var (ns, flags) = CheckDsm(controller, a, nsidFlag);
         using var queue = controller.CreateIoQueuePair(2);
         queue.Wait(queue.DeallocateAsync(ns, flags.StartBlock, flags.Blocks));
         ToolContext.ReportBlockCommand(stdout, format, "dsm", ns, flags);
@@ -59,10 +58,18 @@ internal static class RangeCommands
     private static (Namespace Ns, BlockCommandFlags Flags) CheckWriteZeroes(NvmeController controller, ArgReader a, uint? nsidFlag)
     {
         var ns = ToolContext.PickNamespace(controller, nsidFlag);
+        ToolContext.RequireWritable(ns, "write-zeroes");
         var flags = BlockCommandFlags.Parse(a, ns);
         if (flags.Pi.Checks != Protection.PiChecks.None)
             throw new UsageException(flags.Pi.Checks == Protection.PiChecks.StorageTag ? "--storage-tag-check" : "--prinfo",
                 "Write Zeroes takes no PI checks (PRCHK and STC must be 0)");
         return (ns, flags);
+    }
+
+    private static (Namespace Ns, BlockCommandFlags Flags) CheckDsm(NvmeController controller, ArgReader a, uint? nsidFlag)
+    {
+        var ns = ToolContext.PickNamespace(controller, nsidFlag);
+        ToolContext.RequireWritable(ns, "dsm --deallocate");
+        return (ns, BlockCommandFlags.Parse(a, ns));
     }
 }

@@ -84,6 +84,13 @@ internal static class ToolContext
         return c.Namespaces.Count > 0 ? c.Namespaces[0] : throw new InvalidOperationException($"{c.Address} has no active namespace");
     }
 
+    /// <summary>Refuses a command that writes <paramref name="ns"/> when the namespace is write protected.</summary>
+    public static void RequireWritable(Namespace ns, string command)
+    {
+        if (ns.IsWriteProtected)
+            throw new UsageException("--device", $"namespace {ns.Id} is write protected (ro=1), and {command} writes it; open it without ro=1");
+    }
+
     /// <summary>Reads an Identify page (CNS <paramref name="cns"/>, CSI in CDW11[31:24]) into a struct.</summary>
     public static T Identify<T>(NvmeController c, IdentifyCns cns, uint nsid, byte csi = 0) where T : unmanaged
     {

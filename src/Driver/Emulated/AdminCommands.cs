@@ -245,7 +245,11 @@ internal sealed class AdminCommands
                 return NvmeStatus.InvalidFormat;
             if (format.IsExtended && !_core.Features.LbaFormatExtensionEnabled)
                 return NvmeStatus.InvalidNamespaceOrFormat;
+            if (ns.ReadOnly)
+                return NvmeStatus.NamespaceWriteProtected;
         }
+        // Each namespace's format is atomic; with NSID FFFFFFFFh a failure stops at that namespace
+        // (the ones before it are formatted, it and the rest keep their format), and the error says which.
         for (int i = first; i <= last; i++)
             _core.Namespaces[i].Reformat(index, mset, pi, pil);
         return NvmeStatus.Success;

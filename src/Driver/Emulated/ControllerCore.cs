@@ -208,6 +208,8 @@ internal sealed unsafe partial class ControllerCore : IDisposable
             processed++;
             uint result = 0;
             NvmeStatus status;
+            string? detail = null;
+            ulong errorLba = 0;
             if (Faults.Armed && Faults.TryTakeStatus(admin, command.Opcode, command.NamespaceId, out NvmeStatus forced))
                 status = forced;
             else if (_aborts.Count != 0 && TakeAbort(sq.Id, command.CommandId))
@@ -217,18 +219,22 @@ internal sealed unsafe partial class ControllerCore : IDisposable
                 try
                 {
                     status = admin ? _admin.Execute(ref command, out result) : _io.Execute(ref command, out result);
+                    errorLba = admin ? 0 : _io.LastErrorLba;
                 }
-                catch (IOException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    // The backing file failed (disk full, I/O error): the command fails, the device lives on.
-                    status = NvmeStatus.InternalError;
+                    // The backing file or a format record failed (disk full, I/O error...): the command
+                    // fails with a status, the device lives on, and the reason goes with the failure.
+                    status = MediaErrorStatus.Of(e, admin);
+                    detail = e.Message;
+                    errorLba = MediaErrorLba(command.NamespaceId, e);
                 }
             }
 
             if (status == AdminCommands.HeldForEvent)
                 continue;   // an Asynchronous Event Request: completes when an event occurs
             if (!status.IsSuccess)
-                Logs.RecordError(sq.Id, command.CommandId, status, command.NamespaceId, admin ? 0 : _io.LastErrorLba);
+                Logs.RecordError(sq.Id, command.CommandId, status, command.NamespaceId, errorLba, detail);
             if (Faults.Armed && Faults.TryTakeCompletionFault(admin, command.Opcode, command.NamespaceId, out bool drop, out TimeSpan delay))
             {
                 if (!drop)
@@ -242,6 +248,16 @@ internal sealed unsafe partial class ControllerCore : IDisposable
         }
         return processed;
     }
+
+    /// <summary>The LBA a media failure hit, for the Error Information log (0 when it is not a block access).</summary>
+    private ulong MediaErrorLba(uint namespaceId, Exception failure)
+        => failure is Media.MediaIoException { Operation: Media.MediaOperation.Read or Media.MediaOperation.Write or Media.MediaOperation.Zero } media
+           && namespaceId >= 1 && namespaceId <= Namespaces.Length
+            ? Namespaces[namespaceId - 1].LbaAt(media.Offset)
+            : 0;
+
+    /// <summary>Text the device recorded about a failed command (a media error's errno, file and offset), or null.</summary>
+    public string? DescribeFailure(ushort sqId, ushort commandId) => Logs.FindDetail(sqId, commandId);
 
     private void PostDeferred()
     {

@@ -36,7 +36,17 @@ internal sealed unsafe partial class ControllerCore
     {
         _shutdownCompletePending = false;
         foreach (var ns in Namespaces)
-            ns.Flush();
+        {
+            try
+            {
+                ns.Flush();
+            }
+            catch (IOException e)
+            {
+                // No command to fail: the Error Information log keeps it (SQID/CID FFFFh), shutdown completes.
+                Logs.RecordError(ControllerLogs.NoCommand, ControllerLogs.NoCommand, MediaErrorStatus.Of(e, admin: false), ns.Id, 0, e.Message);
+            }
+        }
         Registers.UpdateStatus(2u << ControllerStatus.ShstShift, ControllerStatus.ShstMask << ControllerStatus.ShstShift);
     }
 

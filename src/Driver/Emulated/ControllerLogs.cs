@@ -4,14 +4,23 @@ namespace PolledNvme.Driver.Emulated;
 
 /// <summary>
 /// What Get Log Page reports: the Error Information ring (LID 01h, newest first) and the SMART /
-/// Health counters (LID 02h). Updated by the device thread only.
+/// Health counters (LID 02h). Updated by the device thread only. Beside each error entry it keeps
+/// the text a completion cannot carry (a media error's errno, file and offset), which the host
+/// reads through <see cref="FindDetail"/> when it turns the failed completion into an exception.
 /// </summary>
 internal sealed class ControllerLogs
 {
     /// <summary>Entries kept in the error log (Identify ELPE + 1).</summary>
     public const int ErrorEntries = 16;
 
+    /// <summary>SQID and CID of an error that belongs to no command (NVMe Base 2.0 Fig 198).</summary>
+    public const ushort NoCommand = 0xFFFF;
+
     private readonly ErrorInformationEntry[] _errors = new ErrorInformationEntry[ErrorEntries];
+    // Read by host threads (FindDetail) while the device thread records: guarded by the lock. Only
+    // failed commands come here, never the I/O hot path.
+    private readonly (ushort SqId, ushort CommandId, string? Text)[] _details = new (ushort, ushort, string?)[ErrorEntries];
+    private readonly object _detailLock = new();
     private ulong _errorCount;
     private ulong _dataUnitsRead512;
     private ulong _dataUnitsWritten512;
@@ -30,13 +39,21 @@ internal sealed class ControllerLogs
     /// <summary>Counts <paramref name="bytes"/> of block data written by a host command.</summary>
     public void CountWritten(long bytes) => _dataUnitsWritten512 += (ulong)(bytes >> 9);
 
-    /// <summary>Records a failed command (Error Information, NVMe Base 2.0 §5.16.1.2).</summary>
-    public void RecordError(ushort sqId, ushort commandId, NvmeStatus status, uint namespaceId, ulong lba)
+    /// <summary>
+    /// Records a failed command (Error Information, NVMe Base 2.0 §5.16.1.2), with the text that
+    /// explains it (<paramref name="detail"/>; null when the status says it all).
+    /// </summary>
+    public void RecordError(ushort sqId, ushort commandId, NvmeStatus status, uint namespaceId, ulong lba, string? detail = null)
     {
-        _errorCount++;
         if (status.Type == StatusCodeType.MediaAndDataIntegrity)
             MediaErrors++;
-        int slot = (int)(_errorCount % ErrorEntries);
+        int slot;
+        lock (_detailLock)
+        {
+            _errorCount++;
+            slot = (int)(_errorCount % ErrorEntries);
+            _details[slot] = (sqId, commandId, detail);
+        }
         _errors[slot] = new ErrorInformationEntry
         {
             ErrorCount = _errorCount,
@@ -47,6 +64,27 @@ internal sealed class ControllerLogs
             Lba = lba,
             NamespaceId = namespaceId,
         };
+    }
+
+    /// <summary>
+    /// The text recorded with the newest error of command <paramref name="commandId"/> on queue
+    /// <paramref name="sqId"/>, or null (none, or already pushed out by 16 newer errors). Called by
+    /// the host after it reaped that command's failed completion, which the device posts after
+    /// recording it, so the newest entry for the pair is this failure's.
+    /// </summary>
+    public string? FindDetail(ushort sqId, ushort commandId)
+    {
+        lock (_detailLock)
+        {
+            ulong count = _errorCount;
+            for (int i = 0; i < ErrorEntries && (ulong)i < count; i++)
+            {
+                var entry = _details[(int)((count - (ulong)i) % ErrorEntries)];
+                if (entry.SqId == sqId && entry.CommandId == commandId)
+                    return entry.Text;
+            }
+            return null;
+        }
     }
 
     /// <summary>Writes the error log, newest entry first, into <paramref name="page"/> (zeroed by the caller).</summary>

@@ -7,7 +7,7 @@ namespace PolledNvme.Driver.Emulated;
 internal static class EmulatedAddressParser
 {
     private const string AcceptedSchemes = "emu:PATH[,key=value...], mem:[key=value,...] or null:[key=value,...]";
-    private const string AcceptedKeys = "lbads, ms, mset, pi, pil, pif, sts, size, format, direct, mode, cpu, mqes, dstrd, mdts, qpairs";
+    private const string AcceptedKeys = "lbads, ms, mset, pi, pil, pif, sts, size, format, ro, direct, mode, cpu, mqes, dstrd, mdts, qpairs";
 
     public static EmulatedControllerOptions Parse(string address)
     {
@@ -75,8 +75,7 @@ internal static class EmulatedAddressParser
         // An image opened by its path alone takes the format it was laid out with, so
         // `emu:/tmp/ns.img` reopens what `emu:/tmp/ns.img,lbads=4096,ms=16,pi=1` created. A
         // device string that names a format must match the record (or ask for format=1).
-        if (ns.Backend == MediaBackendKind.File && !namesFormat && !ns.FormatMedia
-            && MediaFormatSidecar.TryLoad(ns.FilePath!, out MediaFormatRecord record))
+        if (ns.Backend == MediaBackendKind.File && !namesFormat && !ns.FormatMedia && RecordedFormat(ns.FilePath!) is { } record)
             AdoptRecordedFormat(ns, record);
         options.Validate();
         RefuseContradictions(ns, given);
@@ -119,6 +118,16 @@ internal static class EmulatedAddressParser
             throw new ArgumentException($"emu: the directory '{directory}' of '{path}' does not exist; create it or give another path.", "address");
     }
 
+    /// <summary>
+    /// The format recorded for the image, as an open would resolve an interrupted format, without
+    /// changing any file (the open does that under the image's lock); null when there is none.
+    /// </summary>
+    private static MediaFormatRecord? RecordedFormat(string path)
+        => MediaFiles.TryStat(path, out ulong inode, out long length) && length > 0
+           && MediaFormatSidecar.Resolve(path, inode, length, repair: false, out MediaFormatRecord record)
+            ? record
+            : null;
+
     private static void AdoptRecordedFormat(EmulatedNamespaceOptions ns, in MediaFormatRecord record)
     {
         ns.BlockSize = record.BlockSize;
@@ -152,6 +161,7 @@ internal static class EmulatedAddressParser
             case "size": ns.CapacityBytes = Size(key, value); break;
             case "direct": ns.DirectIo = Choice(key, value, "0 (page cache) or 1 (O_DIRECT where the filesystem supports it)", 0, 1) == 1; break;
             case "format": ns.FormatMedia = Choice(key, value, "0 (keep the file's format) or 1 (re-lay the file, erasing it)", 0, 1) == 1; break;
+            case "ro": ns.ReadOnly = Choice(key, value, "0 (read-write, one writer) or 1 (read-only, shared with other readers)", 0, 1) == 1; break;
             case "mode":
                 options.Mode = value switch
                 {

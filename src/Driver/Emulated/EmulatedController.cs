@@ -49,6 +49,9 @@ public sealed class EmulatedController : IDisposable
     /// <summary>The way the host driver reaches this controller. Disposing it disposes the controller.</summary>
     public INvmeTransport Transport => _transport;
 
+    /// <summary>The device (tests reach the namespaces' media and their fault seams through it).</summary>
+    internal ControllerCore Core => _core;
+
     /// <summary>Fault injection for tests.</summary>
     public FaultInjector Faults => _core.Faults;
 

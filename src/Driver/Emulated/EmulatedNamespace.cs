@@ -24,25 +24,21 @@ internal sealed class EmulatedNamespace : IDisposable
         Formats = LbaFormatTable.Build(options, out int index);
         CapacityBytes = options.CapacityBytes;
         Select(index, options.ExtendedLba, options.PiType, options.PiFirst);
-        bool fresh;
-        switch (options.Backend)
+        ReadOnly = options.ReadOnly;
+        _media = options.Backend switch
         {
-            case MediaBackendKind.Ram:
-                _media = new RamBackend(MediaLength);
-                fresh = true;
-                break;
-            case MediaBackendKind.Null:
-                _media = new NullBackend(MediaLength);
-                fresh = false;
-                break;
-            default:
-                // io_uring, with a format record so a file laid out for another format is refused.
-                _media = UringFileBackend.Open(options.FilePath!, MediaFormat, options.FormatMedia, out fresh, options.DirectIo);
-                break;
-        }
-        if (fresh)
-            DeallocateMetadata(0, BlockCount);
+            MediaBackendKind.Ram => new RamBackend(MediaFormat, _deallocatedMetadata),
+            MediaBackendKind.Null => new NullBackend(MediaLength),
+            // io_uring, locked, with a format record so a file laid out for another format is refused.
+            _ => UringFileBackend.Open(options.FilePath!, MediaFormat, options.FormatMedia, out _, options.DirectIo, options.ReadOnly, _deallocatedMetadata),
+        };
     }
+
+    /// <summary>Write protected (ro=1): writes, deallocation and Format NVM fail with Namespace Is Write Protected.</summary>
+    public bool ReadOnly { get; }
+
+    /// <summary>The media (tests reach the file backend's fault seams through it).</summary>
+    internal IMediaBackend Media => _media;
 
     /// <summary>NSID.</summary>
     public uint Id { get; }
@@ -93,15 +89,30 @@ internal sealed class EmulatedNamespace : IDisposable
         => new(BlockSize, MetadataSize, PiType, PiFirst, Format.GuardFormat, Format.StorageTagSize, ExtendedLba, BlockCount);
     private long MetadataBase => BlockCount * BlockSize;
 
-    /// <summary>Format NVM: switches format and PI settings; all blocks become deallocated.</summary>
+    /// <summary>
+    /// Format NVM: switches format and PI settings; all blocks become deallocated. Atomic: when
+    /// the media cannot be re-laid (it throws), the namespace keeps its old format and data.
+    /// </summary>
     public void Reformat(int formatIndex, bool extendedLba, int piType, bool piFirst)
     {
+        (int oldIndex, bool oldExtended, int oldPi, bool oldFirst) = (FormatIndex, ExtendedLba, PiType, PiFirst);
         Select(formatIndex, extendedLba, piType, piFirst);
-        if (_media is IFormatRecordingMedia recording)
-            recording.Reformat(MediaFormat);
-        else
-            _media.Reset(MediaLength);
-        DeallocateMetadata(0, BlockCount);
+        try
+        {
+            _media.Reformat(MediaFormat, _deallocatedMetadata);
+        }
+        catch
+        {
+            Select(oldIndex, oldExtended, oldPi, oldFirst);
+            throw;
+        }
+    }
+
+    /// <summary>The LBA a failed media access at byte <paramref name="offset"/> belongs to (for the Error Information log).</summary>
+    public ulong LbaAt(long offset)
+    {
+        long lba = offset < MetadataBase ? offset / BlockSize : MetadataSize == 0 ? 0 : (offset - MetadataBase) / MetadataSize;
+        return (ulong)Math.Clamp(lba, 0, Math.Max(0, BlockCount - 1));
     }
 
     private void Select(int formatIndex, bool extendedLba, int piType, bool piFirst)
@@ -179,15 +190,7 @@ internal sealed class EmulatedNamespace : IDisposable
         }
     }
 
-    private void FillDeallocatedMetadata(Span<byte> metadata)
-    {
-        int chunk = _deallocatedMetadata.Length;
-        for (int offset = 0; offset < metadata.Length; offset += chunk)
-        {
-            int n = Math.Min(chunk, metadata.Length - offset);
-            _deallocatedMetadata.AsSpan(0, n).CopyTo(metadata[offset..]);
-        }
-    }
+    private void FillDeallocatedMetadata(Span<byte> metadata) => MediaLayout.Repeat(_deallocatedMetadata, metadata);
 
     /// <inheritdoc/>
     public void Dispose() => _media.Dispose();

@@ -62,6 +62,13 @@ public sealed class EmulatedNamespaceOptions
     /// </summary>
     public bool DirectIo { get; set; } = true;
 
+    /// <summary>
+    /// Open the backing file read-only (<c>ro=1</c>): it is shared with other read-only users
+    /// (a writer holds it alone), and the namespace is write protected: Write, Write Zeroes,
+    /// deallocation and Format NVM fail with Namespace Is Write Protected (0h/20h).
+    /// </summary>
+    public bool ReadOnly { get; set; }
+
     /// <summary>Logical Block Storage Tag Mask reported in CNS 05h and applied to storage tag checks.</summary>
     public ulong StorageTagMask { get; set; } = ulong.MaxValue;
 
@@ -89,6 +96,8 @@ public sealed class EmulatedNamespaceOptions
             throw new ArgumentException($"size: capacity {CapacityBytes} must be a positive multiple of the block size {BlockSize}.", nameof(CapacityBytes));
         if (Backend == MediaBackendKind.File && string.IsNullOrEmpty(FilePath))
             throw new ArgumentException("path: a file backend needs a file path (emu:PATH).", nameof(FilePath));
+        if (ReadOnly && FormatMedia)
+            throw new ArgumentException("ro: a read-only namespace (ro=1) cannot re-lay its file (format=1); drop one of them.", nameof(ReadOnly));
     }
 
     /// <summary>A copy, so a running controller never sees later changes to the caller's object.</summary>

@@ -19,6 +19,9 @@ internal sealed class EmulatedTransport(EmulatedController controller, Controlle
     public void Progress() => controller.Progress();
 
     /// <inheritdoc/>
+    public string? DescribeFailure(ushort queueId, ushort commandId) => core.DescribeFailure(queueId, commandId);
+
+    /// <inheritdoc/>
     public ulong Map(nint address, nuint length) => core.Dma.Map(address, length);
 
     /// <inheritdoc/>

@@ -67,6 +67,7 @@ internal static class IdentifyPages
             Dps = (byte)(ns.PiType | (ns.PiFirst ? IdentifyNamespace.DpsFirst : 0)),
             Dlfeat = 0x01 | 0x08,                // deallocated blocks read zeros; Write Zeroes DEAC supported; guard FFFFh
             NvmcapLow = (ulong)ns.CapacityBytes,
+            Nsattr = ns.ReadOnly ? IdentifyNamespace.NsattrWriteProtected : (byte)0,
             Eui64 = 0,
         };
         id.SetFormatIndex(ns.FormatIndex, ns.ExtendedLba);

@@ -63,6 +63,10 @@ internal sealed unsafe partial class IoCommands
         // Extended formats (32b/64b guard, storage tags) need Host Behavior LBAFEE=1 (PI.md §3).
         if (ns.Format.IsExtended && !_core.Features.LbaFormatExtensionEnabled)
             return NvmeStatus.InvalidNamespaceOrFormat;
+        // A write protected namespace (ro=1) refuses every command that would change it (NSATTR bit 0).
+        if (ns.ReadOnly && (opcode is NvmOpcode.Write or NvmOpcode.WriteZeroes
+            || (opcode == NvmOpcode.DatasetManagement && (c.Cdw11 & CommandFields.DsmAttributeDeallocate) != 0)))
+            return NvmeStatus.NamespaceWriteProtected;
         if (opcode == NvmOpcode.DatasetManagement)
             return DatasetManagement(ns, ref c);
 

@@ -45,6 +45,8 @@ public unsafe struct IdentifyNamespace
     public const byte DpsFirst = 1 << 3;
     /// <summary>NSFEAT bit 2: Deallocated or Unwritten Logical Block error supported.</summary>
     public const byte NsfeatDulbe = 1 << 2;
+    /// <summary>NSATTR bit 0: the namespace is currently write protected (NVMe Base 2.0 Fig 276); all writes fail.</summary>
+    public const byte NsattrWriteProtected = 1 << 0;
 
     /// <summary>Namespace Size in logical blocks.</summary>
     [FieldOffset(0)] public ulong Nsze;
@@ -72,6 +74,8 @@ public unsafe struct IdentifyNamespace
     [FieldOffset(34)] public ushort Nawun;
     /// <summary>NVM Capacity in bytes (128-bit; low half).</summary>
     [FieldOffset(48)] public ulong NvmcapLow;
+    /// <summary>Namespace Attributes: bit 0 write protected.</summary>
+    [FieldOffset(99)] public byte Nsattr;
     /// <summary>Namespace Globally Unique Identifier.</summary>
     [FieldOffset(104)] public fixed byte Nguid[16];
     /// <summary>IEEE Extended Unique Identifier.</summary>

@@ -77,6 +77,8 @@ public readonly record struct NvmeStatus(ushort Value)
     public static NvmeStatus CommandSequenceError => Create(StatusCodeType.Generic, 0x0C, true);
     /// <summary>PRP Offset Invalid (0h/13h).</summary>
     public static NvmeStatus PrpOffsetInvalid => Create(StatusCodeType.Generic, 0x13, true);
+    /// <summary>Namespace is Write Protected (0h/20h): the command would modify a write protected namespace.</summary>
+    public static NvmeStatus NamespaceWriteProtected => Create(StatusCodeType.Generic, 0x20, true);
     /// <summary>LBA Out of Range (0h/80h).</summary>
     public static NvmeStatus LbaOutOfRange => Create(StatusCodeType.Generic, 0x80, true);
     /// <summary>Capacity Exceeded (0h/81h).</summary>
@@ -103,6 +105,8 @@ public readonly record struct NvmeStatus(ushort Value)
     public static NvmeStatus InvalidProtectionInformation => Create(StatusCodeType.CommandSpecific, 0x81, true);
 
     // Media and data integrity (SCT 2h). QEMU returns the E2E errors without DNR (PI.md §6).
+    /// <summary>Write Fault (2h/80h): the write data could not be committed to the media.</summary>
+    public static NvmeStatus WriteFault => Create(StatusCodeType.MediaAndDataIntegrity, 0x80);
     /// <summary>Unrecovered Read Error (2h/81h).</summary>
     public static NvmeStatus UnrecoveredReadError => Create(StatusCodeType.MediaAndDataIntegrity, 0x81);
     /// <summary>End-to-end Guard Check Error (2h/82h).</summary>

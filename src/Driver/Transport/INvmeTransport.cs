@@ -20,4 +20,14 @@ public interface INvmeTransport : IDmaMapper, IDisposable
     /// hardware and threaded emulation do nothing.
     /// </summary>
     void Progress();
+
+    /// <summary>
+    /// What the controller can say about a failed command beyond its status, when the transport
+    /// has a channel for it: the emulated controller returns a media error's errno, file and
+    /// offset (e.g. <c>ENOSPC (No space left on device) writing 4096 bytes at offset 0 of '/tmp/ns.img'</c>).
+    /// Called with the command's queue and command id right after its failed completion was
+    /// reaped; null when there is nothing to add (hardware says all it can in the status and
+    /// the Error Information log).
+    /// </summary>
+    string? DescribeFailure(ushort queueId, ushort commandId) => null;
 }

@@ -12,12 +12,15 @@ internal sealed unsafe class NativeFile : IDisposable
     private const int BlkGetSize64 = unchecked((int)0x80081272); // BLKGETSIZE64 (linux/fs.h): _IOR(0x12, 114, size_t)
     private const int BlkSszGet = 0x1268;                         // BLKSSZGET (linux/fs.h): logical block size
 
-    private NativeFile(string path, int fd, bool direct, bool isBlockDevice)
+    private NativeFile(string path, int fd, bool direct, bool isBlockDevice, ulong device, ulong inode, bool created)
     {
+        Device = device;
         Path = path;
         Fd = fd;
         IsDirect = direct;
         IsBlockDevice = isBlockDevice;
+        Inode = inode;
+        Created = created;
     }
 
     /// <summary>The path it was opened with.</summary>
@@ -32,6 +35,18 @@ internal sealed unsafe class NativeFile : IDisposable
     /// <summary>A block device rather than a regular file.</summary>
     public bool IsBlockDevice { get; }
 
+    /// <summary>The device (st_dev) the open file lives on.</summary>
+    public ulong Device { get; }
+
+    /// <summary>The inode number (st_ino) of the open file.</summary>
+    public ulong Inode { get; }
+
+    /// <summary>This open created the file (it did not exist before).</summary>
+    public bool Created { get; }
+
+    /// <summary>A <see cref="FileLock"/> is held through this descriptor; dispose releases it before closing.</summary>
+    public bool HoldsLock { get; internal set; }
+
     /// <summary>
     /// Opens <paramref name="path"/> read-write (or read-only), optionally with O_DIRECT and
     /// optionally creating a regular file. Throws <see cref="UringException"/> with the errno;
@@ -42,13 +57,30 @@ internal sealed unsafe class NativeFile : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         int flags = (writable ? LibC.O_RDWR : LibC.O_RDONLY) | LibC.O_CLOEXEC;
         if (direct) flags |= LibC.O_DIRECT;
-        if (create) flags |= LibC.O_CREAT;
         byte[] pathBytes = Encoding.UTF8.GetBytes(path + "\0");
         int fd;
+        bool created = false;
         fixed (byte* p = pathBytes)
         {
-            do fd = LibC.open(p, flags, 0b110_100_100); // 0644
-            while (fd < 0 && LibC.errno == Errno.EINTR);
+            while (true)
+            {
+                fd = LibC.open(p, flags, 0);
+                if (fd >= 0 || !create || LibC.errno != Errno.ENOENT)
+                {
+                    if (fd < 0 && LibC.errno == Errno.EINTR)
+                        continue;
+                    break;
+                }
+                // Missing: create it, exclusively, so Created says whether this open made it.
+                fd = LibC.open(p, flags | LibC.O_CREAT | LibC.O_EXCL, 0b110_100_100); // 0644
+                if (fd >= 0)
+                {
+                    created = true;
+                    break;
+                }
+                if (LibC.errno is not (Errno.EEXIST or Errno.EINTR))
+                    break;
+            }
         }
         if (fd < 0)
         {
@@ -72,7 +104,61 @@ internal sealed unsafe class NativeFile : IDisposable
             LibC.close(fd);
             throw new ArgumentException($"'{path}' is neither a regular file nor a block device.", nameof(path));
         }
-        return new NativeFile(path, fd, direct, isBlock);
+        return new NativeFile(path, fd, direct, isBlock, (ulong)st.st_dev, (ulong)st.st_ino, created);
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> like <see cref="Open"/> and locks it (<see cref="FileLock"/>):
+    /// exclusive for the one writer, shared for readers. Throws <see cref="FileLockedException"/>
+    /// when another user holds a conflicting lock. If a format replaced the file between the open
+    /// and the lock (a new inode renamed over the path), it opens the new one.
+    /// </summary>
+    public static NativeFile OpenLocked(string path, bool writable, bool direct, bool create, FileLockMode mode)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            NativeFile file = Open(path, writable, direct, create);
+            try
+            {
+                FileLock.Acquire(file, mode);
+                if (file.IsNamedBy(path))
+                    return file;
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
+            file.Dispose();
+            if (attempt == 3)
+                throw new IOException($"'{path}' was replaced {attempt + 1} times while it was being opened and locked; try again when nothing else is formatting it.");
+        }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> again (for I/O), checking that it is still the file
+    /// <paramref name="holder"/> has open and locked; a lock must be held through a descriptor
+    /// that no io_uring registers, because a ring's teardown (after the process exits, even by
+    /// SIGKILL) runs later in the kernel and would keep the lock alive until then.
+    /// </summary>
+    public static NativeFile OpenSame(string path, NativeFile holder, bool writable, bool direct)
+    {
+        NativeFile file = Open(path, writable, direct);
+        if (file.Inode == holder.Inode && file.Device == holder.Device)
+            return file;
+        file.Dispose();
+        throw new IOException($"'{path}' was replaced while it was being opened (renamed or moved by something that does not lock it); open it again.");
+    }
+
+    /// <summary>True while <paramref name="path"/> still names this open file (no rename replaced it).</summary>
+    public bool IsNamedBy(string path)
+    {
+        byte[] name = Encoding.UTF8.GetBytes(path + "\0");
+        stat st;
+        fixed (byte* p = name)
+            if (LibC.stat(p, &st) < 0)
+                return false;
+        return (ulong)st.st_ino == Inode && (ulong)st.st_dev == Device;
     }
 
     /// <summary>Current size in bytes (fstat for files, BLKGETSIZE64 for block devices).</summary>
@@ -134,6 +220,8 @@ internal sealed unsafe class NativeFile : IDisposable
     {
         if (Fd >= 0)
         {
+            if (HoldsLock)
+                FileLock.Release(this);
             LibC.close(Fd);
             Fd = -1;
         }

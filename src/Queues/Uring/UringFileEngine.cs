@@ -19,6 +19,7 @@ namespace PolledNvme.Queues.Uring;
 internal sealed unsafe class UringFileEngine : IDisposable
 {
     private readonly UringEngineOptions _options;
+    private readonly NativeFile _lock;           // holds the file's lock; never registered with a ring
     private readonly NativeFile _file;
     private readonly AlignedBuffer _buffers;     // QueueDepth slots of BlockSize bytes, one per in-flight I/O
     private readonly int[] _freeSlots;
@@ -31,10 +32,11 @@ internal sealed unsafe class UringFileEngine : IDisposable
     private bool _usingFixedBuffers;
 
     /// <summary>
-    /// Opens the file or device and allocates the I/O buffers. Throws
-    /// <see cref="ArgumentOutOfRangeException"/> for bad options, <see cref="UringException"/>
-    /// when the file cannot be opened (with the errno), and <see cref="ArgumentException"/>
-    /// when the region does not fit in the file.
+    /// Opens and locks the file or device (exclusively when the mix writes, shared when it only
+    /// reads) and allocates the I/O buffers. Throws <see cref="ArgumentOutOfRangeException"/> for
+    /// bad options, <see cref="UringException"/> when the file cannot be opened (with the errno),
+    /// <see cref="FileLockedException"/> when another user holds a conflicting lock, and
+    /// <see cref="ArgumentException"/> when the region does not fit in the file.
     /// </summary>
     public UringFileEngine(UringEngineOptions options)
     {
@@ -42,7 +44,18 @@ internal sealed unsafe class UringFileEngine : IDisposable
         options.Validate();
         _options = options;
         bool writes = options.ReadPercent < 100;
-        _file = NativeFile.Open(options.Path, writable: writes, direct: options.Direct);
+        // One writer per file: an engine that writes holds it exclusively, a read-only one shares it.
+        _lock = NativeFile.OpenLocked(options.Path, writable: writes, direct: false, create: false,
+            writes ? FileLockMode.Exclusive : FileLockMode.Shared);
+        try
+        {
+            _file = NativeFile.OpenSame(options.Path, _lock, writable: writes, direct: options.Direct);
+        }
+        catch
+        {
+            _lock.Dispose();
+            throw;
+        }
         try
         {
             long length = _file.Length;
@@ -68,6 +81,7 @@ internal sealed unsafe class UringFileEngine : IDisposable
         {
             _buffers?.Dispose();
             _file.Dispose();
+            _lock.Dispose();
             throw;
         }
     }
@@ -269,6 +283,7 @@ internal sealed unsafe class UringFileEngine : IDisposable
     {
         _buffers.Dispose();
         _file.Dispose();
+        _lock.Dispose();
     }
 
     /// <summary>Offset and mix generator state: xorshift64* (Vigna), no allocation per draw.</summary>

@@ -22,7 +22,7 @@ internal sealed class NullBackend(long length) : IMediaBackend
     public void Flush() { }
 
     /// <inheritdoc/>
-    public void Reset(long length) => Length = length;
+    public void Reformat(MediaFormatRecord format, ReadOnlySpan<byte> metadataFill) => Length = format.MediaLength;
 
     /// <inheritdoc/>
     public void Dispose() { }

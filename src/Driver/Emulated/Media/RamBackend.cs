@@ -7,8 +7,8 @@ internal sealed unsafe class RamBackend : IMediaBackend
 {
     private byte* _memory;
 
-    /// <summary>Allocates <paramref name="length"/> zero bytes.</summary>
-    public RamBackend(long length) => Allocate(length);
+    /// <summary>Allocates the media for <paramref name="format"/>, every block deallocated (<paramref name="metadataFill"/> repeated).</summary>
+    public RamBackend(MediaFormatRecord format, ReadOnlySpan<byte> metadataFill) => Reformat(format, metadataFill);
 
     /// <inheritdoc/>
     public long Length { get; private set; }
@@ -16,12 +16,6 @@ internal sealed unsafe class RamBackend : IMediaBackend
     /// <inheritdoc/>
     public bool RetainsData => true;
 
-    private void Allocate(long length)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
-        _memory = (byte*)NativeMemory.AllocZeroed((nuint)length);
-        Length = length;
-    }
 
     /// <inheritdoc/>
     public void Read(long offset, Span<byte> destination) => new ReadOnlySpan<byte>(At(offset, destination.Length), destination.Length).CopyTo(destination);
@@ -36,10 +30,35 @@ internal sealed unsafe class RamBackend : IMediaBackend
     public void Flush() { }
 
     /// <inheritdoc/>
-    public void Reset(long length)
+    /// <remarks>The new memory is allocated and filled before the old is freed, so a failed allocation changes nothing.</remarks>
+    public void Reformat(MediaFormatRecord format, ReadOnlySpan<byte> metadataFill)
     {
+        long length = format.MediaLength;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        byte* memory;
+        try
+        {
+            memory = (byte*)NativeMemory.AllocZeroed((nuint)length);
+        }
+        catch (OutOfMemoryException)
+        {
+            // A media failure like any other: the command fails, the device and the old media live on.
+            throw new MediaIoException(MediaOperation.Layout, Queues.Uring.Errno.ENOMEM, "RAM", 0, length, $"allocating {length} bytes of");
+        }
+        long metadataBytes = format.BlockCount * format.MetadataSize;
+        if (metadataBytes != 0 && metadataFill.ContainsAnyExcept((byte)0))
+        {
+            // In slices of at most 1 GiB: a span holds at most 2^31-1 bytes.
+            for (long done = 0; done < metadataBytes;)
+            {
+                int n = (int)Math.Min(metadataBytes - done, (1L << 30) / metadataFill.Length * metadataFill.Length);
+                MediaLayout.Repeat(metadataFill, new Span<byte>(memory + format.MetadataOffset + done, n));
+                done += n;
+            }
+        }
         Free();
-        Allocate(length);
+        _memory = memory;
+        Length = length;
     }
 
     private byte* At(long offset, long length)

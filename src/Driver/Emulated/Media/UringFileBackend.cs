@@ -10,47 +10,66 @@ namespace PolledNvme.Driver.Emulated.Media;
 /// (READ_FIXED / WRITE_FIXED) where the filesystem supports O_DIRECT; metadata and unaligned
 /// ranges through a buffered descriptor. Zeroing punches holes (FALLOCATE) for whole pages;
 /// Flush is fdatasync. Where io_uring is unavailable the same operations run as synchronous
-/// system calls (<see cref="MediaFileIo"/>). Used by one thread at a time; every call waits
-/// for its operations, so the caller's spans are never referenced after it returns.
+/// system calls (<see cref="MediaFileIo"/>). The file is locked while open: exclusively, or
+/// shared when read-only. Format NVM is atomic (<see cref="MediaFormatCommit"/>). Used by one
+/// thread at a time; every call waits for its operations, so the caller's spans are never
+/// referenced after it returns.
 /// </summary>
-internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingMedia
+internal sealed unsafe class UringFileBackend : IMediaBackend
 {
     private const int Page = 4096;
 
-    private readonly MediaFileIo _io;
     private readonly AlignedBuffer _zeros; // source of zero writes for edges a hole cannot cover
+    private readonly bool _preferDirect;
+    private readonly Func<UringRing> _createRing;
+    private MediaFileIo _io;
     private MediaFormatRecord _format;
+    private Func<MediaOperation, long, int>? _faults;
 
-    private UringFileBackend(string path, MediaFileIo io)
+    private UringFileBackend(string path, MediaFileIo io, bool readOnly, bool preferDirect, Func<UringRing> createRing)
     {
         Path = path;
         _io = io;
+        ReadOnly = readOnly;
+        _preferDirect = preferDirect;
+        _createRing = createRing;
         _zeros = new AlignedBuffer(64 * 1024, Page);
     }
 
     /// <summary>
-    /// Opens or creates <paramref name="path"/> for <paramref name="format"/>. A new or empty
-    /// file is laid out for it (<paramref name="fresh"/> = true: every block is unwritten). An
-    /// existing file must carry the same format record, unless <paramref name="formatRequested"/>,
-    /// which re-lays it (erasing it). Anything else is a <see cref="MediaFormatMismatchException"/>.
+    /// Opens or creates <paramref name="path"/> for <paramref name="format"/>, locked. A new or
+    /// empty file is laid out for it (<paramref name="fresh"/> = true: every block is deallocated,
+    /// its metadata <paramref name="metadataFill"/> repeated). An existing file must carry the
+    /// same format record, unless <paramref name="formatRequested"/>, which re-lays it (erasing
+    /// it). Anything else is a <see cref="MediaFormatMismatchException"/>. A
+    /// <paramref name="readOnly"/> open shares the file with other readers and never writes it.
     /// </summary>
-    public static UringFileBackend Open(string path, MediaFormatRecord format, bool formatRequested, out bool fresh, bool preferDirect = true)
-        => Open(path, format, formatRequested, out fresh, preferDirect, CreateRing);
+    public static UringFileBackend Open(string path, MediaFormatRecord format, bool formatRequested, out bool fresh,
+        bool preferDirect = true, bool readOnly = false, ReadOnlySpan<byte> metadataFill = default)
+        => Open(path, format, formatRequested, out fresh, preferDirect, CreateRing, readOnly, metadataFill);
 
-    /// <summary>As <see cref="Open(string, MediaFormatRecord, bool, out bool, bool)"/>, with the ring's creation injectable (tests of the fallback).</summary>
-    internal static UringFileBackend Open(string path, MediaFormatRecord format, bool formatRequested, out bool fresh, bool preferDirect, Func<UringRing> createRing)
+    /// <summary>As <see cref="Open(string, MediaFormatRecord, bool, out bool, bool, bool, ReadOnlySpan{byte})"/>, with the ring's creation injectable (tests of the fallback).</summary>
+    internal static UringFileBackend Open(string path, MediaFormatRecord format, bool formatRequested, out bool fresh, bool preferDirect,
+        Func<UringRing> createRing, bool readOnly = false, ReadOnlySpan<byte> metadataFill = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        MediaFileIo io = MediaFileIo.Open(path, preferDirect, createRing);
+        if (readOnly && formatRequested)
+            throw new ArgumentException($"'{path}': a read-only open (ro=1) cannot re-lay the image (format=1); drop one of them.", nameof(formatRequested));
+        if (readOnly && !File.Exists(path))
+            throw new FileNotFoundException($"'{path}' does not exist; a read-only open (ro=1) needs an existing image.", path);
+        MediaFileIo io = MediaFileIo.Open(path, preferDirect, createRing, readOnly);
         UringFileBackend? backend = null;
         try
         {
-            backend = new UringFileBackend(path, io);
-            fresh = backend.Attach(format, formatRequested);
+            backend = new UringFileBackend(path, io, readOnly, preferDirect, createRing);
+            fresh = backend.Attach(format, formatRequested, metadataFill);
             return backend;
         }
         catch
         {
+            // A file this open created and could not lay out is not left behind (removed under the lock).
+            if (io.Created && (backend is null || backend._io == io))
+                MediaFiles.UnlinkQuietly(path);
             if (backend is not null)
                 backend.Dispose();
             else
@@ -63,17 +82,32 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     // ring cannot be SINGLE_ISSUER; it is still used by one thread at a time.
     private static UringRing CreateRing() => UringRing.Create(new UringRingOptions { SqEntries = 8, CqEntries = 16, SingleIssuer = false });
 
-    /// <summary>Checks or lays out the file; returns true if it was (re)laid out.</summary>
-    private bool Attach(MediaFormatRecord wanted, bool formatRequested)
+    /// <summary>Checks or lays out the file (under its lock); returns true if it was (re)laid out.</summary>
+    private bool Attach(MediaFormatRecord wanted, bool formatRequested, ReadOnlySpan<byte> metadataFill)
     {
         long length = _io.Buffered.Length;
-        if (length == 0 || formatRequested)
+        bool relay = length == 0 || formatRequested;
+        bool recorded;
+        MediaFormatRecord found;
+        try
         {
-            Reformat(wanted);
+            // Finish or undo a format that a crash interrupted, before anything reads the record.
+            recorded = MediaFormatSidecar.Resolve(Path, _io.Inode, length, repair: !ReadOnly, out found);
+        }
+        catch (MediaFormatRecordDamagedException) when (relay && !ReadOnly)
+        {
+            recorded = false; // re-laying replaces the damaged record: format=1 is the way out it names
+            found = default;
+        }
+        if (relay)
+        {
+            if (ReadOnly)
+                throw new MediaFormatMismatchException($"'{Path}' is empty: a read-only open (ro=1) cannot lay it out. Open it once without ro=1 to create the image.");
+            Reformat(wanted, metadataFill);
             return true;
         }
         string sidecar = MediaFormatSidecar.PathOf(Path);
-        if (!MediaFormatSidecar.TryLoad(Path, out MediaFormatRecord found))
+        if (!recorded)
             throw new MediaFormatMismatchException(
                 $"'{Path}' ({length} bytes) has no PolledNvme format record ('{sidecar}' is missing or empty): it may be a QEMU image, a plain file, " +
                 $"or a format that a crash interrupted, and its metadata cannot be trusted as PI for {wanted}. " +
@@ -94,6 +128,9 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     /// <summary>The backing file.</summary>
     public string Path { get; }
 
+    /// <summary>Opened read-only (ro=1): shared with other readers, never written.</summary>
+    public bool ReadOnly { get; }
+
     /// <summary>True when block-aligned data bypasses the page cache (O_DIRECT).</summary>
     public bool IsDirect => _io.IsDirect;
 
@@ -105,6 +142,20 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
 
     /// <summary>The format the file is laid out for.</summary>
     public MediaFormatRecord Format => _format;
+
+    /// <summary>Test seam: fails chosen file operations with an errno (see <see cref="MediaFileIo.InjectedFault"/>), formats included.</summary>
+    internal Func<MediaOperation, long, int>? InjectedFault
+    {
+        get => _faults;
+        set
+        {
+            _faults = value;
+            _io.InjectedFault = value;
+        }
+    }
+
+    /// <summary>Test seam: called before each step of a format; an exception fails that step.</summary>
+    internal Action<FormatStep>? FormatStepHook { get; set; }
 
     /// <inheritdoc/>
     public long Length { get; private set; }
@@ -121,29 +172,30 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
             for (int done = 0; done < destination.Length; done += MediaFileIo.BounceSize)
             {
                 int n = Math.Min(MediaFileIo.BounceSize, destination.Length - done);
-                TransferDirect(UringOpcode.ReadFixed, offset + done, n);
+                _io.TransferDirect(UringOpcode.ReadFixed, offset + done, n);
                 _io.Bounce.Slice(0, n).CopyTo(destination[done..]);
             }
             return;
         }
-        TransferBuffered(UringOpcode.Read, offset, destination);
+        _io.TransferBuffered(UringOpcode.Read, offset, destination, MediaOperation.Read);
     }
 
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> source)
     {
         Check(offset, source.Length);
+        CheckWritable();
         if (CanGoDirect(offset, source.Length))
         {
             for (int done = 0; done < source.Length; done += MediaFileIo.BounceSize)
             {
                 int n = Math.Min(MediaFileIo.BounceSize, source.Length - done);
                 source.Slice(done, n).CopyTo(_io.Bounce.Span);
-                TransferDirect(UringOpcode.WriteFixed, offset + done, n);
+                _io.TransferDirect(UringOpcode.WriteFixed, offset + done, n);
             }
             return;
         }
-        TransferBuffered(UringOpcode.Write, offset, source);
+        _io.TransferBuffered(UringOpcode.Write, offset, source, MediaOperation.Write);
     }
 
     /// <inheritdoc/>
@@ -151,10 +203,11 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     public void Zero(long offset, long length)
     {
         Check(offset, length);
+        CheckWritable();
         long end = offset + length;
         long holeStart = (offset + Page - 1) / Page * Page;
         long holeEnd = end / Page * Page;
-        if (_io.PunchSupported && holeEnd > holeStart && TryPunchHole(holeStart, holeEnd - holeStart))
+        if (_io.PunchSupported && holeEnd > holeStart && _io.TryPunchHole(holeStart, holeEnd - holeStart))
         {
             WriteZeros(offset, holeStart - offset);
             WriteZeros(holeEnd, end - holeEnd);
@@ -164,101 +217,44 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
     }
 
     /// <inheritdoc/>
-    public void Flush() => Check(UringOpcode.Fsync, _io.Execute(UringOpcode.Fsync, null, 0, 0), 0, 0);
-
-    /// <inheritdoc/>
-    public void Reset(long length)
+    public void Flush()
     {
-        int stride = _format.BlockSize + _format.MetadataSize;
-        if (length <= 0 || length % stride != 0)
-            throw new ArgumentOutOfRangeException(nameof(length), length, $"the media length must be a positive multiple of the block plus metadata size ({stride}).");
-        Reformat(_format with { BlockCount = length / stride });
+        if (!ReadOnly)
+            _io.Sync();
     }
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Crash-safe order: the old record goes first (the sidecar is removed durably), the image is
-    /// emptied and resized, and the new record is written last (atomically), so an interrupted
-    /// format leaves an image without a record, never one whose record describes data laid out
-    /// for another format.
+    /// The new layout is built aside and committed by renames (<see cref="MediaFormatCommit"/>):
+    /// until the commit the old image, its record and this backend's descriptors are untouched,
+    /// so a failure leaves the old format and its data readable. The new image is locked before
+    /// its name appears.
     /// </remarks>
-    public void Reformat(MediaFormatRecord format)
+    public void Reformat(MediaFormatRecord format, ReadOnlySpan<byte> metadataFill)
     {
         if (format.BlockCount <= 0)
             throw new ArgumentOutOfRangeException(nameof(format), format.BlockCount, "a format needs at least one block.");
-        MediaFormatSidecar.Delete(Path);
-        _io.Buffered.SetLength(0);
-        _io.Buffered.SetLength(format.MediaLength);
-        Flush();
-        MediaFormatSidecar.Save(Path, format);
+        CheckWritable();
+        MediaFileIo laidOut = MediaFormatCommit.Run(Path, format, metadataFill, _preferDirect, _createRing, _faults, FormatStepHook);
+        MediaFileIo old = _io;
+        _io = laidOut;
         _format = format;
         Length = format.MediaLength;
+        old.Dispose(); // the replaced image's inode and its lock go with it
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool CanGoDirect(long offset, int length) => _io.IsDirect && (offset | (long)length) % Page == 0;
-
-    /// <summary>One O_DIRECT transfer of <paramref name="length"/> bytes between the bounce buffer and the file.</summary>
-    private void TransferDirect(UringOpcode opcode, long offset, int length)
-    {
-        int done = _io.Execute(opcode, _io.Bounce.Pointer, (ulong)length, offset);
-        Check(opcode, done, offset, length);
-        if (done != length)
-            ThrowShort(opcode, offset, done, length);
-    }
-
-    /// <summary>Buffered transfer straight from or into the caller's memory, resuming after short transfers.</summary>
-    private void TransferBuffered(UringOpcode opcode, long offset, ReadOnlySpan<byte> span)
-    {
-        fixed (byte* start = span)
-        {
-            int done = 0;
-            while (done < span.Length)
-            {
-                int length = span.Length - done;
-                int n = _io.Execute(opcode, start + done, (ulong)length, offset + done);
-                Check(opcode, n, offset + done, length);
-                if (n == 0)
-                {
-                    if (opcode == UringOpcode.Write)
-                        ThrowShort(opcode, offset, done, span.Length);
-                    new Span<byte>(start + done, length).Clear(); // past the end: reads as zeros
-                    return;
-                }
-                done += n;
-            }
-        }
-    }
-
-    private bool TryPunchHole(long offset, long length)
-    {
-        int result = _io.Execute(UringOpcode.Fallocate, null, (ulong)length, offset);
-        if (result == -Errno.EOPNOTSUPP)
-        {
-            _io.PunchSupported = false; // a filesystem without holes: zero writes from now on
-            return false;
-        }
-        Check(UringOpcode.Fallocate, result, offset, length);
-        return true;
-    }
 
     private void WriteZeros(long offset, long length)
     {
         while (length > 0)
         {
             int n = (int)Math.Min(length, (long)_zeros.Length);
-            TransferBuffered(UringOpcode.Write, offset, _zeros.Slice(0, n));
+            _io.TransferBuffered(UringOpcode.Write, offset, _zeros.Slice(0, n), MediaOperation.Zero);
             offset += n;
             length -= n;
         }
-    }
-
-    /// <summary>Throws, naming the operation, offset and errno, if <paramref name="result"/> is a negated errno.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Check(UringOpcode opcode, int result, long offset, long length)
-    {
-        if (result < 0)
-            ThrowFailed(opcode, result, offset, length);
     }
 
     private void Check(long offset, long length)
@@ -267,18 +263,20 @@ internal sealed unsafe class UringFileBackend : IMediaBackend, IFormatRecordingM
             ThrowOutside(offset, length);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckWritable()
+    {
+        if (ReadOnly)
+            ThrowReadOnly();
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowFailed(UringOpcode opcode, int result, long offset, long length)
-        => throw UringErrors.ForCompletion(opcode, result, _io.FdOf(opcode), (ulong)offset, (ulong)length,
-            direct: opcode is UringOpcode.ReadFixed or UringOpcode.WriteFixed);
+    private void ThrowReadOnly()
+        => throw new InvalidOperationException($"'{Path}' is open read-only (ro=1); the namespace refuses writes before they reach the media.");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowOutside(long offset, long length)
         => throw new ArgumentOutOfRangeException(nameof(offset), $"media access 0x{offset:X}+0x{length:X} is outside the {Length}-byte media of '{Path}'.");
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowShort(UringOpcode opcode, long offset, int done, int length)
-        => throw new IOException($"{UringAbi.OpcodeName(opcode)} at offset {offset} of '{Path}' transferred {done} of {length} bytes (is the file system full or the file truncated?).");
 
     /// <inheritdoc/>
     public void Dispose()

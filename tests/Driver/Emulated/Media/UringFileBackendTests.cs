@@ -139,8 +139,9 @@ public class UringFileBackendTests(bool useRing)
         byte[] record = File.ReadAllBytes(path + ".pnvmefmt");
         record[38] = 8; // ms 16 -> 8 without fixing the CRC
         File.WriteAllBytes(path + ".pnvmefmt", record);
-        var e = Assert.Throws<InvalidDataException>(() => Open(path, format, false, out _));
-        Assert.That(e!.Message, Does.Contain("CRC-32C mismatch"));
+        var e = Assert.Throws<MediaFormatRecordDamagedException>(() => Open(path, format, false, out _));
+        Assert.That(e!.Message, Does.Contain("CRC-32C mismatch").And.Contain(path + ".pnvmefmt")
+            .And.Contain("format=1").And.Contain("restore the record"));
     }
 
     [Test]

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using NUnit.Framework;
 using PolledNvme.Driver.Emulated;
 using PolledNvme.Protection;
@@ -67,45 +66,11 @@ public class UringFileCrashTests
     /// <summary>Starts the writer, waits until its first generation has covered every block, lets it run, kills it; returns the last completed generation.</summary>
     private static int RunChildAndKill(string path, int firstGeneration, TimeSpan killDelay)
     {
-        string writer = Path.Combine(AppContext.BaseDirectory, "PolledNvme.Tests.PiCrashWriter.dll");
-        string dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in (string[])[writer, path, Blocks.ToString(), firstGeneration.ToString()])
-            start.ArgumentList.Add(arg);
-
-        using var child = Process.Start(start)!;
-        int lastDone = firstGeneration - 1;
-        var firstPass = new TaskCompletionSource();
-        child.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is { } line && line.StartsWith("generation ", StringComparison.Ordinal))
-            {
-                Volatile.Write(ref lastDone, int.Parse(line.Split(' ')[1]));
-                firstPass.TrySetResult();
-            }
-        };
-        var errors = new System.Text.StringBuilder();
-        child.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
-        child.BeginOutputReadLine();
-        child.BeginErrorReadLine();
-        try
-        {
-            bool started = firstPass.Task.Wait(TimeSpan.FromSeconds(60)) || child.HasExited;
-            Assert.That(!child.HasExited && started, Is.True, $"the writer did not complete a generation: exit={(child.HasExited ? child.ExitCode : -1)} {errors}");
-            Thread.Sleep(killDelay);
-        }
-        finally
-        {
-            if (!child.HasExited)
-                child.Kill(); // SIGKILL on Linux: no cleanup, no flush, mid-I/O
-            child.WaitForExit();
-        }
-        return Volatile.Read(ref lastDone);
+        using var child = CrashWriterChild.Start(path, Blocks, firstGeneration);
+        Assert.That(child.WaitFirstGeneration(TimeSpan.FromSeconds(60)), Is.True, $"the writer did not complete a generation: {child.Errors}");
+        Thread.Sleep(killDelay);
+        child.Kill(); // SIGKILL on Linux: no cleanup, no flush, mid-I/O
+        return child.LastDone;
     }
 
     /// <summary>Reads every block back through a freshly opened namespace and classifies it.</summary>

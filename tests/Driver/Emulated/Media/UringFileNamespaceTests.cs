@@ -167,9 +167,19 @@ public class UringFileNamespaceTests
         var record = new MediaFormatRecord(Block, 16, 1, false, 2, 0, false, Blocks);
         Assert.That(new FileInfo(options.FilePath!).Length, Is.EqualTo(Blocks * (Block + 16L)));
         byte[] bytes = File.ReadAllBytes(options.FilePath! + MediaFormatRecord.SidecarSuffix);
-        Assert.That(MediaFormatRecord.TryRead(bytes, "rec.img.pnvmefmt", out var parsed), Is.True);
+        Assert.That(MediaFormatRecord.TryRead(bytes, "rec.img.pnvmefmt", out var parsed, out ulong inode), Is.True);
         Assert.That(parsed, Is.EqualTo(record));
+        Assert.That(inode, Is.EqualTo(InodeOf(options.FilePath!)), "the record names the image it describes");
         Assert.That(BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(24)), Is.EqualTo(Blocks));
+    }
+
+    private static unsafe ulong InodeOf(string path)
+    {
+        byte[] name = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        Tmds.Linux.stat st;
+        fixed (byte* p = name)
+            Assert.That(Tmds.Linux.LibC.stat(p, &st), Is.Zero);
+        return (ulong)st.st_ino;
     }
 
     [Test]
