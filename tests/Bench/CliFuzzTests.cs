@@ -31,6 +31,7 @@ public partial class CliFuzzTests
     private static readonly TimeSpan RunBudget = TimeSpan.FromMilliseconds(25);
 
     private FuzzFiles _files = null!;
+    private string _root = null!;
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int link(string existing, string created);
@@ -38,11 +39,14 @@ public partial class CliFuzzTests
     [OneTimeSetUp]
     public void CreateFiles()
     {
-        string dir = Directory.CreateTempSubdirectory("pnvme-fuzz-cli-").FullName;
-        string image = Path.Combine(dir, "ns.img");
-        string output = Directory.CreateDirectory(Path.Combine(dir, "out")).FullName;
-        _files = new FuzzFiles(dir, image, Path.Combine(dir, "kernel.bin"), Path.Combine(dir, "data.bin"), Path.Combine(dir, "meta.bin"),
-            output, Path.Combine(dir, "missing"), Path.Combine(dir, "alias.img"), Path.GetRelativePath(Environment.CurrentDirectory, image), Path.Combine(dir, "hard.img"));
+        // Everything, the directory the vectors name included, lives under one root: a mutation that
+        // appends to a path ("DIR" + "p") still lands inside it and goes with it.
+        _root = Directory.CreateTempSubdirectory("pnvme-fuzz-cli-").FullName;
+        string dir = Directory.CreateDirectory(Path.Combine(_root, "dir")).FullName;
+        string image = Path.Combine(_root, "ns.img");
+        string output = Directory.CreateDirectory(Path.Combine(_root, "out")).FullName;
+        _files = new FuzzFiles(dir, image, Path.Combine(_root, "kernel.bin"), Path.Combine(_root, "data.bin"), Path.Combine(_root, "meta.bin"),
+            output, Path.Combine(_root, "missing"), Path.Combine(_root, "alias.img"), Path.GetRelativePath(Environment.CurrentDirectory, image), Path.Combine(_root, "hard.img"));
         var layout = CliRunner.Run("bench", $"--device={_files.ImageDevice}", "--rw=write", "--verify", "--size=512k", "--progress=0", "--pin=0");
         Assert.That(layout.ExitCode, Is.EqualTo(0), layout.Stderr);
         var bytes = new byte[1 << 20];
@@ -55,7 +59,7 @@ public partial class CliFuzzTests
     }
 
     [OneTimeTearDown]
-    public void DeleteFiles() => Directory.Delete(_files.Directory, recursive: true);
+    public void DeleteFiles() => Directory.Delete(_root, recursive: true);
 
     private static int EnvInt(string name, int fallback)
         => int.TryParse(Environment.GetEnvironmentVariable(name), out int value) ? value : fallback;

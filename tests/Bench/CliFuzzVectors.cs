@@ -4,9 +4,10 @@ using PolledNvme.Bench.Options;
 namespace PolledNvme.Tests.Bench;
 
 /// <summary>
-/// The files a CLI fuzz run works on: an emulated image with its format record, a file for the
-/// kernel path, input files, a directory, a path that does not exist, and other spellings of
-/// the image (symlink, relative path, hard link) that outputs must never be allowed to name.
+/// The files a CLI fuzz run works on (all under one temp root): an emulated image with its format
+/// record, a file for the kernel path, input files, a directory, a path that does not exist, and
+/// other spellings of the image (symlink, relative path, hard link) that outputs must never be
+/// allowed to name.
 /// </summary>
 internal sealed record FuzzFiles(string Directory, string Image, string UringFile, string Data, string Metadata,
     string OutputDirectory, string Missing, string ImageSymlink, string ImageRelative, string ImageHardLink)

@@ -58,8 +58,8 @@ public class CliTrustTests
     [TestCase("--plot")]
     public void An_output_that_is_a_directory_is_refused_before_the_run(string flag)
     {
-        string dir = Directory.CreateTempSubdirectory("pnvme-out-").FullName + (flag == "--plot" ? ".png" : "");
-        Directory.CreateDirectory(dir);
+        string root = Directory.CreateTempSubdirectory("pnvme-out-").FullName;
+        string dir = Directory.CreateDirectory(Path.Combine(root, flag == "--plot" ? "plot.png" : "report")).FullName;
         try
         {
             var run = CliRunner.Run("bench", "--device=mem:size=1M", "--runtime=1s", "--progress=0", $"{flag}={dir}");
@@ -68,7 +68,7 @@ public class CliTrustTests
         }
         finally
         {
-            Directory.Delete(dir, recursive: true);
+            Directory.Delete(root, recursive: true);
         }
     }
 
