@@ -14,6 +14,9 @@ public sealed partial class NvmeController
 {
     private const int HostPageShift = 12;   // 4 KiB: the host's page size, CC.MPS = 0
 
+    // Admin data (Identify pages, logs, features) is small; a generous cap keeps PRP lists possible for big logs.
+    private const int AdminQueueMaxTransfer = 64 * 1024;
+
     private void Initialize()
     {
         ControllerCapabilities cap = _registers.Capabilities;
@@ -25,8 +28,7 @@ public sealed partial class NvmeController
 
         _registers.Disable();
         int adminEntries = Math.Clamp(_options.AdminQueueEntries, 2, Math.Min(4096, cap.Mqes + 1));
-        // Admin data (Identify pages, logs) is small; a generous cap keeps PRP lists possible for big logs.
-        _admin = new AdminQueue(Transport, _registers, Memory, adminEntries, PageSize, 64 * 1024, _options.AdminTimeout);
+        _admin = new AdminQueue(Transport, _registers, Memory, adminEntries, PageSize, AdminQueueMaxTransfer, _options.AdminTimeout);
         EnableAndIdentify();
     }
 

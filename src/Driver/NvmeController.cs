@@ -37,6 +37,7 @@ public sealed partial class NvmeController : IDisposable
     /// <c>mem:[...]</c> or <c>null:[...]</c> for the emulated controller; <c>pci:DDDD:BB:DD.F</c>
     /// for a real one through VFIO (<see cref="Vfio.VfioTransport"/>).
     /// </summary>
+    /// <exception cref="ArgumentException">The address is malformed: an unknown scheme, key or value, a key given twice, or keys that contradict each other; the message names the key.</exception>
     public static NvmeController Open(string address, NvmeControllerOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
@@ -85,6 +86,13 @@ public sealed partial class NvmeController : IDisposable
 
     /// <summary>Largest data transfer per command in bytes (MDTS, or the configured cap when MDTS = 0).</summary>
     public int MaxTransferBytes { get; private set; }
+
+    /// <summary>
+    /// Largest data transfer of one admin command in bytes (<see cref="ExecuteAdminRaw"/>, logs,
+    /// features): <see cref="MaxTransferBytes"/>, and at most 64 KiB, what the admin queue's PRP
+    /// lists hold. A larger transfer is refused with <see cref="ArgumentOutOfRangeException"/>.
+    /// </summary>
+    public int MaxAdminTransferBytes => Math.Min(MaxTransferBytes, AdminQueueMaxTransfer);
 
     /// <summary>I/O queue pairs the controller granted (Set Features Number of Queues).</summary>
     public int MaxIoQueuePairs { get; private set; }

@@ -14,7 +14,19 @@ internal static class TransportFactory
             || address.StartsWith("null:", StringComparison.Ordinal))
             return (EmulatedController.Create(EmulatedControllerOptions.Parse(address)).Transport, true);
         if (address.StartsWith(PciAddress.Scheme, StringComparison.Ordinal))
-            return (VfioTransport.Open(address), false);
+        {
+            PciAddress pci;
+            try
+            {
+                pci = PciAddress.Parse(address);
+            }
+            catch (FormatException e)
+            {
+                // A malformed address is a bad argument like any other malformed device string.
+                throw new ArgumentException(e.Message, nameof(address), e);
+            }
+            return (VfioTransport.Open(pci, VfioHost.System), false);
+        }
         throw new ArgumentException(
             $"Unknown controller address '{address}'. Expected emu:PATH[,options], mem:[options], null:[options] or pci:DDDD:BB:DD.F.", nameof(address));
     }

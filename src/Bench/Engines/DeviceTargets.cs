@@ -1,37 +1,13 @@
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver;
 using PolledNvme.Driver.Emulated;
+using PolledNvme.Driver.Emulated.Media;
 
 namespace PolledNvme.Bench.Engines;
 
-/// <summary>Opens the benchmark target a <c>--device</c> string names.</summary>
+/// <summary>Opens the benchmark target or the controller a parsed <c>--device</c> string names.</summary>
 public static class DeviceTargets
 {
-    /// <summary>
-    /// Opens <paramref name="device"/> for <c>pnvme bench</c>; null means the default device (a PI
-    /// type 1 emulated namespace on a temp file, removed afterwards). On failure returns null and
-    /// sets <paramref name="error"/> (a <see cref="UsageException"/> for a malformed string).
-    /// <paramref name="writes"/> says whether the run writes: a read-only run on <c>uring:</c>
-    /// shares the file with other readers.
-    /// </summary>
-    public static IBenchTarget? OpenForBench(string? device, TextWriter log, out Exception? error, bool writes = true)
-    {
-        error = null;
-        try
-        {
-            return Open(device, writes);
-        }
-        catch (UsageException e)
-        {
-            error = e;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException or Queues.Uring.UringException)
-        {
-            error = new IOException($"--device {device}: {e.Message}", e);
-        }
-        return null;
-    }
-
     /// <summary>The namespace of the default device: 4 KiB blocks, 8 bytes of metadata, PI type 1 (16b guard, last), 1 GiB.</summary>
     // direct=0: the default job measures the stack (queues, PI, emulated controller) through the
     // page cache; with O_DIRECT a temp file on a plain disk would make it a disk benchmark.
@@ -41,62 +17,105 @@ public static class DeviceTargets
     public static string DefaultDevicePath() => Path.Combine(Path.GetTempPath(), $"pnvme-{Environment.ProcessId}-{Guid.NewGuid():N}.img");
 
     /// <summary>
-    /// Opens the controller a device string names: the emulated controller for <c>emu:</c>,
-    /// <c>mem:</c> and <c>null:</c> (created here, so its <see cref="EmulatedController.Faults"/>
-    /// stay reachable through <paramref name="emulated"/>), the driver's transports otherwise.
+    /// Opens the target of <paramref name="spec"/> for <c>pnvme bench</c>. The default device's
+    /// temp image (and its format record) is registered with <see cref="TemporaryFiles"/>, so a
+    /// signal that ends the process removes it too.
     /// </summary>
-    public static NvmeController OpenController(string device, out EmulatedController? emulated, NvmeControllerOptions? options = null)
+    /// <param name="spec">The parsed device string.</param>
+    /// <param name="writes">Whether the run writes: a read-only run on <c>uring:</c> shares the file with other readers.</param>
+    /// <exception cref="UsageException">The device does not fit the string (e.g. an image recorded with another format).</exception>
+    public static IBenchTarget OpenForBench(DeviceSpec spec, bool writes = true)
+    {
+        switch (spec.Kind)
+        {
+            case DeviceKind.Default:
+                string path = DefaultDevicePath();
+                string[] files = [path, path + MediaFormatRecord.SidecarSuffix];
+                TemporaryFiles.Add(files);
+                try
+                {
+                    // Jobs pin from core 0 up; the emulated controller's device thread gets the last core.
+                    string cpu = Environment.ProcessorCount > 1 ? $",cpu={Environment.ProcessorCount - 1}" : "";
+                    return WrapController(OpenController(DeviceSpec.Parse($"emu:{path},{DefaultNamespaceOptions}{cpu}")), retainsData: true, deleteOnDispose: path);
+                }
+                catch
+                {
+                    TemporaryFiles.Delete(files);
+                    throw;
+                }
+            case DeviceKind.Uring:
+                return new UringBenchTarget(spec.Uring!, writes);
+            default:
+                return WrapController(OpenController(spec), spec.RetainsData, deleteOnDispose: null);
+        }
+    }
+
+    private static NvmeBenchTarget WrapController(NvmeController controller, bool retainsData, string? deleteOnDispose)
+    {
+        try
+        {
+            return new NvmeBenchTarget(controller, deleteOnDispose: deleteOnDispose) { RetainsData = retainsData };
+        }
+        catch
+        {
+            controller.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens the controller of <paramref name="spec"/>: the emulated controller for <c>emu:</c>,
+    /// <c>mem:</c> and <c>null:</c> (created here, so its <see cref="EmulatedController.Faults"/>
+    /// stay reachable through <paramref name="emulated"/>), VFIO for <c>pci:</c>.
+    /// </summary>
+    /// <param name="spec">The parsed device string.</param>
+    /// <param name="emulated">The emulated controller behind the driver's controller, or null.</param>
+    /// <param name="options">The driver's options (e.g. a longer admin timeout for Format NVM); null for the defaults.</param>
+    /// <exception cref="UsageException">The string names the kernel path, or a format the image was not laid out with.</exception>
+    public static NvmeController OpenController(DeviceSpec spec, out EmulatedController? emulated, NvmeControllerOptions? options = null)
     {
         emulated = null;
-        if (device.StartsWith("emu:", StringComparison.Ordinal) || device.StartsWith("mem:", StringComparison.Ordinal) || device.StartsWith("null:", StringComparison.Ordinal))
+        switch (spec.Kind)
         {
-            var emu = EmulatedController.Create(EmulatedControllerOptions.Parse(device));
-            emulated = emu;
-            try
-            {
-                return NvmeController.Open(emu.Transport, options, ownsTransport: true, emulated: true);
-            }
-            catch (NvmeControllerException e) when (emu.LastEnableError is { } why)
-            {
-                throw new NvmeControllerException($"{e.Message} The emulated controller says: {why}", e.ControllerStatus, e.IsFatal);
-            }
+            case DeviceKind.Emulated:
+                EmulatedController emu;
+                try
+                {
+                    emu = EmulatedController.Create(spec.Emulated!);
+                }
+                catch (MediaFormatMismatchException e) when (e is not MediaFormatRecordDamagedException)
+                {
+                    // The string names another format than the image holds: the fix is on the command line (the
+                    // message says which). A damaged record is the image's failure, not the command line's: exit 1.
+                    throw new UsageException("--device", e.Message, e);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException("--device", DeviceSpec.Naming(spec.Text, DeviceSpec.MessageOf(e)), e);
+                }
+                emulated = emu;
+                try
+                {
+                    return NvmeController.Open(emu.Transport, options, ownsTransport: true, emulated: true);
+                }
+                catch (NvmeControllerException e) when (emu.LastEnableError is { } why)
+                {
+                    throw new NvmeControllerException($"{e.Message} The emulated controller says: {why}", e.ControllerStatus, e.IsFatal);
+                }
+            case DeviceKind.Pci:
+                return NvmeController.Open(spec.Text!, options);
+            default:
+                throw DeviceSpec.NotAController();
         }
-        return NvmeController.Open(device, options);
     }
+
+    /// <summary>Parses <paramref name="device"/> and opens its controller (see <see cref="OpenController(DeviceSpec, out EmulatedController?, NvmeControllerOptions?)"/>).</summary>
+    public static NvmeController OpenController(string device, out EmulatedController? emulated, NvmeControllerOptions? options = null)
+        => OpenController(DeviceSpec.ParseController(device), out emulated, options);
 
     /// <summary>Like <see cref="OpenController(string, out EmulatedController?, NvmeControllerOptions?)"/>.</summary>
     public static NvmeController OpenController(string device, NvmeControllerOptions? options = null) => OpenController(device, out _, options);
 
-    private static IBenchTarget Open(string? device, bool writes)
-    {
-        if (device is null)
-        {
-            string path = DefaultDevicePath();
-            try
-            {
-                // Jobs pin from core 0 up; the emulated controller's device thread gets the last core.
-                string cpu = Environment.ProcessorCount > 1 ? $",cpu={Environment.ProcessorCount - 1}" : "";
-                return new NvmeBenchTarget(OpenController($"emu:{path},{DefaultNamespaceOptions}{cpu}"), deleteOnDispose: path);
-            }
-            catch
-            {
-                File.Delete(path);
-                File.Delete(path + NvmeBenchTarget.FormatRecordSuffix);
-                throw;
-            }
-        }
-        string kind = device.Split(':', 2)[0];
-        switch (kind)
-        {
-            case "emu":
-            case "mem":
-            case "null":
-            case "pci":
-                return new NvmeBenchTarget(OpenController(device));
-            case "uring":
-                return new UringBenchTarget(device, writes);
-            default:
-                throw new UsageException("--device", $"'{device}': unknown kind '{kind}' (use emu:, mem:, null:, pci: or uring:)");
-        }
-    }
+    /// <summary>Like <see cref="OpenController(DeviceSpec, out EmulatedController?, NvmeControllerOptions?)"/>.</summary>
+    public static NvmeController OpenController(DeviceSpec spec, NvmeControllerOptions? options = null) => OpenController(spec, out _, options);
 }

@@ -50,6 +50,10 @@ public sealed class NvmeBenchTarget : IBenchTarget
     /// <inheritdoc />
     public bool SupportsPi => true;
     /// <inheritdoc />
+    public bool RetainsData { get; init; } = true;
+    /// <inheritdoc />
+    public bool IsWriteProtected => Namespace.IsWriteProtected;
+    /// <inheritdoc />
     public bool YieldWhenIdle => !Controller.Address.StartsWith("pci:", StringComparison.Ordinal);
     /// <inheritdoc />
     public int MaxJobs => Controller.MaxIoQueuePairs;
@@ -57,6 +61,9 @@ public sealed class NvmeBenchTarget : IBenchTarget
     public int MaxQueueDepth => Controller.MaxQueueEntries - 1;
     /// <inheritdoc />
     public int MaxIoBytes => (int)Math.Min(int.MaxValue, Controller.MaxTransferBytes / Math.Max(1L, Namespace.DataBytes(1, false)) * Namespace.BlockSize);
+
+    /// <inheritdoc />
+    public void Prepare() { }   // the controller was opened ready
 
     /// <inheritdoc />
     public IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink)
@@ -67,13 +74,6 @@ public sealed class NvmeBenchTarget : IBenchTarget
     {
         if (_ownsController) Controller.Dispose();
         if (_deleteOnDispose is not null)
-        {
-            // The image and the emulated controller's format record beside it (MediaFormatRecord.SidecarSuffix).
-            foreach (var path in new[] { _deleteOnDispose, _deleteOnDispose + FormatRecordSuffix })
-            {
-                try { File.Delete(path); }
-                catch (IOException) { /* a temp file left behind is harmless */ }
-            }
-        }
+            TemporaryFiles.Delete(_deleteOnDispose, _deleteOnDispose + FormatRecordSuffix);   // the image and its format record (MediaFormatRecord.SidecarSuffix)
     }
 }
