@@ -50,6 +50,23 @@ public partial class CliProcessTests
     }
 
     [Test]
+    public void Under_taskset_a_device_cpu_outside_the_allowed_set_is_a_usage_error()
+    {
+        // Before: CPUs were checked against 0..ProcessorCount-1, which taskset shifts (taskset -c 1:
+        // ProcessorCount 1, so cpu=0 passed the check and the device thread's pinning failed later).
+        // The default device's thread likewise went to CPU ProcessorCount-1; now the last allowed CPU.
+        int[] allowed = PolledNvme.Queues.CoreAffinity.AllowedCpus();
+        Assume.That(File.Exists("/usr/bin/taskset") && allowed.Length > 1, "needs taskset and two allowed CPUs");
+        int only = allowed[^1];
+        var refused = CliRunner.RunProcess(["id-ns", $"mem:size=1M,cpu={allowed[0]}"], prefix: ["taskset", "-c", $"{only}"], timeout: TimeSpan.FromMinutes(1));
+        Assert.That(refused.ExitCode, Is.EqualTo(2), refused.Stderr);
+        Assert.That(refused.Stderr, Does.Contain($"cpu: CPU {allowed[0]} is not one this process may run on; allowed: {only}"));
+        CliRunner.AssertNoStackTrace(refused.Stderr);
+        var accepted = CliRunner.RunProcess(["id-ns", $"mem:size=1M,cpu={only}"], prefix: ["taskset", "-c", $"{only}"], timeout: TimeSpan.FromMinutes(1));
+        Assert.That(accepted.ExitCode, Is.EqualTo(0), accepted.Stderr);
+    }
+
+    [Test]
     public void An_unwritable_plot_fails_before_the_run_not_after_it()
     {
         var run = CliRunner.RunProcess(["bench", "--device=mem:size=1M", "--runtime=1h", "--progress=0", "--plot=/proc/pnvme.png"], timeout: TimeSpan.FromMinutes(1));
