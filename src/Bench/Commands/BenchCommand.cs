@@ -5,137 +5,198 @@ using PolledNvme.Bench.Run;
 
 namespace PolledNvme.Bench.Commands;
 
-/// <summary><c>pnvme bench</c>: the fio-like benchmark.</summary>
+/// <summary><c>pnvme bench</c>: the fio-like benchmark, with fio's job files, JSON and logs.</summary>
 internal static class BenchCommand
 {
     /// <summary>Runs the command; returns the exit code (0 ok, 1 errors found, 2 usage).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Contains("--help") || args.Contains("-h"))
+        BenchSetup setup;
+        try
         {
-            stdout.WriteLine(Usage);
+            setup = BenchArguments.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"pnvme bench: {e.Message}");
+            stderr.WriteLine("Run 'pnvme bench --help' for the flags, 'pnvme bench --cmdhelp' for every fio option.");
+            return Cli.ExitUsage;
+        }
+        if (setup.Info is { } info)
+        {
+            stdout.WriteLine(info);
             return Cli.ExitOk;
         }
-        BenchOptions options;
-        try
-        {
-            options = BenchOptionParser.Parse(args);
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine($"pnvme bench: {e.Message}");
-            stderr.WriteLine("Run 'pnvme bench --help' for the flags.");
-            return Cli.ExitUsage;
-        }
-        return Run(options, stdout, stderr, progress: options.Progress && !Console.IsErrorRedirected ? stderr : null);
+        bool terminal = !Console.IsErrorRedirected;
+        TextWriter? progress = (setup.Run.Progress ?? terminal) && terminal ? stderr : null;
+        return Run(setup, stdout, stderr, progress);
     }
 
-    /// <summary>Runs a parsed benchmark. Used by the CLI and by tests.</summary>
-    public static int Run(BenchOptions options, TextWriter stdout, TextWriter stderr, TextWriter? progress)
+    /// <summary>Runs a parsed command line: opens each job's device, checks every job against it, runs, reports.</summary>
+    public static int Run(BenchSetup setup, TextWriter stdout, TextWriter stderr, TextWriter? progress)
     {
-        using var device = DeviceTargets.OpenForBench(options.Device, stderr, out var openError);
-        if (device is null)
-        {
-            stderr.WriteLine($"pnvme bench: {openError!.Message}");
-            return openError is UsageException ? Cli.ExitUsage : Cli.ExitFailure;
-        }
-        BenchPlan plan;
+        var targets = new Dictionary<(string?, bool?), (IBenchTarget Target, string Device)>();
         try
         {
-            plan = BenchPlan.Create(options, device);
+            var planned = new List<PlannedJob>();
+            foreach (var job in setup.Jobs)
+            {
+                string? device;
+                try
+                {
+                    device = JobDevices.Resolve(job.Options);
+                }
+                catch (UsageException e)
+                {
+                    return UsageError(stderr, job, e);
+                }
+                var key = (device, device is null ? job.Options.Direct : null);
+                if (!targets.TryGetValue(key, out var opened))
+                {
+                    var line = progress is null ? null : new ProgressLine(progress);
+                    string what = $"laying out {device}";
+                    var target = DeviceTargets.OpenForBench(device, stderr, out var openError, job.Options.Direct,
+                        line is null ? null : (done, total) => line.DrawStep(what, done, total));
+                    line?.Clear();
+                    if (target is null)
+                    {
+                        stderr.WriteLine($"pnvme bench: {(setup.Jobs.Count > 1 ? $"job '{job.Options.Name}' ({job.Source}): " : "")}{openError!.Message}");
+                        return openError is UsageException ? Cli.ExitUsage : Cli.ExitFailure;
+                    }
+                    opened = (target, device ?? target.Description);
+                    targets[key] = opened;
+                }
+                try
+                {
+                    var plan = BenchPlan.Create(job.Options, opened.Target, job.GroupId);
+                    planned.Add(new PlannedJob(plan, opened.Target, new TargetInfo(opened.Device, opened.Target.Description, opened.Target.EngineName)));
+                }
+                catch (UsageException e)
+                {
+                    return UsageError(stderr, job, e, setup.Jobs.Count > 1);
+                }
+            }
+            if (setup.Run.ParseOnly) return Cli.ExitOk;
+            return RunJobs(planned, setup.Run, stdout, stderr, progress);
         }
-        catch (UsageException e)
+        finally
         {
-            stderr.WriteLine($"pnvme bench: {e.Message}");
-            return Cli.ExitUsage;
+            foreach (var (target, _) in targets.Values) target.Dispose();
         }
-        return RunPlan(plan, device, stdout, stderr, progress);
     }
 
-    /// <summary>Runs a plan on an opened target and writes the report(s).</summary>
-    public static int RunPlan(BenchPlan plan, IBenchTarget target, TextWriter stdout, TextWriter stderr, TextWriter? progress)
+    private static int UsageError(TextWriter stderr, JobDefinition job, UsageException e, bool named = true)
     {
-        var options = plan.Options;
-        using var file = options.OutputPath is { } path ? new StreamWriter(path, append: false) : null;
+        stderr.WriteLine($"pnvme bench: {(named && job.Source != "command line" ? $"job '{job.Options.Name}' ({job.Source}): " : "")}{e.Message}");
+        return Cli.ExitUsage;
+    }
+
+    /// <summary>Runs one plan on an opened target and writes the report(s) (tests and single-job callers).</summary>
+    public static int RunPlan(BenchPlan plan, IBenchTarget target, TextWriter stdout, TextWriter stderr, TextWriter? progress, RunOptions? run = null)
+        => RunJobs([new PlannedJob(plan, target, new TargetInfo(plan.Options.Device ?? target.Description, target.Description, target.EngineName))],
+            run ?? new RunOptions(), stdout, stderr, progress);
+
+    /// <summary>Runs planned jobs and writes the report(s), the plot and the logs.</summary>
+    public static int RunJobs(IReadOnlyList<PlannedJob> jobs, RunOptions run, TextWriter stdout, TextWriter stderr, TextWriter? progress)
+    {
+        using var file = run.OutputPath is { } path ? new StreamWriter(path, append: false) : null;
         TextWriter report = file ?? stdout;
-        if (options.Format == OutputFormat.Normal)
+        bool normal = (run.Formats & ReportFormats.Normal) != 0;
+        if (normal)
         {
-            NormalReport.WriteHeader(plan, target.Description, target.EngineName, report);
+            NormalReport.WriteHeader(jobs, report);
             report.Flush();
         }
         BenchResult result;
         try
         {
-            result = BenchRunner.Run(plan, target, progress);
+            result = BenchRunner.Run(jobs, run, progress, snapshot =>
+            {
+                WriteReports(snapshot, run, report);
+                report.Flush();
+            });
         }
         catch (BenchFailedException e)
         {
             stderr.WriteLine($"pnvme bench: {e.Message}");
             return Cli.ExitFailure;
         }
-        if (options.Format == OutputFormat.Json)
+        catch (UsageException e)
         {
-            report.Flush();
-            if (file is not null)
-            {
-                file.Flush();
-                JsonReport.Write(result, file.BaseStream);
-            }
-            else
-            {
-                using var buffer = new MemoryStream();
-                JsonReport.Write(result, buffer);
-                report.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-                report.WriteLine();
-            }
+            stderr.WriteLine($"pnvme bench: {e.Message}");
+            return Cli.ExitUsage;
         }
-        else
-        {
-            NormalReport.WriteResults(result, report);
-        }
+        WriteReports(result, run, report);
         report.Flush();
-        if (options.PlotPath is { } plot)
+        if (run.PlotPath is { } plot)
         {
             LatencyPlot.Save(result, plot);
             stderr.WriteLine($"pnvme bench: plot written to {plot}");
         }
         if (result.HasErrors)
         {
-            stderr.WriteLine($"pnvme bench: errors found: {result.Total.PiErrors} PI, {result.Total.VerifyErrors} verify, {result.Total.OtherErrors} other; first: {result.Total.FirstError}");
+            var t = result.Total;
+            stderr.WriteLine($"pnvme bench: errors found: {t.PiErrors} PI, {t.VerifyErrors} verify, {t.OtherErrors} other; first: {t.FirstError}");
             return Cli.ExitFailure;
         }
         return Cli.ExitOk;
     }
 
+    private static void WriteReports(BenchResult result, RunOptions run, TextWriter report)
+    {
+        if ((run.Formats & ReportFormats.Normal) != 0) NormalReport.WriteResults(result, report);
+        if (run.WritesJson)
+        {
+            using var buffer = new MemoryStream();
+            JsonReport.Write(result, buffer, plus: (run.Formats & ReportFormats.JsonPlus) != 0);
+            report.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            report.WriteLine();
+        }
+    }
+
     public const string Usage = """
-        usage: pnvme bench [--flag=value | --flag value]...
+        usage: pnvme bench [JOBFILE.fio ...] [--option=value | --option value]...
 
-        With no flags: 10 s of 4 KiB randrw 70/30 at QD32 on a PI type 1 namespace of the emulated
-        controller on a temp file, with host PI verify.
+        Runs fio jobs: job files (fio's format: [global] and [job] sections, ${ENV}, include) and/or
+        jobs on the command line (--name=NAME starts one; options before it are global). With no job:
+        10 s of 4 KiB randrw 70/30 at QD32 on a PI type 1 namespace of the emulated controller on a
+        temp file, with host PI verify. fio's options keep fio's names and meanings; the last value of
+        a repeated option wins. 'pnvme bench --cmdhelp' lists every fio option and what pnvme does with
+        it; docs/PNVME.md has the same table.
 
-        job (fio's names and meanings; sizes take k/m/g/t/p = powers of 1024, times d/h/m/s/ms/us):
+        common job options (sizes take k/m/g/t/p = powers of 1024, times d/h/m/s/ms/us):
           --name NAME            job name (default pnvme)
           --device DEV           emu:PATH[,lbads=4096,ms=8,pi=1,pil=0,pif=0,mset=0,sts=0,size=1G]
                                  mem:[...]   null:[...]   pci:0000:01:00.0   uring:PATH
-          --rw MODE              read|write|randread|randwrite|rw|randrw (default randrw)
+          --filename, --ioengine fio's: a device string or a file (uring:), ioengine=null on null:
+          --rw MODE              read|write|randread|randwrite|rw|randrw|trim|randtrim|trimwrite|randtrimwrite
           --rwmixread PCT        reads in mixed modes (default 70); or --rwmixwrite
-          --bs SIZE              bytes per I/O, a multiple of the block size (default 4k)
+          --bs SIZE[,W[,T]]      bytes per I/O (default 4k); --bsrange, --bssplit, --ba as fio
           --iodepth N            commands in flight per job (default 32)
-          --numjobs N            jobs, each a pinned thread with its own queue pair (default 1)
+          --numjobs N            clones, each a pinned thread with its own queue pair (default 1)
           --runtime TIME         stop after TIME (default 10 s when time based)
           --time_based           run for --runtime even when --size is done (default without --size)
-          --size SIZE            region per job; without --time_based a job ends after SIZE bytes
-          --offset SIZE          start of the region (default 0)
-          --ramp_time TIME       warm-up not counted
-          --randseed N           seed of offsets and of the verify pattern
+          --size SIZE|N%         region per job; without --time_based a job ends after SIZE bytes
+          --offset SIZE|N%       start of the region; --offset_increment, --io_size, --number_ios, --loops
+          --ramp_time TIME       warm-up not counted; --startdelay TIME[-TIME]
+          --random_distribution  random|zipf:T|pareto:H|normal:D|zoned:..|zoned_abs:..; --norandommap
+          --rate BPS[,W], --rate_iops N[,W]   caps per direction; --rate_process linear|poisson
+          --randseed N, --randrepeat 0|1
           --verify[=pattern]     write a pattern derived from LBA and seed, check every read
-                                 (the region is laid out with the pattern first, not timed)
-          --verify_only          only read the region back and check an earlier --verify run's pattern
-          --output-format FMT    normal|json (fio-shaped JSON)
+          --verify_only          only read the region back and check an earlier verify run's pattern
+          --direct 0|1           O_DIRECT for emu: and uring: files
+          --cpus_allowed LIST    CPUs of the job threads (--cpus_allowed_policy shared|split); --pin=0
+          --stonewall, --new_group, --group_reporting, --exitall, --stats 0
+          --write_lat_log NAME, --write_bw_log NAME, --write_iops_log NAME, --log_avg_msec MS
+          --percentile_list P:P.., --clat_percentiles, --lat_percentiles, --slat_percentiles
+
+        run options:
+          --output-format FMT    normal|json|json+ (fio's JSON; json+ adds latency bins); a comma list
           --output FILE          write the report to FILE
-          --plot FILE            latency distribution and IOPS over time, .png or .svg
-          --pin=0                do not pin job threads to cores
-          --progress=0           no live progress line (it is shown only when stderr is a terminal)
+          --status-interval TIME print the report every TIME while running
+          --plot FILE            latency percentiles and latency/IOPS/bandwidth over time, .png or .svg
+          --progress 0|1         the progress line (default: when stderr is a terminal); --eta
+          --parse-only, --section NAME, --readonly, --max-jobs N, --version, --cmdhelp[=OPTION]
 
         protection information (PI namespaces only):
           --pract                controller inserts PI on writes / strips it on reads (PRACT=1)
@@ -148,6 +209,6 @@ internal static class BenchCommand
                                  whenever the host verifies
 
         exit codes: 0 no errors; 1 I/O, PI or verify errors (or the device failed); 2 usage error or
-        a flag that does not fit the device (refused before any I/O)
+        an option that does not fit the device (refused before any I/O)
         """;
 }

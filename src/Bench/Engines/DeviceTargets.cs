@@ -12,12 +12,17 @@ public static class DeviceTargets
     /// type 1 emulated namespace on a temp file, removed afterwards). On failure returns null and
     /// sets <paramref name="error"/> (a <see cref="UsageException"/> for a malformed string).
     /// </summary>
-    public static IBenchTarget? OpenForBench(string? device, TextWriter log, out Exception? error)
+    /// <param name="device">The device string, or null for the default device.</param>
+    /// <param name="log">Unused; kept for callers.</param>
+    /// <param name="error">Set on failure.</param>
+    /// <param name="direct">The default device's direct= (fio's direct option); other devices carry it in their string.</param>
+    /// <param name="layoutProgress">Told the bytes done and in all while a uring: file is laid out.</param>
+    public static IBenchTarget? OpenForBench(string? device, TextWriter log, out Exception? error, bool? direct = null, Action<long, long>? layoutProgress = null)
     {
         error = null;
         try
         {
-            return Open(device);
+            return Open(device, direct, layoutProgress);
         }
         catch (UsageException e)
         {
@@ -65,7 +70,7 @@ public static class DeviceTargets
     /// <summary>Like <see cref="OpenController(string, out EmulatedController?)"/>.</summary>
     public static NvmeController OpenController(string device) => OpenController(device, out _);
 
-    private static IBenchTarget Open(string? device)
+    private static IBenchTarget Open(string? device, bool? direct, Action<long, long>? layoutProgress)
     {
         if (device is null)
         {
@@ -74,7 +79,8 @@ public static class DeviceTargets
             {
                 // Jobs pin from core 0 up; the emulated controller's device thread gets the last core.
                 string cpu = Environment.ProcessorCount > 1 ? $",cpu={Environment.ProcessorCount - 1}" : "";
-                return new NvmeBenchTarget(OpenController($"emu:{path},{DefaultNamespaceOptions}{cpu}"), deleteOnDispose: path);
+                string options = direct is { } d ? DefaultNamespaceOptions.Replace("direct=0", d ? "direct=1" : "direct=0", StringComparison.Ordinal) : DefaultNamespaceOptions;
+                return new NvmeBenchTarget(OpenController($"emu:{path},{options}{cpu}"), deleteOnDispose: path);
             }
             catch
             {
@@ -92,7 +98,7 @@ public static class DeviceTargets
             case "pci":
                 return new NvmeBenchTarget(OpenController(device));
             case "uring":
-                return new UringBenchTarget(device);
+                return new UringBenchTarget(device, layoutProgress);
             default:
                 throw new UsageException("--device", $"'{device}': unknown kind '{kind}' (use emu:, mem:, null:, pci: or uring:)");
         }

@@ -14,8 +14,8 @@ public sealed class UringBenchTarget : IBenchTarget
 {
     private readonly NativeFile _probe;
 
-    /// <summary>Parses the device string and opens (or lays out) the file.</summary>
-    public UringBenchTarget(string device)
+    /// <summary>Parses the device string and opens (or lays out) the file; <paramref name="layoutProgress"/> hears of the layout's bytes done and in all.</summary>
+    public UringBenchTarget(string device, Action<long, long>? layoutProgress = null)
     {
         string spec = device["uring:".Length..];
         string[] parts = spec.Split(',');
@@ -38,7 +38,7 @@ public sealed class UringBenchTarget : IBenchTarget
             }
         }
         if (size is { } s && !Path.StartsWith("/dev/", StringComparison.Ordinal))
-            UringFileEngine.PrepareFile(Path, s);
+            UringFileEngine.PrepareFile(Path, s, layoutProgress);
         else if (!File.Exists(Path))
             throw new UsageException("--device", $"'{Path}' does not exist; give size=SIZE to create it");
         _probe = NativeFile.Open(Path, writable: true, direct: Direct);
@@ -68,6 +68,11 @@ public sealed class UringBenchTarget : IBenchTarget
     public int MaxJobs => 256;
     /// <inheritdoc />
     public int MaxIoBytes => 16 << 20;
+
+    /// <inheritdoc />
+    public string? TrimUnsupportedReason => Path.StartsWith("/dev/", StringComparison.Ordinal)
+        ? $"{Path} is a block device: trims through io_uring punch holes in files only"
+        : null;
 
     /// <inheritdoc />
     public IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink)
