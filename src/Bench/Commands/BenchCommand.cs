@@ -36,6 +36,9 @@ internal static class BenchCommand
     public static int Run(BenchSetup setup, TextWriter stdout, TextWriter stderr, TextWriter? progress)
     {
         var targets = new Dictionary<(string?, bool?), (IBenchTarget Target, string Device)>();
+        // The default device (a temp file) grows to hold the largest region a job without a device asks for.
+        long defaultBytes = setup.Jobs.Select(j => j.Options).Where(o => o.Device is null && o.FileName is null && o.IoEngine is null or IoEngines.Pnvme)
+            .Select(o => o.OffsetBytes + (o.NumJobs - 1) * o.OffsetIncrement + (o.SizeBytes ?? 0)).DefaultIfEmpty(0).Max();
         try
         {
             var planned = new List<PlannedJob>();
@@ -50,13 +53,14 @@ internal static class BenchCommand
                 {
                     return UsageError(stderr, job, e);
                 }
+                if (setup.Run.ParseOnly) continue;   // fio's --parse-only: check the options, touch no device
                 var key = (device, device is null ? job.Options.Direct : null);
                 if (!targets.TryGetValue(key, out var opened))
                 {
                     var line = progress is null ? null : new ProgressLine(progress);
                     string what = $"laying out {device}";
                     var target = DeviceTargets.OpenForBench(device, stderr, out var openError, job.Options.Direct,
-                        line is null ? null : (done, total) => line.DrawStep(what, done, total));
+                        line is null ? null : (done, total) => line.DrawStep(what, done, total), defaultBytes);
                     line?.Clear();
                     if (target is null)
                     {

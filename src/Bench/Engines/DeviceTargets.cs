@@ -17,12 +17,14 @@ public static class DeviceTargets
     /// <param name="error">Set on failure.</param>
     /// <param name="direct">The default device's direct= (fio's direct option); other devices carry it in their string.</param>
     /// <param name="layoutProgress">Told the bytes done and in all while a uring: file is laid out.</param>
-    public static IBenchTarget? OpenForBench(string? device, TextWriter log, out Exception? error, bool? direct = null, Action<long, long>? layoutProgress = null)
+    /// <param name="defaultBytes">Bytes the default device must hold (it grows past 1 GiB for jobs that need it).</param>
+    public static IBenchTarget? OpenForBench(string? device, TextWriter log, out Exception? error, bool? direct = null,
+        Action<long, long>? layoutProgress = null, long defaultBytes = 0)
     {
         error = null;
         try
         {
-            return Open(device, direct, layoutProgress);
+            return Open(device, direct, layoutProgress, defaultBytes);
         }
         catch (UsageException e)
         {
@@ -70,7 +72,7 @@ public static class DeviceTargets
     /// <summary>Like <see cref="OpenController(string, out EmulatedController?)"/>.</summary>
     public static NvmeController OpenController(string device) => OpenController(device, out _);
 
-    private static IBenchTarget Open(string? device, bool? direct, Action<long, long>? layoutProgress)
+    private static IBenchTarget Open(string? device, bool? direct, Action<long, long>? layoutProgress, long defaultBytes)
     {
         if (device is null)
         {
@@ -80,6 +82,8 @@ public static class DeviceTargets
                 // Jobs pin from core 0 up; the emulated controller's device thread gets the last core.
                 string cpu = Environment.ProcessorCount > 1 ? $",cpu={Environment.ProcessorCount - 1}" : "";
                 string options = direct is { } d ? DefaultNamespaceOptions.Replace("direct=0", d ? "direct=1" : "direct=0", StringComparison.Ordinal) : DefaultNamespaceOptions;
+                if (defaultBytes > 1L << 30)
+                    options = options.Replace("size=1G", $"size={(defaultBytes + 4095) / 4096 * 4096}", StringComparison.Ordinal);
                 return new NvmeBenchTarget(OpenController($"emu:{path},{options}{cpu}"), deleteOnDispose: path);
             }
             catch

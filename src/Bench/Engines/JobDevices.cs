@@ -31,7 +31,8 @@ public static class JobDevices
             }
             else if (o.FileName is { } path)
             {
-                device = Uring(path, o);
+                // fio: a relative filename goes inside directory.
+                device = Uring(o.Directory is { } dir && !Path.IsPathRooted(path) ? Path.Combine(dir, path) : path, o);
             }
             else if (IoEngines.IsKernel(o.IoEngine))
             {
