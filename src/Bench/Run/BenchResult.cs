@@ -87,20 +87,23 @@ public sealed record BenchResult(RunOptions Run, IReadOnlyList<JobResult> Jobs, 
     public bool HasErrors => Total.HasErrors;
 
     /// <summary>
-    /// What the report lists as jobs: each clone, except that a group whose jobs ask for
-    /// group_reporting is one entry (fio's order: by group, then job).
+    /// What the report lists as jobs, as fio's __show_run_stats groups them: a clone with
+    /// group_reporting joins the entry before it when that entry is of its group; any other
+    /// clone starts an entry of its own.
     /// </summary>
     public IReadOnlyList<JobResult> Reported
     {
         get
         {
-            var list = new List<JobResult>();
-            foreach (var group in Jobs.GroupBy(j => j.GroupId))
+            var entries = new List<List<JobResult>>();
+            int lastGroup = -1;
+            foreach (var job in Jobs)
             {
-                if (group.First().Options.GroupReporting) list.Add(JobResult.Merge(group.ToArray()));
-                else list.AddRange(group);
+                if (entries.Count == 0 || !job.Options.GroupReporting || job.GroupId != lastGroup) entries.Add([]);
+                entries[^1].Add(job);
+                lastGroup = job.GroupId;
             }
-            return list;
+            return entries.Select(e => e.Count == 1 ? e[0] : JobResult.Merge(e)).ToArray();
         }
     }
 
