@@ -58,9 +58,9 @@ internal static class BenchCommand
                 if (!targets.TryGetValue(key, out var opened))
                 {
                     var line = progress is null ? null : new ProgressLine(progress);
-                    string what = $"laying out {device}";
+                    string file = device?.Split(',')[0] ?? "";
                     var target = DeviceTargets.OpenForBench(device, stderr, out var openError, job.Options.Direct,
-                        line is null ? null : (done, total) => line.DrawStep(what, done, total), defaultBytes);
+                        line is null ? null : (done, total) => line.DrawStep($"laying out {NormalReport.FormatBytes(total)} in {file}", done, total), defaultBytes);
                     line?.Clear();
                     if (target is null)
                     {

@@ -24,9 +24,16 @@ internal sealed class ProgressLine(TextWriter writer)
         Draw($"{what}: {Math.Min(100, done * 100 / total)} %");
     }
 
-    /// <summary>Draws a step of known size (device layout, format).</summary>
+    /// <summary>Draws a step of known size (laying out a file), at most ten times a second.</summary>
     public void DrawStep(string what, long done, long total)
-        => Draw($"{what}: {(total > 0 ? Math.Min(100, done * 100 / total) : 0)} %");
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (done < total && now - _lastStep < System.Diagnostics.Stopwatch.Frequency / 10) return;
+        _lastStep = now;
+        Draw($"{what}: {(total > 0 ? Math.Min(100, done * 100 / total) : 0)} %");
+    }
+
+    private long _lastStep;
 
     /// <summary>Draws the running jobs' rates (once a second).</summary>
     public void DrawRun(JobWorker[] workers, double elapsedSeconds, double totalSeconds)
@@ -35,6 +42,12 @@ internal sealed class ProgressLine(TextWriter writer)
         long ios = 0, bytes = 0;
         foreach (var w in workers)
             for (int d = 0; d < 3; d++) { ios += w.DoneIos(d); bytes += w.DoneBytes(d); }
+        if (_lastTime < 0)
+        {
+            // The first second has no rate yet: start counting.
+            (_lastIos, _lastBytes, _lastTime) = (ios, bytes, elapsedSeconds);
+            return;
+        }
         double dt = Math.Max(1e-3, elapsedSeconds - Math.Max(0, _lastTime));
         double iops = Math.Max(0, ios - _lastIos) / dt;
         double rate = Math.Max(0, bytes - _lastBytes) / dt;
