@@ -210,9 +210,17 @@ public class BenchRunTests
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
         byte[] header = File.ReadAllBytes(png)[..8];
         Assert.That(header, Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }));
-        run = CliRunner.Run(["bench", "--device=mem:size=8M", $"--plot={svg}", .. Short]);
+        run = CliRunner.Run(["bench", "--device=mem:pi=1,ms=8,size=8M", $"--plot={svg}", "--name=plotted", "--rw=randrw", .. Short]);
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
-        Assert.That(File.ReadAllText(svg), Does.Contain("<svg"));
+        string text = File.ReadAllText(svg);
+        Assert.That(text, Does.Contain("<svg"));
+        // Four panels, and a title naming the job, the device, its format and the PI settings.
+        foreach (string title in new[] { "completion latency by percentile", "total latency over time", "IOPS over time", "bandwidth over time" })
+            Assert.That(text, Does.Contain(title));
+        Assert.That(text, Does.Contain("plotted: rw=randrw"));
+        Assert.That(text, Does.Contain("mem:pi=1,ms=8,size=8M (nvme-emu): 4096+8 B blocks"));
+        Assert.That(text, Does.Contain("PI type 1, 16b guard"));
+        Assert.That(text, Does.Contain("host PI verify"));
     }
 }
 

@@ -28,7 +28,10 @@ public static class LatencyPlot
     public static void Save(BenchResult result, string path)
     {
         var total = result.Total;
-        var plots = new[] { PercentilePlot(total), LatencyOverTime(total), RateOverTime(total, iops: true), RateOverTime(total, iops: false) };
+        // The run's measured span: the last interval is cut short by the end of the run, so it is left out.
+        double span = result.Jobs.Max(j => (j.StartOffset + j.Elapsed).TotalSeconds) - result.Jobs.Min(j => j.StartOffset.TotalSeconds);
+        int intervals = Math.Max(1, Math.Min(total.Timeline.Length, (int)(span / total.Timeline.BucketSeconds)));
+        var plots = new[] { PercentilePlot(total), LatencyOverTime(total, intervals), RateOverTime(total, intervals, iops: true), RateOverTime(total, intervals, iops: false) };
         string[] title = TitleLines(result);
 
         using var file = File.Create(path);
@@ -59,8 +62,13 @@ public static class LatencyPlot
         int w = Width / 2, h = (Height - TitleHeight) / 2;
         for (int i = 0; i < plots.Length; i++)
         {
+            // Each panel in its own clipped, translated frame: a plot clears what it renders into.
             int x = i % 2 * w, y = TitleHeight + i / 2 * h;
-            plots[i].Render(canvas, new PixelRect(x, x + w, y + h, y));
+            canvas.Save();
+            canvas.Translate(x, y);
+            canvas.ClipRect(new SKRect(0, 0, w, h));
+            plots[i].Render(canvas, new PixelRect(0, w, h, 0));
+            canvas.Restore();
         }
     }
 
@@ -89,7 +97,12 @@ public static class LatencyPlot
         return $"{o.Name}: rw={BenchOptionParser.PatternName(o.Pattern)}{(o.IsMixed ? $" ({o.ReadMixPercent}% reads)" : "")} bs={bs} iodepth={o.IoDepth} numjobs={o.NumJobs}";
     }
 
-    private static string Size(BlockSizeSpec spec) => spec.IsFixed ? NormalReport.FormatBytes(spec.Min) : $"{NormalReport.FormatBytes(spec.Min)}-{NormalReport.FormatBytes(spec.Max)}";
+    private static string Size(BlockSizeSpec spec) => spec.Split is { } split
+        ? string.Join(':', split.Select(s => $"{Compact(s.Bytes)}/{s.Percent}"))
+        : spec.IsFixed ? Compact(spec.Min) : $"{Compact(spec.Min)}-{Compact(spec.Max)}";
+
+    // fio's way of writing sizes in job files: 512, 4k, 64k, 1m.
+    private static string Compact(int bytes) => bytes % (1 << 20) == 0 ? $"{bytes >> 20}m" : bytes % 1024 == 0 ? $"{bytes >> 10}k" : bytes.ToString(Inv);
 
     private static string Shorten(string text, int length) => text.Length <= length ? text : "..." + text[^(length - 3)..];
 
@@ -129,11 +142,11 @@ public static class LatencyPlot
         ticks.AddMajor(Math.Log10(2), "50%");
         plot.Axes.Bottom.TickGenerator = ticks;
         LogAxis(plot, low, high);
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Alignment.LowerRight);
         return plot;
     }
 
-    private static Plot LatencyOverTime(JobResult total)
+    private static Plot LatencyOverTime(JobResult total, int intervals)
     {
         var plot = new Plot();
         var t = total.Timeline;
@@ -141,8 +154,8 @@ public static class LatencyPlot
         for (int d = 0; d < 3; d++)
         {
             if (t.TotalIos(d) == 0) continue;
-            var (xs, mean) = Points(t, t.MeanLatencyNs(d));
-            var (xm, max) = Points(t, t.MaxLatencyNs(d));
+            var (xs, mean) = Points(t, t.MeanLatencyNs(d)[..Math.Min(intervals, t.Length)]);
+            var (xm, max) = Points(t, t.MaxLatencyNs(d)[..Math.Min(intervals, t.Length)]);
             if (xs.Length == 0) continue;
             var m = plot.Add.ScatterLine(xs, mean, Colors[d]);
             m.LineWidth = 2;
@@ -176,12 +189,10 @@ public static class LatencyPlot
         return (xs.ToArray(), ys.ToArray());
     }
 
-    private static Plot RateOverTime(JobResult total, bool iops)
+    private static Plot RateOverTime(JobResult total, int n, bool iops)
     {
         var plot = new Plot();
         var t = total.Timeline;
-        // The last interval is cut short by the end of the run: leave it out.
-        int n = Math.Max(1, Math.Min(t.Length, (int)((total.Elapsed + total.StartOffset).TotalSeconds / t.BucketSeconds)));
         double top = 0;
         for (int d = 0; d < 3; d++)
         {
