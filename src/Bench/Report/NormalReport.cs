@@ -92,7 +92,6 @@ public static class NormalReport
         w.WriteLine($"     latency   : target=0, window=0, percentile=100.00%, depth={o.IoDepth}");
         w.WriteLine($"  pi errors    : guard={Sum(job, Engines.IoResultKind.GuardError)}, app={Sum(job, Engines.IoResultKind.AppTagError)}, ref={Sum(job, Engines.IoResultKind.RefTagError)}, storage={Sum(job, Engines.IoResultKind.StorageTagError)}; verify errors={job.VerifyErrors}; other errors={job.OtherErrors}");
         if (job.FirstError is { } first) w.WriteLine($"  first error  : {first}");
-        w.WriteLine();
     }
 
     private static long Sum(JobResult j, Engines.IoResultKind k) => j.Stats.Sum(s => s.ErrorsByKind[(int)k]);
