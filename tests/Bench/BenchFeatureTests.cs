@@ -59,11 +59,14 @@ public class BenchFeatureTests
     [Test]
     public void Rate_caps_bandwidth_per_direction()
     {
-        var run = CliRunner.Run("bench", "--device=mem:size=16M", "--rw=randrw", "--rate=,400k", "--number_ios=400", "--bs=4k", "--progress=0", "--pin=0", "--output-format=json");
+        // Time based, 1 s: writes are due every 10 ms (400 KiB/s of 4 KiB), the first at once; reads are not capped.
+        var run = CliRunner.Run("bench", "--device=mem:size=16M", "--rw=randrw", "--rate=,400k", "--runtime=1", "--time_based", "--bs=4k", "--progress=0", "--pin=0", "--output-format=json");
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
         var j = Job(run.Stdout);
-        double writeBw = j.GetProperty("write").GetProperty("bw_bytes").GetInt64();
-        Assert.That(writeBw, Is.LessThanOrEqualTo(400 * 1024 * 1.05), "writes capped at 400 KiB/s");
+        long writes = j.GetProperty("write").GetProperty("total_ios").GetInt64();
+        long runtime = j.GetProperty("write").GetProperty("runtime").GetInt64();
+        Assert.That(writes, Is.LessThanOrEqualTo(runtime / 10 + 2), $"at most one write per 10 ms over {runtime} ms");
+        Assert.That(j.GetProperty("read").GetProperty("total_ios").GetInt64(), Is.GreaterThan(0));
     }
 
     [Test]

@@ -72,7 +72,8 @@ public static class JsonReport
         w.WriteStartObject();
         w.WriteString("jobname", name ?? o.Name);
         w.WriteNumber("groupid", job.GroupId);
-        w.WriteNumber("error", job.HasErrors ? 1 : 0);
+        // fio's error is an errno: EILSEQ (84) for data that failed verification, EIO (5) for failed I/O.
+        w.WriteNumber("error", job.PiErrors + job.OtherErrors > 0 ? 5 : job.VerifyErrors > 0 ? 84 : 0);
         w.WriteNumber("eta", 0);
         w.WriteNumber("elapsed", elapsed);
         WriteOptions(w, "job options", o.Typed);
