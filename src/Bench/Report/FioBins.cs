@@ -1,5 +1,4 @@
 using System.Numerics;
-using HdrHistogram;
 using PolledNvme.Bench.Run;
 
 namespace PolledNvme.Bench.Report;
@@ -50,8 +49,7 @@ public static class FioBins
     public static List<(int Index, long Count)> Of(LatencyStats stats)
     {
         var counts = new SortedDictionary<int, long>();
-        if (stats.Count == 0) return [];
-        LongHistogram h = stats.Histogram;
+        if (stats.Count == 0 || stats.Histogram is not { } h) return [];
         foreach (var v in h.RecordedValues())
         {
             int index = ValueToIndex((ulong)h.LowestEquivalentValue(v.ValueIteratedTo));

@@ -148,7 +148,7 @@ public static class JsonReport
     {
         w.WriteStartObject(name);
         WriteLatencySummary(w, stats);
-        if (percentiles && stats is { Count: > 0 })
+        if (percentiles && stats is { Count: > 0, Histogram: not null })
         {
             w.WriteStartObject("percentile");
             foreach (double p in list)

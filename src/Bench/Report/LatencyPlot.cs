@@ -114,7 +114,7 @@ public static class LatencyPlot
         for (int d = 0; d < 3; d++)
         {
             var clat = total.Stats[d].Clat;
-            if (clat is not { Count: > 0 }) continue;
+            if (clat is not { Count: > 0, Histogram: not null }) continue;
             var xs = new List<double>();
             var ys = new List<double>();
             double maxNines = Math.Min(6, Math.Log10(Math.Max(10, clat.Count)));

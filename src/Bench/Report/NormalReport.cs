@@ -137,7 +137,7 @@ public static class NormalReport
     // fio's show_clat_percentiles: four per line, in nsec, usec or msec depending on the spread.
     private static void WritePercentiles(TextWriter w, string name, LatencyStats? s, double[] list)
     {
-        if (s is not { Count: > 0 }) return;
+        if (s is not { Count: > 0, Histogram: not null }) return;
         long[] values = list.Select(s.Percentile).ToArray();
         long minv = values.Min(), maxv = values.Max();
         (string unit, long div) = minv > 2_000_000 && maxv > 99_999_999 ? ("msec", 1_000_000L) : minv > 2000 && maxv > 99_999 ? ("usec", 1000L) : ("nsec", 1L);

@@ -91,10 +91,10 @@ public static class ReportFacts
         foreach (var s in job.Stats)
         {
             total += s.Ios;
-            if (s.Clat is not { Count: > 0 } clat) continue;
-            foreach (var v in clat.Histogram.RecordedValues())
+            if (s.Clat is not { Count: > 0, Histogram: { } histogram }) continue;
+            foreach (var v in histogram.RecordedValues())
             {
-                long value = clat.Histogram.LowestEquivalentValue(v.ValueIteratedTo);
+                long value = histogram.LowestEquivalentValue(v.ValueIteratedTo);
                 long count = v.CountAtValueIteratedTo;
                 if (value < 1000) ns[DecimalBucket(value)] += count;
                 else if (value < 1_000_000) us[DecimalBucket(value / 1000)] += count;

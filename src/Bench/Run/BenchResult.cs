@@ -53,7 +53,10 @@ public sealed record JobResult(BenchPlan Plan, TargetInfo Target, int CloneIndex
         var stats = new DirectionStats[3];
         for (int d = 0; d < 3; d++)
         {
-            stats[d] = new DirectionStats(jobs.Any(j => j.Stats[d].Slat is not null), jobs.Any(j => j.Stats[d].Clat is not null), jobs.Any(j => j.Stats[d].Lat is not null));
+            // A histogram only where every job kept one: a partial one would give wrong percentiles.
+            var all = jobs.Select(j => j.Stats[d]).ToArray();
+            stats[d] = new DirectionStats(all.Any(s => s.Slat is not null), all.Any(s => s.Clat is not null), all.Any(s => s.Lat is not null),
+                all.All(s => s.Slat is null || s.Slat.Histogram is not null), all.All(s => s.Lat is null || s.Lat.Histogram is not null));
             foreach (var j in jobs) stats[d].Add(j.Stats[d]);
         }
         var depth = new DepthStats();

@@ -11,12 +11,23 @@ namespace PolledNvme.Bench.Run;
 /// </summary>
 public sealed class DirectionStats
 {
-    /// <summary>Creates the counters; latency histograms only for what is measured.</summary>
-    public DirectionStats(bool slat = true, bool clat = true, bool lat = true)
+    /// <summary>
+    /// Creates the counters for what is measured; completion latency always with a histogram
+    /// (percentiles, bins, latency buckets, the plot), submission and total latency with one only
+    /// when their percentiles are reported (fio's slat_percentiles, lat_percentiles).
+    /// </summary>
+    public DirectionStats(bool slat = true, bool clat = true, bool lat = true, bool slatHistogram = true, bool latHistogram = true)
     {
-        Slat = slat ? new LatencyStats() : null;
+        Slat = slat ? new LatencyStats(slatHistogram) : null;
         Clat = clat ? new LatencyStats() : null;
-        Lat = lat ? new LatencyStats() : null;
+        Lat = lat ? new LatencyStats(latHistogram) : null;
+    }
+
+    /// <summary>The counters one job needs for direction <paramref name="direction"/>.</summary>
+    public static DirectionStats For(Options.BenchOptions o, int direction)
+    {
+        bool issued = o.Issues(direction);
+        return new DirectionStats(o.MeasureSlat && issued, o.MeasureClat && issued, o.MeasureLat && issued, o.SlatPercentiles, o.LatPercentiles);
     }
 
     /// <summary>Submission latency (fio's slat): from the start of the submit to the command on the device (doorbell rung, or the io_uring_enter that submits it).</summary>

@@ -72,7 +72,7 @@ internal sealed partial class JobWorker : IIoCompletionSink
         _offsetSeed = new JobRandom(seed, threadNumber, 3);
         _regionFirstLba = plan.RegionFirstLba + clone * plan.OffsetIncrementBlocks;
         for (int d = 0; d < 3; d++)
-            Stats[d] = new DirectionStats(_o.MeasureSlat && _o.Issues(d), _o.MeasureClat && _o.Issues(d), _o.MeasureLat && _o.Issues(d));
+            Stats[d] = DirectionStats.For(_o, d);
         Timeline = new RunTimeline(plan.TimelineBucket);
         Logs = JobLogs.Create(_o, threadNumber);
     }

@@ -5,18 +5,24 @@ namespace PolledNvme.Bench.Run;
 
 /// <summary>
 /// One latency figure (fio's slat, clat or lat) of one direction: exact count, min, max, sum and
-/// sum of squares (fio's mean and sample standard deviation), and an HdrHistogram (ns, 3
-/// significant digits) for percentiles. Percentiles are clamped to [min, max]: HdrHistogram
-/// answers with the highest value its bucket could hold, which may lie above the largest
-/// latency actually recorded. Recording does not allocate.
+/// sum of squares (fio's mean and sample standard deviation), and, when its percentiles are
+/// wanted, an HdrHistogram (ns, 3 significant digits). Percentiles are clamped to [min, max]:
+/// HdrHistogram answers with the highest value its bucket could hold, which may lie above the
+/// largest latency actually recorded. Recording does not allocate.
 /// </summary>
 public sealed class LatencyStats
 {
     /// <summary>Highest latency the histogram tracks: 1 hour in ns; longer ones are clamped.</summary>
     public const long HighestTrackableNs = 3_600_000_000_000;
 
-    /// <summary>The histogram (ns).</summary>
-    public LongHistogram Histogram { get; } = new(1, HighestTrackableNs, 3);
+    /// <summary>Creates the figures; <paramref name="histogram"/> keeps a histogram for percentiles and bins.</summary>
+    public LatencyStats(bool histogram = true)
+    {
+        Histogram = histogram ? new LongHistogram(1, HighestTrackableNs, 3) : null;
+    }
+
+    /// <summary>The histogram (ns), or null when only count, min, max, mean and deviation are kept.</summary>
+    public LongHistogram? Histogram { get; }
     /// <summary>Samples recorded.</summary>
     public long Count { get; private set; }
     /// <summary>Smallest sample (ns); 0 when none.</summary>
@@ -36,7 +42,7 @@ public sealed class LatencyStats
     {
         if (ns < 0) ns = 0;
         if (ns > HighestTrackableNs) ns = HighestTrackableNs;
-        Histogram.RecordValue(ns);
+        Histogram?.RecordValue(ns);
         Count++;
         Sum += ns;
         SumSquares += (double)ns * ns;
@@ -60,18 +66,20 @@ public sealed class LatencyStats
     }
 
     /// <summary>The value at <paramref name="percentile"/> (0..100], never above <see cref="Max"/> nor below <see cref="Min"/>; 0 when empty.</summary>
+    /// <exception cref="InvalidOperationException">No histogram is kept.</exception>
     public long Percentile(double percentile)
     {
         if (Count == 0) return 0;
+        if (Histogram is null) throw new InvalidOperationException("these latencies were recorded without a histogram: no percentiles");
         long v = Histogram.GetValueAtPercentile(percentile);
         return Math.Clamp(v, _min, Max);
     }
 
-    /// <summary>Adds <paramref name="other"/>'s samples.</summary>
+    /// <summary>Adds <paramref name="other"/>'s samples (into the histogram too, when both keep one).</summary>
     public void Add(LatencyStats other)
     {
         if (other.Count == 0) return;
-        Histogram.Add(other.Histogram);
+        if (other.Histogram is not null) Histogram?.Add(other.Histogram);
         Count += other.Count;
         Sum += other.Sum;
         SumSquares += other.SumSquares;
@@ -82,7 +90,7 @@ public sealed class LatencyStats
     /// <summary>Forgets every sample.</summary>
     public void Reset()
     {
-        Histogram.Reset();
+        Histogram?.Reset();
         Count = 0;
         Sum = 0;
         SumSquares = 0;
