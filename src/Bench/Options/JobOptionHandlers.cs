@@ -147,11 +147,7 @@ internal static class JobOptionHandlers
                 _ => throw new UsageException(f, $"'{v}' is not one of linear, poisson"),
             },
         },
-        ["pin"] = (s, v, f) =>
-        {
-            s.O = s.O with { Pin = FioValueLists.ParseBool(f, v) };
-            s.PinGiven = true;
-        },
+        ["pin"] = (s, v, f) => s.O = s.O with { Pin = FioValueLists.ParseBool(f, v) },
         ["cpus_allowed"] = (s, v, f) => s.O = s.O with { CpusAllowed = CheckCpus(f, FioValueLists.ParseCpuList(f, Required(f, v))) },
         ["cpumask"] = (s, v, f) =>
         {

@@ -18,7 +18,6 @@ internal sealed class JobOptionState
     public string? VerifyValue;
     public bool VerifyGiven;
     public bool VerifyOnly;
-    public bool PinGiven;
     public bool NameGiven;
     public bool RecordTyped;
 
@@ -55,8 +54,6 @@ internal sealed class JobOptionState
             throw new UsageException("--verify", $"rw={BenchOptionParser.PatternName(o.Pattern)} trims blocks, which then hold no pattern to check; verify works with reads and writes");
         if (o.Pract && o.HostPi is { } hp && (hp & HostPi.Generate) != 0)
             throw new UsageException("--pract", "the controller would overwrite the PI that --host-pi generate computes; give one of them");
-        if (o.CpusAllowed is not null && !PinGiven)
-            o = o with { Pin = true };
 
         string name = o.Name;
         var logs = o.Logs;

@@ -23,6 +23,7 @@ internal sealed partial class JobWorker
         long bytesLimit = _o.TimeBased ? long.MaxValue : SaturatingMultiply(_plan.BytesPerLoop, _o.Loops);
         long iosLimit = _o.NumberIos is { } n ? SaturatingMultiply(n, _o.Loops) : long.MaxValue;
         long issuedBytes = 0, issuedIos = 0;
+        _rate?.Start(start);   // the rate holds during the ramp too; the measured phase restarts it
 
         if (rampEnd <= start)
         {
