@@ -143,6 +143,14 @@ public class WorkloadTests
         Assert.That(second / 1000.0, Is.EqualTo(30).Within(1.5));
         Assert.That(rest / 1000.0, Is.EqualTo(20).Within(1.5));
         Assert.Throws<UsageException>(() => DistributionParser.Parse("--random_distribution", "zoned:50/5:30/15", 1024), "access shares must add to 100");
+        // Zones for writes only: reads are uniform (fio falls back to plain random).
+        var writesOnly = Picker(10_000, DistributionParser.Parse("--random_distribution", "zoned:,90/10:10/90", 1024), map: false);
+        int low = 0;
+        for (int i = 0; i < 10_000; i++) if (writesOnly.NextRandom(0, 1) < 1000) low++;
+        Assert.That(low / 100.0, Is.EqualTo(10).Within(2), "reads spread over the whole region");
+        low = 0;
+        for (int i = 0; i < 10_000; i++) if (writesOnly.NextRandom(1, 1) < 1000) low++;
+        Assert.That(low / 100.0, Is.EqualTo(90).Within(2), "writes in their zones");
     }
 
     [TestCase("zipf:1.0", "theta")]

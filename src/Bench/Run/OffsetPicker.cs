@@ -71,9 +71,10 @@ internal sealed class OffsetPicker
             case DistributionKind.Zoned:
             case DistributionKind.ZonedAbs:
                 _zoneOfPercent = new (int, int, long, long)[3][];
+                // fio: a direction without zones (e.g. "zoned:,50/10:50/90" for reads) is uniform over the region.
                 for (int d = 0; d < 3; d++)
-                    _zoneOfPercent[d] = ZoneTable(distribution.Zones![d].Count > 0 ? distribution.Zones[d] : distribution.Zones[0],
-                        distribution.Kind == DistributionKind.ZonedAbs, regionBlocks, blockSize);
+                    _zoneOfPercent[d] = ZoneTable(distribution.Zones![d].Count > 0 ? distribution.Zones[d] : [new DistributionZone(100, 100, 0)],
+                        distribution.Kind == DistributionKind.ZonedAbs && distribution.Zones[d].Count > 0, regionBlocks, blockSize);
                 break;
         }
     }
