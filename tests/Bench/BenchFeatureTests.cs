@@ -226,6 +226,16 @@ public class BenchFeatureTests
     }
 
     [Test]
+    public void Group_summary_lines_cover_only_the_jobs_that_ran_the_direction()
+    {
+        var run = CliRunner.Run("bench", "--device=mem:size=16M", "--progress=0", "--runtime=300ms", "--iodepth=4", "--pin=0",
+            "--name=r", "--rw=randread", "--name=w", "--rw=write");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
+        string read = run.Stdout.Split('\n').Single(l => l.TrimStart().StartsWith("READ:"));
+        Assert.That(read, Does.Not.Contain("0B/s-").And.Not.Contain("run=0-"), "the writer did no reads: fio leaves it out");
+    }
+
+    [Test]
     public void Kb_base_1000_reads_k_as_a_thousand()
     {
         var o = BenchOptionParser.Parse(["--kb_base=1000", "--size=1m", "--bs=4KiB"]);

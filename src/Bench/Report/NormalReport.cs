@@ -50,14 +50,19 @@ public static class NormalReport
     public static void WriteResults(BenchResult result, TextWriter w)
     {
         var groups = result.Jobs.GroupBy(j => j.GroupId).ToDictionary(g => g.Key, g => (IReadOnlyList<JobResult>)g.ToArray());
-        foreach (var job in result.Reported)
+        var reported = result.Reported;
+        foreach (var job in reported)
             WriteJob(w, job, groups[job.GroupId]);
-        foreach (var (groupId, merged, jobs) in result.Groups)
+        // fio's group lines are over its reported entries (a group_reporting group is one), each direction over the entries that ran it.
+        foreach (var group in reported.GroupBy(j => j.GroupId))
         {
             w.WriteLine();
-            w.WriteLine($"Run status group {groupId} (all jobs):");
+            w.WriteLine($"Run status group {group.Key} (all jobs):");
             for (int d = 0; d < 3; d++)
-                if (jobs.Any(j => j.Stats[d].Ios > 0 || j.Options.Issues(d))) WriteGroupLine(w, d, jobs);
+            {
+                var ran = group.Where(j => ReportFacts.RuntimeMs(j, d) > 0 && (j.Stats[d].Ios > 0 || j.Options.Issues(d))).ToArray();
+                if (ran.Length > 0) WriteGroupLine(w, d, ran);
+            }
         }
         var t = result.Total;
         double wall = Math.Max(1e-9, result.WallTime.TotalSeconds);

@@ -109,8 +109,4 @@ public sealed record BenchResult(RunOptions Run, IReadOnlyList<JobResult> Jobs, 
             return entries.Select(e => e.Count == 1 ? e[0] : JobResult.Merge(e)).ToArray();
         }
     }
-
-    /// <summary>The reporting groups (id, merged statistics, clones).</summary>
-    public IEnumerable<(int GroupId, JobResult Merged, IReadOnlyList<JobResult> Jobs)> Groups
-        => Jobs.GroupBy(j => j.GroupId).Select(g => (g.Key, JobResult.Merge(g.ToArray()), (IReadOnlyList<JobResult>)g.ToArray()));
 }
