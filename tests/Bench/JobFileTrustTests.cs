@@ -188,6 +188,18 @@ public partial class JobFileTrustTests
     }
 
     [Test]
+    public void A_nul_in_a_job_file_name_or_a_file_option_is_a_usage_error()
+    {
+        // Found by the CLI fuzzer (seed 20260, vector 5713): a job file named "\0" was an unexpected ArgumentException.
+        AssertUsage(CliRunner.Run("bench", "\0", "--device=mem:size=1M"), "a job file name cannot contain a NUL character");
+        AssertUsage(CliRunner.Run("bench", "--filename=a\0b", "--size=1m"), "--filename: contains a NUL character");
+        AssertUsage(CliRunner.Run("bench", "--device=mem:size=1M", "--write_lat_log=log\0"), "--write_lat_log: contains a NUL character");
+        AssertUsage(CliRunner.Run("bench", $"--device=uring:{_dir}/f\0g,size=1M"), "--device: contains a NUL character");
+        string job = JobFile($"[a]\ndevice=mem:size=1M\ninclude inc\0\n");
+        AssertUsage(CliRunner.Run("bench", job), "a job file name cannot contain a NUL character");
+    }
+
+    [Test]
     public void Under_taskset_cpus_allowed_outside_the_allowed_set_is_a_usage_error()
     {
         int[] allowed = PolledNvme.Queues.CoreAffinity.AllowedCpus();

@@ -63,6 +63,7 @@ public static class JobFile
     private static IEnumerable<(string Text, string Location)> Lines(string path, Func<string, string?> environment, TextReader? stdin, bool nested, int depth)
     {
         if (depth > 16) throw new UsageException(path, "include files nest more than 16 deep (an include loop?)");
+        if (path.Contains('\0')) throw new UsageException(path.Replace("\0", "\\0", StringComparison.Ordinal), "a job file name cannot contain a NUL character");
         string[] lines;
         try
         {

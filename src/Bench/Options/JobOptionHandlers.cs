@@ -242,7 +242,11 @@ internal static class JobOptionHandlers
     }
 
     private static string NonEmpty(string flag, string? value, string what)
-        => string.IsNullOrWhiteSpace(value) ? throw new UsageException(flag, $"needs {what}") : value.Trim();
+        => string.IsNullOrWhiteSpace(value) ? throw new UsageException(flag, $"needs {what}") : NoNul(flag, value.Trim());
+
+    // A NUL cannot be part of a file name (the OS would see the name end there).
+    private static string NoNul(string flag, string value)
+        => value.Contains('\0') ? throw new UsageException(flag, "contains a NUL character; give a name without it") : value;
 
     private static string Name(string flag, string? value)
     {
@@ -253,7 +257,7 @@ internal static class JobOptionHandlers
     }
 
     // write_*_log with no value: named after the job (resolved when the job's name is final).
-    private static string LogPrefix(string flag, string? value) => string.IsNullOrWhiteSpace(value) ? "" : value.Trim();
+    private static string LogPrefix(string flag, string? value) => string.IsNullOrWhiteSpace(value) ? "" : NoNul(flag, value.Trim());
 
     private static int Milliseconds(string flag, string? value)
         => (int)FioValues.ParseInteger(flag, Required(flag, value), 1, int.MaxValue);
