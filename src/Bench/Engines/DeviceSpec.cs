@@ -100,7 +100,9 @@ public sealed class DeviceSpec
 
     /// <summary>Parses a <c>--device</c> value for <c>pnvme bench</c> (null = the default device).</summary>
     /// <exception cref="UsageException">The string is malformed; the message names <c>--device</c> and the key.</exception>
-    public static DeviceSpec Parse(string? text)
+    public static DeviceSpec Parse(string? text) => Parse(text, kernelPathAllowed: true);
+
+    private static DeviceSpec Parse(string? text, bool kernelPathAllowed)
     {
         if (text is null) return new DeviceSpec(null, DeviceKind.Default, null, null);
         if (text.Length == 0) throw new UsageException("--device", "must not be empty (emu:PATH[,...], mem:[...], null:[...], pci:DDDD:BB:DD.F or uring:PATH)");
@@ -132,9 +134,10 @@ public sealed class DeviceSpec
             default:
                 if (colon > 0 && TransportRegistry.IsRegistered(kind))
                     return new DeviceSpec(text, DeviceKind.Registered, null, null);
-                string kinds = string.Join(", ", TransportRegistry.Schemes.Append(UringDeviceOptions.Scheme.TrimEnd(':')).Select(s => s + ":"));
+                var schemes = kernelPathAllowed ? TransportRegistry.Schemes.Append(UringDeviceOptions.Scheme.TrimEnd(':')) : TransportRegistry.Schemes;
+                string kinds = string.Join(", ", schemes.Select(s => s + ":"));
                 throw new UsageException("--device", colon < 0
-                    ? $"'{text}' has no kind; use one of {kinds} (emu:PATH[,key=value...], mem:[key=value,...], pci:DDDD:BB:DD.F, uring:PATH)"
+                    ? $"'{text}' has no kind; use one of {kinds} (e.g. emu:PATH[,key=value...], mem:[key=value,...], pci:DDDD:BB:DD.F{(kernelPathAllowed ? ", uring:PATH" : "")})"
                     : $"'{text}': unknown kind '{kind}:' (use one of {kinds})");
         }
     }
@@ -145,7 +148,7 @@ public sealed class DeviceSpec
     {
         if (text.StartsWith(UringDeviceOptions.Scheme, StringComparison.Ordinal))
             throw NotAController();
-        return Parse(text);
+        return Parse(text, kernelPathAllowed: false);
     }
 
     /// <summary>The refusal of <c>uring:</c> where an NVMe controller is needed.</summary>
