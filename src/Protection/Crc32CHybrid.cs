@@ -164,10 +164,7 @@ internal static unsafe class Crc32CHybrid
             }
             if (left <= group)
                 break;
-            a0 = TWidth.Fold(a0, TWidth.Load<ReflectedBitOrder>(v), kGroup);
-            a1 = TWidth.Fold(a1, TWidth.Load<ReflectedBitOrder>(v + bytes), kGroup);
-            a2 = TWidth.Fold(a2, TWidth.Load<ReflectedBitOrder>(v + 2 * bytes), kGroup);
-            a3 = TWidth.Fold(a3, TWidth.Load<ReflectedBitOrder>(v + 3 * bytes), kGroup);
+            CrcFolding.FoldGroup<TWidth, TVector, ReflectedBitOrder>(ref a0, ref a1, ref a2, ref a3, v, kGroup);
             v += group;
             left -= group;
         }

@@ -60,10 +60,7 @@ internal static unsafe class CrcFolding
             TVector k4 = TWidth.Broadcast(k.Fold(Accumulators * TWidth.Lanes));
             while (left > group)
             {
-                a0 = TWidth.Fold(a0, TWidth.Load<TOrder>(p), k4);
-                a1 = TWidth.Fold(a1, TWidth.Load<TOrder>(p + bytes), k4);
-                a2 = TWidth.Fold(a2, TWidth.Load<TOrder>(p + 2 * bytes), k4);
-                a3 = TWidth.Fold(a3, TWidth.Load<TOrder>(p + 3 * bytes), k4);
+                FoldGroup<TWidth, TVector, TOrder>(ref a0, ref a1, ref a2, ref a3, p, k4);
                 p += group;
                 left -= group;
             }
@@ -85,6 +82,24 @@ internal static unsafe class CrcFolding
             x = FinalLanes<TOrder>(x, p + 16, left - 16, distance - 1, k);
         }
         return TOrder.Reduce(x, k);
+    }
+
+    /// <summary>
+    /// Folds four accumulators forward by a group of four registers and adds the group at
+    /// <paramref name="p"/> (<paramref name="k"/>: the constants of that distance). Inlined,
+    /// the accumulators stay registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FoldGroup<TWidth, TVector, TOrder>(ref TVector a0, ref TVector a1, ref TVector a2, ref TVector a3, byte* p, TVector k)
+        where TWidth : struct, ICrcFoldWidth<TVector>
+        where TVector : struct
+        where TOrder : struct, ICrcBitOrder
+    {
+        int bytes = TWidth.Bytes;
+        a0 = TWidth.Fold(a0, TWidth.Load<TOrder>(p), k);
+        a1 = TWidth.Fold(a1, TWidth.Load<TOrder>(p + bytes), k);
+        a2 = TWidth.Fold(a2, TWidth.Load<TOrder>(p + 2 * bytes), k);
+        a3 = TWidth.Fold(a3, TWidth.Load<TOrder>(p + 3 * bytes), k);
     }
 
     /// <summary>
