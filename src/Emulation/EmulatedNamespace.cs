@@ -147,27 +147,35 @@ internal sealed class EmulatedNamespace : IDisposable
             FillDeallocatedMetadata(md);
     }
 
-    /// <summary>Writes <paramref name="count"/> blocks of data and (when the format has any) metadata.</summary>
+    /// <summary>
+    /// Writes <paramref name="count"/> blocks of data and (when the format has any) metadata:
+    /// the metadata first, so a crash between the two leaves new tuples over old data, which PI
+    /// catches, never new data behind an old tuple that may switch the checks off (a deallocated
+    /// block's). docs/EMULATED-CONTROLLER.md, "Crash safety", has the whole argument.
+    /// </summary>
     public void Write(long lba, int count, ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata)
     {
-        _media.Write(lba * BlockSize, data[..(count * BlockSize)]);
         if (MetadataSize != 0)
             _media.Write(MetadataBase + lba * MetadataSize, metadata[..(count * MetadataSize)]);
+        _media.Write(lba * BlockSize, data[..(count * BlockSize)]);
     }
 
     /// <summary>Writes only the metadata of <paramref name="count"/> blocks.</summary>
     public void WriteMetadata(long lba, int count, ReadOnlySpan<byte> metadata)
         => _media.Write(MetadataBase + lba * MetadataSize, metadata[..(count * MetadataSize)]);
 
-    /// <summary>Zeroes data and all metadata (Write Zeroes with PRACT=0: the PI is all zeros too).</summary>
+    /// <summary>Zeroes data and all metadata (Write Zeroes with PRACT=0: the PI is all zeros too); the metadata first, as <see cref="Write"/>.</summary>
     public void Zero(long lba, long count)
     {
-        _media.Zero(lba * BlockSize, count * BlockSize);
         if (MetadataSize != 0)
             _media.Zero(MetadataBase + lba * MetadataSize, count * MetadataSize);
+        _media.Zero(lba * BlockSize, count * BlockSize);
     }
 
-    /// <summary>Deallocates: data reads back as zeros, PI as all FFh, other metadata as zeros.</summary>
+    /// <summary>
+    /// Deallocates: data reads back as zeros, PI as all FFh, other metadata as zeros. The data is
+    /// zeroed first: the all-FFh tuple switches every check off, so it may only be stored over zeros.
+    /// </summary>
     public void Deallocate(long lba, long count)
     {
         _media.Zero(lba * BlockSize, count * BlockSize);
