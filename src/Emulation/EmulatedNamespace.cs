@@ -40,6 +40,9 @@ internal sealed class EmulatedNamespace : IDisposable
     /// <summary>The media (tests reach the file backend's fault seams through it).</summary>
     internal IMediaBackend Media => _media;
 
+    /// <summary>The file backend when its I/O goes through io_uring (the asynchronous data path); null otherwise.</summary>
+    public UringFileBackend? AsyncFile => _media as UringFileBackend is { UsesIoUring: true } file ? file : null;
+
     /// <summary>NSID.</summary>
     public uint Id { get; }
 
@@ -133,6 +136,28 @@ internal sealed class EmulatedNamespace : IDisposable
             for (int b = 0; b < PatternBlocks; b++)
                 _deallocatedMetadata.AsSpan(b * ms + pi.TupleOffset, pi.TupleSize).Fill(0xFF);
     }
+
+    /// <summary>
+    /// The stored bytes of <paramref name="count"/> blocks in place, when the media is memory
+    /// (RAM): the data path then reads and writes them without a media buffer.
+    /// </summary>
+    public bool TryGetMediaView(long lba, int count, out Span<byte> data, out Span<byte> metadata)
+    {
+        if (_media is not RamBackend ram)
+        {
+            data = metadata = default;
+            return false;
+        }
+        data = ram.Span(DataOffset(lba), count * BlockSize);
+        metadata = MetadataSize == 0 ? default : ram.Span(MetadataOffset(lba), count * MetadataSize);
+        return true;
+    }
+
+    /// <summary>Byte offset of block <paramref name="lba"/>'s data on the media.</summary>
+    public long DataOffset(long lba) => lba * BlockSize;
+
+    /// <summary>Byte offset of block <paramref name="lba"/>'s metadata on the media (after all data, QEMU's layout).</summary>
+    public long MetadataOffset(long lba) => MetadataBase + lba * MetadataSize;
 
     /// <summary>Reads <paramref name="count"/> blocks: data, and metadata when the format has any.</summary>
     public void Read(long lba, int count, Span<byte> data, Span<byte> metadata)

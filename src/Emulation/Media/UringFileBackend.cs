@@ -140,6 +140,12 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
     /// <summary>Why io_uring is not used (its setup error), or null.</summary>
     public string? FallbackReason => _io.FallbackReason;
 
+    /// <summary>The buffered descriptor (metadata, unaligned data), for the media ring's registered files.</summary>
+    public int BufferedFd => _io.Buffered.Fd;
+
+    /// <summary>The O_DIRECT descriptor, or -1 when the file system has no O_DIRECT or direct=0.</summary>
+    public int DirectFd => _io.DirectFd;
+
     /// <summary>The format the file is laid out for.</summary>
     public MediaFormatRecord Format => _format;
 
