@@ -79,6 +79,13 @@ internal sealed unsafe partial class AsyncMedia
         bool write = m.IsWrite;
         bool metadataNeeded = m.Metadata.Used && !m.Metadata.Complete;
         bool dataNeeded = m.Data.Used && !m.Data.Complete;
+        if (metadataNeeded && !write && file.Mirror is { } mirror)
+        {
+            // The metadata of a read comes from memory: no operation (no overlapping write is in flight).
+            mirror.At(m.Metadata.Offset, m.Metadata.Length).CopyTo(new Span<byte>(m.Metadata.Buffer, m.Metadata.Length));
+            m.Metadata.Done = m.Metadata.Length;
+            metadataNeeded = false;
+        }
         var operation = write ? MediaOperation.Write : MediaOperation.Read;
         int metadataFault = metadataNeeded ? Inject(file, operation, m.Metadata) : 0;
         int dataFault = dataNeeded ? Inject(file, operation, m.Data) : 0;
@@ -223,7 +230,11 @@ internal sealed unsafe partial class AsyncMedia
             }
         }
         else
+        {
+            if (metadata && m.IsWrite && m.Block.Ns.AsyncFile!.Mirror is { } mirror)
+                new ReadOnlySpan<byte>(part.Buffer + part.Done, result).CopyTo(mirror.At(part.Offset + part.Done, result));   // what the file took, no more
             part.Done += result;
+        }
         if (m.Metadata.InFlight == 0 && m.Data.InFlight == 0)
             StepEnded(m);
     }

@@ -97,6 +97,11 @@ internal sealed unsafe partial class AsyncMedia : IDisposable
         {
             return new AsyncMedia(core, io, ring);
         }
+        catch (UringException)
+        {
+            ring.Dispose();
+            return null;   // the files could not be registered: the synchronous path serves them
+        }
         catch
         {
             ring.Dispose();
