@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 RESULTS ?= TestResults
 
-.PHONY: all build test test-long fuzz run bench pack qemu-test clean
+.PHONY: all build test test-long fuzz fuzz-cli run bench pack qemu-test clean
 
 all: build
 
@@ -37,6 +37,13 @@ fuzz:
 # The README's main job.
 run: build
 	./bin/pnvme bench
+
+# The CLI fuzzer alone, for long runs: N random pnvme command lines (default 100000), SEED to
+# reproduce a run (default: a new seed, printed). `make test` runs 2000 of them (at most 25 s).
+# (N and SEED are read inline, so other fuzz targets can default them differently.)
+fuzz-cli:
+	PNVME_FUZZ_CLI_N=$(or $(N),100000) PNVME_FUZZ_CLI_SEED=$(SEED) PNVME_FUZZ_CLI_SECONDS=0 $(DOTNET) test tests/PolledNvme.Tests.csproj -c $(CONFIG) --nologo \
+		--filter "FullyQualifiedName~CliFuzzTests.Random_argument_vectors" --logger "console;verbosity=detailed"
 
 # BenchmarkDotNet suite; pass e.g. FILTER='*Crc*' to narrow it.
 FILTER ?= *
