@@ -150,7 +150,10 @@ internal sealed unsafe partial class AsyncMedia
         else
             sqe.PrepareRead(file, buffer, (uint)length, (ulong)offset, userData, fixedFile: true);
         if (write && m.Block.Fua)
+        {
             sqe.SetRwFlags(UringRwFlags.DataSync);   // Force Unit Access: durable when it completes
+            DurableWrites++;
+        }
         if (link)
             sqe.LinkNext();
         part.InFlight++;

@@ -273,6 +273,9 @@ internal sealed unsafe partial class AsyncMedia : IDisposable
     /// </summary>
     internal bool HoldSubmissions { get; set; }
 
+    /// <summary>Test seam: media writes issued with RWF_DSYNC (Force Unit Access), metadata and data parts counted apart.</summary>
+    internal long DurableWrites { get; private set; }
+
     /// <summary>Hands what the pass prepared to the kernel in one io_uring_enter, and runs task work the kernel flagged.</summary>
     public void SubmitPrepared()
     {

@@ -24,10 +24,28 @@ public sealed record CrashFormat(string Name, int MetadataSize, int GuardFormat,
     /// <summary>32b guard, PI first, 64 bytes of metadata interleaved in the host buffer (the host sends metadata, the controller inserts PI), page cache.</summary>
     public static CrashFormat Guard32ExtendedFirst { get; } = new("guard32-extended-first-cached", 64, 1, 16, PiFirst: true, ExtendedLba: true, Direct: false);
 
+    /// <summary>64b guard, PI first, 64 bytes of separate metadata (the host sends the 48 bytes beside the tuple in its own buffer), page cache.</summary>
+    public static CrashFormat Guard64SeparateFirst { get; } = new("guard64-separate-first-cached", 64, 2, 0, PiFirst: true, ExtendedLba: false, Direct: false);
+
+    /// <summary>64b guard, PI last, 64 bytes of metadata interleaved (the guard covers the 48 bytes before the tuple), O_DIRECT data.</summary>
+    public static CrashFormat Guard64ExtendedLast { get; } = new("guard64-extended-last-direct", 64, 2, 0, PiFirst: false, ExtendedLba: true, Direct: true);
+
+    /// <summary>Every format: both metadata layouts, with PI first and last.</summary>
+    public static IReadOnlyList<CrashFormat> All { get; } = [Guard64, Guard32ExtendedFirst, Guard64SeparateFirst, Guard64ExtendedLast];
+
     /// <summary>The formats by name.</summary>
     public static CrashFormat Named(string name)
-        => name == Guard64.Name ? Guard64 : name == Guard32ExtendedFirst.Name ? Guard32ExtendedFirst
-            : throw new ArgumentException($"unknown crash format '{name}'; known: {Guard64.Name}, {Guard32ExtendedFirst.Name}.", nameof(name));
+        => All.FirstOrDefault(f => f.Name == name)
+            ?? throw new ArgumentException($"unknown crash format '{name}'; known: {string.Join(", ", All.Select(f => f.Name))}.", nameof(name));
+
+    /// <summary>Bytes of the PI tuple (8 for the 16b guard, 16 otherwise).</summary>
+    public int TupleSize => GuardFormat == 0 ? 8 : 16;
+
+    /// <summary>Where the tuple sits in a block's metadata.</summary>
+    public int TupleOffset => PiFirst ? 0 : MetadataSize - TupleSize;
+
+    /// <summary>Whether the host sends metadata of its own (bytes beside the tuple, which PRACT=1 keeps).</summary>
+    public bool HostMetadata => MetadataSize > TupleSize;
 
     /// <summary>The emulated controller's device string for <paramref name="path"/> with <paramref name="blocks"/> blocks.</summary>
     public string DeviceString(string path, int blocks)
@@ -54,6 +72,28 @@ public sealed record CrashFormat(string Name, int MetadataSize, int GuardFormat,
 /// <summary>What the crash writer writes, shared with the checker in the tests.</summary>
 public static class CrashPattern
 {
+    /// <summary>
+    /// The application tag of blocks zeroed by Write Zeroes with PRACT=1 (zero data, PI
+    /// generated): no generation uses it, so the checker knows them.
+    /// </summary>
+    public const ushort ZeroesTag = 0xFFFE;
+
+    /// <summary>How the writer clears a range at the start of a generation.</summary>
+    public enum ClearKind
+    {
+        /// <summary>Dataset Management, attribute Deallocate.</summary>
+        Deallocate,
+
+        /// <summary>Write Zeroes with DEAC=1 (deallocates).</summary>
+        WriteZeroesDeallocate,
+
+        /// <summary>Write Zeroes with PRACT=1: zero data under a generated tuple tagged <see cref="ZeroesTag"/>.</summary>
+        WriteZeroesWithPi,
+    }
+
+    /// <summary>How range <paramref name="index"/> of a generation is cleared (the three kinds in turn).</summary>
+    public static ClearKind ClearOf(int index) => (ClearKind)(index % 3);
+
     /// <summary>Deterministic content of <paramref name="lba"/> at <paramref name="generation"/>, different for every pair.</summary>
     public static void Fill(Span<byte> block, long lba, int generation)
     {
@@ -68,9 +108,10 @@ public static class CrashPattern
     }
 
     /// <summary>
-    /// The ranges deallocated at the start of <paramref name="generation"/>: about a quarter of
-    /// the image, in runs of up to 256 blocks, so the writes that follow land on blocks whose
-    /// stored tuple is the all-FFh "deallocated" one, which switches every check off.
+    /// The ranges cleared at the start of <paramref name="generation"/> (<see cref="ClearOf"/>):
+    /// about a quarter of the image, in runs of up to 256 blocks, so the writes that follow land
+    /// on blocks whose stored tuple is the all-FFh "deallocated" one, which switches every check
+    /// off, or on zeroed blocks.
     /// </summary>
     public static List<(int Start, int Count)> DeallocatedRanges(int blocks, int generation)
     {

@@ -1,14 +1,16 @@
 using PolledNvme.Driver;
 using PolledNvme.Emulation;
 using PolledNvme.Protection;
+using PolledNvme.Queues;
 
 namespace PolledNvme.Tools.PiCrashWriter;
 
 /// <summary>
 /// pi-crash-writer FORMAT PATH BLOCKS FIRST_GENERATION: opens PATH through the driver as an
 /// emulated controller (<see cref="CrashFormat"/>: PI type 1 with a 64b or 32b guard, so torn
-/// blocks cannot pass by chance) and, generation after generation until killed: deallocates
-/// about a quarter of the image (<see cref="CrashPattern.DeallocatedRanges"/>), then rewrites
+/// blocks cannot pass by chance) and, generation after generation until killed: clears about a
+/// quarter of the image (<see cref="CrashPattern.DeallocatedRanges"/>: Dataset Management
+/// deallocate, Write Zeroes with DEAC=1, Write Zeroes with PRACT=1, in turn), then rewrites
 /// every block in shuffled runs of up to 128 blocks (MDTS) with 32 commands in flight, the controller
 /// inserting PI (PRACT=1) with the generation as application tag. Block contents are
 /// <see cref="CrashPattern.Fill"/>(lba, generation), so a checker can tell old from new and
@@ -34,19 +36,31 @@ internal static class Program
         using var controller = NvmeController.Open(format.DeviceString(path, blocks));
         Namespace ns = controller.Namespaces[0];
         using var qp = controller.CreateIoQueuePair(entries: QueueDepth + 1);
-        // Host buffers carry metadata only when the format has more than the tuple (PRACT=1 keeps it, overwrites the PI).
-        int hostBlock = format.ExtendedLba && format.MetadataSize > PiTupleSize(format) ? CrashFormat.BlockSize + format.MetadataSize : CrashFormat.BlockSize;
+        // Host buffers carry metadata only when the format has more than the tuple (PRACT=1 keeps it, overwrites the PI):
+        // interleaved in the data buffer (extended LBA) or in a buffer of its own (separate).
+        bool interleaved = format.ExtendedLba && format.HostMetadata;
+        bool separate = !format.ExtendedLba && format.HostMetadata;
+        int hostBlock = interleaved ? CrashFormat.BlockSize + format.MetadataSize : CrashFormat.BlockSize;
         int maxRun = Math.Min(MaxRun, qp.MaxTransferBytes / hostBlock); // MDTS counts interleaved metadata
-        var buffers = new Queue<PolledNvme.Queues.DmaBuffer>();
+        var buffers = new Queue<(DmaBuffer Data, DmaBuffer? Metadata)>();
         for (int i = 0; i < QueueDepth; i++)
-            buffers.Enqueue(controller.Memory.Allocate(maxRun * hostBlock));
+            buffers.Enqueue((controller.Memory.Allocate(maxRun * hostBlock), separate ? controller.Memory.Allocate(maxRun * format.MetadataSize) : null));
         int inFlight = 0;
         string? failure = null;
         Console.WriteLine("ready");
         while (true)
         {
-            foreach (var (start, count) in CrashPattern.DeallocatedRanges(blocks, generation))
-                qp.Wait(qp.DeallocateAsync(ns, (ulong)start, count));
+            var ranges = CrashPattern.DeallocatedRanges(blocks, generation);
+            for (int i = 0; i < ranges.Count; i++)
+            {
+                var (start, count) = ranges[i];
+                qp.Wait(CrashPattern.ClearOf(i) switch
+                {
+                    CrashPattern.ClearKind.Deallocate => qp.DeallocateAsync(ns, (ulong)start, count),
+                    CrashPattern.ClearKind.WriteZeroesDeallocate => qp.WriteZeroesAsync(ns, (ulong)start, count, deallocate: true),
+                    _ => qp.WriteZeroesAsync(ns, (ulong)start, count, new IoProtectionOptions { Pract = true, ApplicationTag = CrashPattern.ZeroesTag }),
+                });
+            }
             var pi = new IoProtectionOptions { Pract = true, Checks = PiChecks.None, ApplicationTag = (ushort)generation };
             foreach (var (start, count) in CrashPattern.WriteRuns(blocks, generation, maxRun))
             {
@@ -55,15 +69,16 @@ internal static class Program
                 var buffer = buffers.Dequeue();
                 for (int b = 0; b < count; b++)
                 {
-                    Span<byte> block = buffer.Span.Slice(b * hostBlock, hostBlock);
+                    Span<byte> block = buffer.Data.Span.Slice(b * hostBlock, hostBlock);
                     CrashPattern.Fill(block[..CrashFormat.BlockSize], start + b, generation);
                     block[CrashFormat.BlockSize..].Fill((byte)generation); // metadata the controller keeps beside the PI
                 }
+                buffer.Metadata?.Span[..(count * format.MetadataSize)].Fill((byte)generation);
                 inFlight++;
-                qp.Write(ns, (ulong)start, count, buffer, null, pi, (object? state, in IoResult result) =>
+                qp.Write(ns, (ulong)start, count, buffer.Data, buffer.Metadata, pi, (object? state, in IoResult result) =>
                 {
                     inFlight--;
-                    buffers.Enqueue((PolledNvme.Queues.DmaBuffer)state!);
+                    buffers.Enqueue(((DmaBuffer, DmaBuffer?))state!);
                     if (!result.IsSuccess)
                         failure ??= $"write of {result.BlockCount} blocks at {result.StartLba} failed: {result.Status} {result.Detail}";
                 }, buffer);
@@ -79,6 +94,4 @@ internal static class Program
             generation++;
         }
     }
-
-    private static int PiTupleSize(CrashFormat format) => format.GuardFormat == 0 ? 8 : 16;
 }

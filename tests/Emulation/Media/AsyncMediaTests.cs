@@ -111,6 +111,44 @@ public class AsyncMediaTests
     }
 
     [Test]
+    public void AForceUnitAccessWriteStoresMetadataAndDataDurablyAndAPlainWriteDoesNot()
+    {
+        using var host = FileHost(configure: ns => { ns.MetadataSize = 8; ns.PiType = 1; });
+        var q = host.Start();
+        var data = host.Alloc(4 * Block);
+        new Random(11).NextBytes(data.Span);
+        const uint insert = CommandFields.Pract | CommandFields.PrchkGuard | CommandFields.PrchkReferenceTag;
+        var list = PrpList(host, data, 4 * Block);
+        var write = TestHost.Rw(NvmOpcode.Write, 0, 4, data.Iova, list.Iova, cdw12Flags: insert);
+        Assert.That(host.Execute(q, write).Status, Is.Zero);
+        Assert.That(Media(host).DurableWrites, Is.Zero, "without FUA the page cache may hold the write");
+        write.Cdw12 |= CommandFields.ForceUnitAccess;
+        Assert.That(host.Execute(q, write).Status, Is.Zero);
+        Assert.That(Media(host).DurableWrites, Is.EqualTo(2), "FUA: the metadata write and the data write both carry RWF_DSYNC");
+        data.Span.Clear();
+        var read = TestHost.Rw(NvmOpcode.Read, 0, 4, data.Iova, list.Iova, cdw12Flags: insert);
+        Assert.That(host.Execute(q, read).Status, Is.Zero);
+        var expected = new byte[4 * Block];
+        new Random(11).NextBytes(expected);
+        Assert.That(data.Span.SequenceEqual(expected), Is.True);
+    }
+
+    [TestCase(MediaBackendKind.Ram)]
+    [TestCase(MediaBackendKind.Null)]
+    public void RamAndNullNamespacesCompleteInTheSamePassWithoutTheMediaRing(MediaBackendKind backend)
+    {
+        using var host = TestHost.Create(ns => { ns.BlockSize = Block; ns.CapacityBytes = 1 << 20; ns.Backend = backend; });
+        var q = host.Start();
+        Assert.That(host.Controller.Core.Media, Is.Null, "no io_uring for memory media");
+        var data = host.Alloc(Block);
+        data.Span.Fill(0x3C);
+        ushort cid = host.Submit(q, TestHost.Rw(NvmOpcode.Write, 2, 1, data.Iova));
+        host.Progress();
+        Assert.That(host.TryReap(q, out var completion), Is.True, "the synchronous path completes a command in the pass that fetched it");
+        Assert.That((completion.CommandId, completion.Status), Is.EqualTo((cid, (ushort)0)));
+    }
+
+    [Test]
     public void AReadOfABlockBeingWrittenWaitsForTheWriteAndOthersDoNot()
     {
         using var host = FileHost(configure: ns => { ns.MetadataSize = 8; ns.PiType = 1; });

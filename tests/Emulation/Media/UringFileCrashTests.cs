@@ -9,12 +9,15 @@ namespace PolledNvme.Tests.Emulation.Media;
 /// <summary>
 /// Crash consistency of the emulated controller on a file: a real child process
 /// (tools/PiCrashWriter) drives the controller through the driver — deallocating a quarter of
-/// the image, then rewriting every block in shuffled runs of up to 128 blocks, 32 commands in
+/// the image (Dataset Management, Write Zeroes with DEAC=1, Write Zeroes with PRACT=1), then
+/// rewriting every block in shuffled runs of 1 to 128 blocks (4 KiB to 512 KiB), 32 commands in
 /// flight — and is killed with SIGKILL mid-run. After each kill every block must read back as
-/// old or new data with valid PI, as a deallocated block (zeros behind the all-FFh tuple), or
-/// fail its PI check (a tear PI caught); never as data that passes PI without being what its
-/// tag says, and never as data behind the deallocated tuple (which switches every check off).
-/// Rounds: 5 per format by default, 30 in the long mode (<see cref="SuiteMode"/>).
+/// old or new data with valid PI (and the metadata the host sent beside it), as a deallocated
+/// block (zeros behind the all-FFh tuple), as a zeroed block, or fail its PI check (a tear PI
+/// caught); never as data that passes PI without being what its tag says, and never as data
+/// behind the deallocated tuple (which switches every check off). Formats: separate and
+/// extended metadata, PI first and last, 64b and 32b guards (<see cref="CrashFormat.All"/>).
+/// Rounds: 3 per format by default, 30 in the long mode (<see cref="SuiteMode"/>).
 /// </summary>
 public class UringFileCrashTests
 {
@@ -27,16 +30,16 @@ public class UringFileCrashTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private readonly record struct Tally(int Checked, int ValidPi, int FailedPi, int Wrong, int Deallocated, int BehindDeallocated, int Newest);
+    private readonly record struct Tally(int Checked, int ValidPi, int FailedPi, int Wrong, int Deallocated, int BehindDeallocated, int Newest, int Zeroed);
 
-    private static IEnumerable<string> Formats() => [CrashFormat.Guard64.Name, CrashFormat.Guard32ExtendedFirst.Name];
+    private static IEnumerable<string> Formats() => CrashFormat.All.Select(f => f.Name);
 
     [TestCaseSource(nameof(Formats))]
     public void SigkillMidRunNeverLeavesWrongDataWithValidPiOrBehindTheDeallocatedTuple(string formatName)
     {
         var format = CrashFormat.Named(formatName);
         string path = Path.Combine(_dir, "crash.img");
-        int rounds = SuiteMode.Rounds(5, 30);
+        int rounds = SuiteMode.Rounds(3, 30);
         var random = new Random(20261125);
         var total = new Tally();
         for (int round = 0; round < rounds; round++)
@@ -46,16 +49,16 @@ public class UringFileCrashTests
             Tally t = Check(format, path, maxGeneration: lastDone + 1, newestGeneration: lastDone + 1);
             TestContext.Out.WriteLine(
                 $"round {round + 1}: child completed generation {lastDone}, killed during {lastDone + 1}; {t.Checked} blocks: " +
-                $"{t.ValidPi} valid PI and correct data ({t.Newest} from the interrupted generation), {t.Deallocated} deallocated, " +
+                $"{t.ValidPi} valid PI and correct data ({t.Newest} from the interrupted generation), {t.Deallocated} deallocated, {t.Zeroed} zeroed, " +
                 $"{t.FailedPi} failed PI (torn), {t.Wrong} wrong data with valid PI, {t.BehindDeallocated} data behind the deallocated tuple");
             Assert.That(t.Checked, Is.EqualTo(Blocks));
             Assert.That(t.BehindDeallocated, Is.Zero, "a block whose tuple says deallocated (checks off) must hold zeros");
             Assert.That(t.Wrong, Is.Zero, "a block with valid PI must hold exactly the data of the generation its tag names");
             total = new Tally(total.Checked + t.Checked, total.ValidPi + t.ValidPi, total.FailedPi + t.FailedPi, total.Wrong + t.Wrong,
-                total.Deallocated + t.Deallocated, total.BehindDeallocated + t.BehindDeallocated, total.Newest + t.Newest);
+                total.Deallocated + t.Deallocated, total.BehindDeallocated + t.BehindDeallocated, total.Newest + t.Newest, total.Zeroed + t.Zeroed);
         }
         TestContext.Out.WriteLine($"{format.Name}: {total.Checked} blocks checked over {rounds} SIGKILLs: {total.FailedPi} torn blocks caught by PI, " +
-            $"{total.Deallocated} deallocated, 0 wrong, 0 behind the deallocated tuple");
+            $"{total.Deallocated} deallocated, {total.Zeroed} zeroed, 0 wrong, 0 behind the deallocated tuple");
 
         // The checker is not vacuous: data changed under valid PI is caught, and so is data behind a deallocated tuple.
         long lba = 17;
@@ -114,8 +117,17 @@ public class UringFileCrashTests
                     : tally with { BehindDeallocated = tally.BehindDeallocated + 1 };
                 continue;
             }
+            // The metadata the host sent beside the tuple: the generation's byte, zeros when zeroed.
+            Span<byte> beside = format.PiFirst ? metadata.AsSpan(format.TupleSize) : metadata.AsSpan(0, format.MetadataSize - format.TupleSize);
+            if (tag == CrashPattern.ZeroesTag)
+            {
+                tally = data.AsSpan().IndexOfAnyExcept((byte)0) < 0 && beside.IndexOfAnyExcept((byte)0) < 0
+                    ? tally with { Zeroed = tally.Zeroed + 1 }
+                    : tally with { Wrong = tally.Wrong + 1 };
+                continue;
+            }
             CrashPattern.Fill(expected, lba, tag);
-            bool correct = tag >= 1 && tag <= maxGeneration && data.AsSpan().SequenceEqual(expected);
+            bool correct = tag >= 1 && tag <= maxGeneration && data.AsSpan().SequenceEqual(expected) && beside.IndexOfAnyExcept((byte)tag) < 0;
             tally = correct
                 ? tally with { ValidPi = tally.ValidPi + 1, Newest = tally.Newest + (tag == newestGeneration ? 1 : 0) }
                 : tally with { Wrong = tally.Wrong + 1 };
