@@ -17,17 +17,17 @@ public static class Crc16T10Dif
     /// <summary>CRC of the ASCII bytes "123456789".</summary>
     public const ushort CheckValue = 0xD0DB;
 
-    /// <summary>The path chosen at start-up for this machine: the widest carry-less-multiply folding available.</summary>
-    public static CrcKernel Kernel { get; } = CrcKernels.BestFolding();
+    /// <summary>The path chosen at start-up for this machine, at every length: the widest carry-less-multiply folding available (<see cref="CrcDispatch"/>).</summary>
+    public static CrcKernel Kernel { get; } = CrcDispatch.Plan.Folding;
 
     /// <summary>Whether <paramref name="kernel"/> can run on this machine (<see cref="CrcKernel.Sse42"/> never: it is CRC-32C's).</summary>
     public static bool IsSupported(CrcKernel kernel) => Crc16T10DifParameters.IsSupported(kernel);
 
     /// <summary>CRC-16/T10-DIF of <paramref name="data"/>.</summary>
-    public static ushort Compute(ReadOnlySpan<byte> data) => Update(0, data, Kernel);
+    public static ushort Compute(ReadOnlySpan<byte> data) => CrcEngine<ushort, Crc16T10DifParameters, NormalBitOrder>.UpdateKnown(0, data, Kernel);
 
     /// <summary>Continues a CRC from a previous final value (see the class remarks).</summary>
-    public static ushort Update(ushort previous, ReadOnlySpan<byte> data) => Update(previous, data, Kernel);
+    public static ushort Update(ushort previous, ReadOnlySpan<byte> data) => CrcEngine<ushort, Crc16T10DifParameters, NormalBitOrder>.UpdateKnown(previous, data, Kernel);
 
     /// <summary>Continues a CRC on a forced path; throws <see cref="PlatformNotSupportedException"/> if it cannot run here.</summary>
     public static ushort Update(ushort previous, ReadOnlySpan<byte> data, CrcKernel kernel)
@@ -56,9 +56,10 @@ internal readonly struct Crc16T10DifParameters : ICrcParameters<ushort>
 
     public static string Name => "CRC-16/T10-DIF";
     public static CrcFoldingConstants Constants => s_constants;
-    public static bool IsSupported(CrcKernel kernel) => kernel == CrcKernel.Table || CrcKernels.IsFoldingSupported(kernel);
+    public static bool IsSupported(CrcKernel kernel) => CrcKernels.InMask(CrcKernels.SupportedMask, kernel);
     public static ulong ToRegister(ushort previous) => (ulong)previous << Shift;
     public static ushort FromRegister(ulong register) => (ushort)(register >> Shift);
     public static ulong UpdateTable(ulong register, ReadOnlySpan<byte> data)
         => (ulong)CrcTables.UpdateNormal16(s_table, (ushort)(register >> Shift), data) << Shift;
+    public static ulong UpdateTail(ulong register, ReadOnlySpan<byte> data) => UpdateTable(register, data);
 }

@@ -17,17 +17,17 @@ public static class Crc64Nvme
     /// <summary>CRC of the ASCII bytes "123456789".</summary>
     public const ulong CheckValue = 0xAE8B14860A799888;
 
-    /// <summary>The path chosen at start-up for this machine: the widest carry-less-multiply folding available.</summary>
-    public static CrcKernel Kernel { get; } = CrcKernels.BestFolding();
+    /// <summary>The path chosen at start-up for this machine, at every length: the widest carry-less-multiply folding available (<see cref="CrcDispatch"/>).</summary>
+    public static CrcKernel Kernel { get; } = CrcDispatch.Plan.Folding;
 
     /// <summary>Whether <paramref name="kernel"/> can run on this machine (<see cref="CrcKernel.Sse42"/> never: it is CRC-32C's).</summary>
     public static bool IsSupported(CrcKernel kernel) => Crc64NvmeParameters.IsSupported(kernel);
 
     /// <summary>CRC-64/NVME of <paramref name="data"/>.</summary>
-    public static ulong Compute(ReadOnlySpan<byte> data) => Update(0, data, Kernel);
+    public static ulong Compute(ReadOnlySpan<byte> data) => CrcEngine<ulong, Crc64NvmeParameters, ReflectedBitOrder>.UpdateKnown(0, data, Kernel);
 
     /// <summary>Continues a CRC from a previous final value (see the class remarks).</summary>
-    public static ulong Update(ulong previous, ReadOnlySpan<byte> data) => Update(previous, data, Kernel);
+    public static ulong Update(ulong previous, ReadOnlySpan<byte> data) => CrcEngine<ulong, Crc64NvmeParameters, ReflectedBitOrder>.UpdateKnown(previous, data, Kernel);
 
     /// <summary>Continues a CRC on a forced path; throws <see cref="PlatformNotSupportedException"/> if it cannot run here.</summary>
     public static ulong Update(ulong previous, ReadOnlySpan<byte> data, CrcKernel kernel)
@@ -56,8 +56,9 @@ internal readonly struct Crc64NvmeParameters : ICrcParameters<ulong>
 
     public static string Name => "CRC-64/NVME";
     public static CrcFoldingConstants Constants => s_constants;
-    public static bool IsSupported(CrcKernel kernel) => kernel == CrcKernel.Table || CrcKernels.IsFoldingSupported(kernel);
+    public static bool IsSupported(CrcKernel kernel) => CrcKernels.InMask(CrcKernels.SupportedMask, kernel);
     public static ulong ToRegister(ulong previous) => ~previous;
     public static ulong FromRegister(ulong register) => ~register;
     public static ulong UpdateTable(ulong register, ReadOnlySpan<byte> data) => CrcTables.UpdateReflected(s_table, register, data);
+    public static ulong UpdateTail(ulong register, ReadOnlySpan<byte> data) => UpdateTable(register, data);
 }

@@ -60,6 +60,32 @@ internal readonly unsafe struct ReflectedBitOrder : ICrcBitOrder
 }
 
 /// <summary>
+/// CRC-32C: reflected, and the last lane is reduced with two <c>crc32</c> instructions
+/// instead of a Barrett reduction (three dependent multiplies): the lane is sixteen bytes of
+/// message whose CRC from zero is the register.
+/// </summary>
+internal readonly unsafe struct Crc32CBitOrder : ICrcBitOrder
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ulong> Load128(byte* p) => ReflectedBitOrder.Load128(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ulong> Load256(byte* p) => ReflectedBitOrder.Load256(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> Load512(byte* p) => ReflectedBitOrder.Load512(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ulong> Seed(ulong register) => ReflectedBitOrder.Seed(register);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Reduce(Vector128<ulong> x, CrcFoldingConstants k)
+        => Sse42.X64.IsSupported
+            ? Sse42.X64.Crc32(Sse42.X64.Crc32(0UL, x.ToScalar()), x.GetElement(1))
+            : ReflectedBitOrder.Reduce(x, k);
+}
+
+/// <summary>
 /// Normal (non-reflected) CRCs (CRC-16/T10-DIF): each 16-byte lane is byte-reversed so the
 /// first message bit becomes the lane's top bit; the register sits at the top of the lane.
 /// </summary>

@@ -28,6 +28,9 @@ internal interface ICrcParameters<TValue> where TValue : unmanaged
 
     /// <summary>Advances the kernel register over <paramref name="data"/> with the table loop.</summary>
     static abstract ulong UpdateTable(ulong register, ReadOnlySpan<byte> data);
+
+    /// <summary>Finishes the few bytes (&lt; 16) a folding kernel leaves: the table loop, or faster where the CRC has one.</summary>
+    static abstract ulong UpdateTail(ulong register, ReadOnlySpan<byte> data);
 }
 
 /// <summary>
@@ -47,18 +50,23 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
         return TParameters.FromRegister(UpdateRegister(TParameters.ToRegister(previous), data, kernel));
     }
 
-    /// <summary>Advances a kernel register; <paramref name="kernel"/> is known to be supported.</summary>
+    /// <summary>Continues on the dispatch's own table or folding choice: nothing to check.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TValue UpdateKnown(TValue previous, ReadOnlySpan<byte> data, CrcKernel kernel)
+        => TParameters.FromRegister(UpdateRegister(TParameters.ToRegister(previous), data, kernel));
+
+    /// <summary>Advances a kernel register; <paramref name="kernel"/> is a supported table or folding path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong UpdateRegister(ulong register, ReadOnlySpan<byte> data, CrcKernel kernel)
     {
-        int consumed = 0;
-        if (kernel != CrcKernel.Table && data.Length >= 16)
-        {
-            fixed (byte* p = &MemoryMarshal.GetReference(data))
-                register = CrcKernels.Fold<TOrder>(kernel, register, p, data.Length, TParameters.Constants, out consumed);
-            if (consumed == data.Length)
-                return register;
-        }
-        return TParameters.UpdateTable(register, data.Slice(consumed));
+        if (kernel == CrcKernel.Table)
+            return TParameters.UpdateTable(register, data);
+        if (data.Length < 16)
+            return data.IsEmpty ? register : TParameters.UpdateTail(register, data);
+        int consumed;
+        fixed (byte* p = &MemoryMarshal.GetReference(data))
+            register = CrcKernels.Fold<TOrder>(kernel, register, p, data.Length, TParameters.Constants, out consumed);
+        return consumed == data.Length ? register : TParameters.UpdateTail(register, data.Slice(consumed));
     }
 
     /// <summary>
@@ -97,7 +105,7 @@ internal static unsafe class CrcEngine<TValue, TParameters, TOrder>
                     for (int j = 0; j < CrcFolding.InterleavedBlocks; j++)
                     {
                         ReadOnlySpan<byte> tail = source.Slice(first + j * stride + consumed, blockLength - consumed);
-                        crcs[i + j] = TParameters.FromRegister(TParameters.UpdateTable(registers[j], tail));
+                        crcs[i + j] = TParameters.FromRegister(TParameters.UpdateTail(registers[j], tail));
                     }
                 }
             }

@@ -31,6 +31,15 @@ internal unsafe interface ICrcFoldWidth<TVector> where TVector : struct
 
     /// <summary>Folds all lanes of one register onto its last lane.</summary>
     static abstract Vector128<ulong> Collapse(TVector acc, CrcFoldingConstants k);
+
+    /// <summary>Constant pairs for every lane of a register, from consecutive pairs at <paramref name="pairs"/>.</summary>
+    static abstract TVector LoadConstants(Vector128<ulong>* pairs);
+
+    /// <summary>Multiplies every lane by its constant pair (a fold without the addition).</summary>
+    static abstract TVector Multiply(TVector lanes, TVector k);
+
+    /// <summary>The sum of all lanes (lanes already moved to the same place).</summary>
+    static abstract Vector128<ulong> SumLanes(TVector v);
 }
 
 /// <summary>128-bit registers: PCLMULQDQ.</summary>
@@ -57,6 +66,16 @@ internal readonly unsafe struct FoldWidth128 : ICrcFoldWidth<Vector128<ulong>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<ulong> Collapse(Vector128<ulong> acc, CrcFoldingConstants k) => acc;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ulong> LoadConstants(Vector128<ulong>* pairs) => Vector128.Load((ulong*)pairs);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ulong> Multiply(Vector128<ulong> lanes, Vector128<ulong> k)
+        => Pclmulqdq.CarrylessMultiply(lanes, k, 0x00) ^ Pclmulqdq.CarrylessMultiply(lanes, k, 0x11);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ulong> SumLanes(Vector128<ulong> v) => v;
 }
 
 /// <summary>256-bit registers: VPCLMULQDQ on YMM.</summary>
@@ -88,6 +107,16 @@ internal readonly unsafe struct FoldWidth256 : ICrcFoldWidth<Vector256<ulong>>
         Vector256<ulong> m = Pclmulqdq.V256.CarrylessMultiply(acc, c, 0x00) ^ Pclmulqdq.V256.CarrylessMultiply(acc, c, 0x11);
         return m.GetLower() ^ acc.GetUpper();
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ulong> LoadConstants(Vector128<ulong>* pairs) => Vector256.Load((ulong*)pairs);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ulong> Multiply(Vector256<ulong> lanes, Vector256<ulong> k)
+        => Pclmulqdq.V256.CarrylessMultiply(lanes, k, 0x00) ^ Pclmulqdq.V256.CarrylessMultiply(lanes, k, 0x11);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ulong> SumLanes(Vector256<ulong> v) => v.GetLower() ^ v.GetUpper();
 }
 
 /// <summary>512-bit registers: VPCLMULQDQ on ZMM.</summary>
@@ -119,5 +148,19 @@ internal readonly unsafe struct FoldWidth512 : ICrcFoldWidth<Vector512<ulong>>
         Vector512<ulong> m = Pclmulqdq.V512.CarrylessMultiply(acc, c, 0x00) ^ Pclmulqdq.V512.CarrylessMultiply(acc, c, 0x11);
         Vector256<ulong> half = m.GetLower() ^ m.GetUpper();
         return half.GetLower() ^ half.GetUpper() ^ acc.GetUpper().GetUpper();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> LoadConstants(Vector128<ulong>* pairs) => Vector512.Load((ulong*)pairs);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> Multiply(Vector512<ulong> lanes, Vector512<ulong> k)
+        => Pclmulqdq.V512.CarrylessMultiply(lanes, k, 0x00) ^ Pclmulqdq.V512.CarrylessMultiply(lanes, k, 0x11);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ulong> SumLanes(Vector512<ulong> v)
+    {
+        Vector256<ulong> half = v.GetLower() ^ v.GetUpper();
+        return half.GetLower() ^ half.GetUpper();
     }
 }

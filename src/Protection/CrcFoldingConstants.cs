@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using static PolledNvme.Protection.CrcPolynomialMath;
 
@@ -19,12 +20,21 @@ namespace PolledNvme.Protection;
 /// </code>
 /// P' = P·x^(64−n) (see <see cref="CrcPolynomialMath"/>).
 /// </remarks>
-internal sealed class CrcFoldingConstants
+internal sealed unsafe class CrcFoldingConstants
 {
-    /// <summary>Longest fold distance kept, in 128-bit lanes (4 × 512-bit accumulators).</summary>
-    public const int MaxFoldLanes = 16;
+    /// <summary>
+    /// Longest fold distance kept, in 128-bit lanes: the final layer of a kernel folds up to
+    /// eight 512-bit registers (32 lanes) onto the last lane.
+    /// </summary>
+    public const int MaxFoldLanes = 32;
 
     private readonly Vector128<ulong>[] _fold = new Vector128<ulong>[MaxFoldLanes + 1];
+
+    // Fold pairs by descending distance, MaxFoldLanes − 1 down to 0 (distance 0: zero, the
+    // last lane is added as it is), pinned so that a register's worth of consecutive pairs
+    // loads as one vector. Never freed: one per CRC, alive as long as the process.
+    private readonly Vector128<ulong>[] _byDistance = GC.AllocateArray<Vector128<ulong>>(MaxFoldLanes, pinned: true);
+    private readonly Vector128<ulong>* _byDistanceBase;
 
     /// <summary>Whether the data is bit-reflected (CRC-32C, CRC-64) or normal (T10-DIF).</summary>
     public bool Reflected { get; }
@@ -73,6 +83,9 @@ internal sealed class CrcFoldingConstants
             ReduceStep = Vector128.Create(0UL, XPowMod(128, extendedPolyLow, 64));
             Barrett = Vector128.Create((ulong)mu, extendedPolyLow);
         }
+        for (int distance = 1; distance < MaxFoldLanes; distance++)
+            _byDistance[MaxFoldLanes - 1 - distance] = _fold[distance];
+        _byDistanceBase = (Vector128<ulong>*)Unsafe.AsPointer(ref _byDistance[0]);
         Collapse256 = Vector256.Create(Fold(1), Vector128<ulong>.Zero);
         Collapse512 = Vector512.Create(Vector256.Create(Fold(3), Fold(2)), Vector256.Create(Fold(1), Vector128<ulong>.Zero));
     }
@@ -87,4 +100,11 @@ internal sealed class CrcFoldingConstants
 
     /// <summary>The constant pair that folds a lane forward by <paramref name="lanes"/> × 128 bits.</summary>
     public Vector128<ulong> Fold(int lanes) => _fold[lanes];
+
+    /// <summary>
+    /// Where consecutive fold pairs for lanes at distances <paramref name="distance"/>,
+    /// <paramref name="distance"/> − 1, ... (down to 0 at most) start: a register whose first
+    /// lane lies <paramref name="distance"/> lanes before the last lane loads its constants here.
+    /// </summary>
+    public Vector128<ulong>* ByDistance(int distance) => _byDistanceBase + (MaxFoldLanes - 1 - distance);
 }

@@ -21,4 +21,13 @@ public enum CrcKernel
 
     /// <summary>512-bit carry-less-multiply folding (VPCLMULQDQ on ZMM registers).</summary>
     Vpclmul512,
+
+    /// <summary>CRC-32C only: <c>crc32</c> instruction streams and 128-bit folding side by side on one buffer.</summary>
+    Hybrid128,
+
+    /// <summary>CRC-32C only: <c>crc32</c> instruction streams and 256-bit folding side by side on one buffer.</summary>
+    Hybrid256,
+
+    /// <summary>CRC-32C only: <c>crc32</c> instruction streams and 512-bit folding side by side on one buffer.</summary>
+    Hybrid512,
 }

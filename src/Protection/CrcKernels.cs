@@ -20,15 +20,22 @@ internal static unsafe class CrcKernels
         _ => false,
     };
 
-    /// <summary>The widest supported folding path, or <see cref="CrcKernel.Table"/> without carry-less multiply.</summary>
-    public static CrcKernel BestFolding()
+    /// <summary>Bit i set: <see cref="CrcKernel"/> i is the table or a folding path that runs here (shared by every CRC).</summary>
+    public static uint SupportedMask { get; } = Mask(k => k == CrcKernel.Table || IsFoldingSupported(k));
+
+    /// <summary>The bit mask of the kernels <paramref name="isSupported"/> accepts.</summary>
+    public static uint Mask(Func<CrcKernel, bool> isSupported)
     {
-        if (IsFoldingSupported(CrcKernel.Vpclmul512))
-            return CrcKernel.Vpclmul512;
-        if (IsFoldingSupported(CrcKernel.Vpclmul256))
-            return CrcKernel.Vpclmul256;
-        return IsFoldingSupported(CrcKernel.Pclmul128) ? CrcKernel.Pclmul128 : CrcKernel.Table;
+        uint mask = 0;
+        foreach (CrcKernel kernel in Enum.GetValues<CrcKernel>())
+            if (isSupported(kernel))
+                mask |= 1u << (int)kernel;
+        return mask;
     }
+
+    /// <summary>Whether <paramref name="kernel"/> is in <paramref name="mask"/> (false for values outside the enum).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool InMask(uint mask, CrcKernel kernel) => (uint)kernel < 32 && ((mask >> (int)kernel) & 1) != 0;
 
     /// <summary>Runs the folding kernel of <paramref name="kernel"/> (a supported folding path).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -31,6 +31,20 @@ internal static class CrcPolynomialMath
         return carry ? r ^ polyLow : r;
     }
 
+    /// <summary>a·b mod P for a, b already reduced (degree &lt; width): one shift-and-add step per bit of b.</summary>
+    public static ulong MultiplyMod(ulong a, ulong b, ulong polyLow, int width)
+    {
+        ulong mask = width == 64 ? ulong.MaxValue : (1UL << width) - 1;
+        ulong r = 0;
+        for (int i = width - 1; i >= 0; i--)
+        {
+            r = MultiplyByX(r, polyLow, width, mask);
+            if (((b >> i) & 1) != 0)
+                r ^= a;
+        }
+        return r;
+    }
+
     /// <summary>
     /// floor(x^128 / P') for a degree-64 polynomial P' = x^64 + <paramref name="polyLow"/>: the
     /// Barrett quotient μ (degree 64, so 65 bits).

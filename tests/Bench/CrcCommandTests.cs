@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using NUnit.Framework;
+using PolledNvme.Protection;
 using PolledNvme.Bench;
 using PolledNvme.Tests.Protection;
 
@@ -145,6 +146,11 @@ public class CrcCommandTests
     [TestCase(new[] { "crc", "--bench", "--seconds", "0" }, "--seconds: must be a positive number")]
     [TestCase(new[] { "crc", "--algo", "crc32c", "--algo", "t10dif", "x" }, "--algo: given more than once")]
     [TestCase(new[] { "crc", "--algo", "crc32c", "--block-size", "512", "--block-size", "4096", "x" }, "--block-size: given more than once")]
+    [TestCase(new[] { "crc", "--bench", "--runs", "0" }, "--runs: must be a whole number from 1 to 99, got '0'")]
+    [TestCase(new[] { "crc", "--bench", "--runs", "2.5" }, "--runs: must be a whole number")]
+    [TestCase(new[] { "crc", "--bench", "--runs", "3", "--runs", "5" }, "--runs: given more than once")]
+    [TestCase(new[] { "crc", "--algo", "crc32c", "--runs", "3", "f" }, "--runs: only applies to --bench")]
+    [TestCase(new[] { "crc", "--algo", "crc32c", "--seconds", "3", "f" }, "--seconds: only applies to --bench")]
     public void IncompleteOrConflictingArgumentsAreUsageErrors(string[] args, string message)
     {
         var (exit, _, error) = Run(args);
@@ -175,5 +181,18 @@ public class CrcCommandTests
         Assert.That(rows, Has.Count.GreaterThanOrEqualTo(12), "every path of every algorithm");
         Assert.That(rows.Select(r => r.Length).Distinct().Count(), Is.EqualTo(1), "rows are aligned to one width");
         Assert.That(output, Does.Contain("multi-block"));
+        Assert.That(output, Does.Contain($"CPU class: {CrcDispatch.CpuClass}"), "the detected class is printed");
+        Assert.That(output, Does.Contain("Dispatch: ").And.Contain("CRC-32C: "), "and what the dispatch chose for it");
+        Assert.That(output, Does.Contain("Default path at 4 KiB against the fastest forced path"));
+        foreach (string algorithm in new[] { "T10-DIF", "CRC-32C", "CRC-64/NVME" })
+            Assert.That(lines.Any(l => l.StartsWith($"  {algorithm} ", StringComparison.Ordinal) && l.Contains("fastest forced")), algorithm);
+    }
+
+    [Test]
+    public void BenchWithSeveralRunsPrintsMedians()
+    {
+        var (exit, output, error) = Run("crc", "--bench", "--seconds", "0.3", "--runs", "3");
+        Assert.That(exit, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("median of 3 runs"));
     }
 }

@@ -21,12 +21,67 @@ public sealed class Crc32CTests : CrcMatrixTests<Crc32CUnderTest>
         }
     }
 
+    [TestCaseSource(nameof(Kernels))]
+    public void BuffersPastAMebibyteAgreeWithSystemIoHashing(CrcKernel kernel)
+    {
+        // The hybrid kernels take buffers over 1 MiB in 1 MiB pieces computed from zero and
+        // shifted into place (far shift constants); lengths around each piece boundary, and a
+        // chained update that starts and ends mid-piece.
+        RequireSupported(kernel);
+        const int MiB = 1 << 20;
+        byte[] data = new byte[3 * MiB + 4099];
+        new Random(13).NextBytes(data);
+        foreach (int length in new[] { MiB - 1, MiB, MiB + 1, MiB + 700, MiB + 4096, 2 * MiB + 333, 3 * MiB + 4099 })
+        {
+            ReadOnlySpan<byte> span = data.AsSpan(0, length);
+            Assert.That(Crc32C.Update(0, span, kernel), Is.EqualTo(Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, span)), $"length {length}");
+        }
+        uint chained = Crc32C.Update(0, data.AsSpan(0, 12345), kernel);
+        chained = Crc32C.Update(chained, data.AsSpan(12345, 2 * MiB + 77), kernel);
+        chained = Crc32C.Update(chained, data.AsSpan(12345 + 2 * MiB + 77), kernel);
+        Assert.That(chained, Is.EqualTo(Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, data)), "chained");
+    }
+
     [Test]
     public void ShortBuffersUseTheInstructionWhereAvailable()
     {
         Assert.That(Crc32C.IsSupported(Crc32C.ShortBufferKernel), Is.True);
         if (Crc32C.IsSupported(CrcKernel.Sse42))
             Assert.That(Crc32C.ShortBufferKernel, Is.EqualTo(CrcKernel.Sse42));
+        Assert.That(Crc32C.KernelFor(Math.Max(0, Crc32C.ShortBufferLimit - 1)), Is.EqualTo(Crc32C.ShortBufferKernel));
+    }
+
+    [Test]
+    public void EveryLengthClassTakesASupportedPathAndLongBuffersTheLongPath()
+    {
+        foreach (int length in new[] { 0, 1, 15, 16, 63, 64, 255, 256, 511, 512, 1023, 1024, 2047, 2048, 4096, 1 << 20, int.MaxValue })
+            Assert.That(Crc32C.IsSupported(Crc32C.KernelFor(length)), Is.True, $"length {length}: {Crc32C.KernelFor(length)}");
+        Assert.That(Crc32C.KernelFor(int.MaxValue), Is.EqualTo(Crc32C.Kernel));
+    }
+
+    [Test]
+    public void ComputeBlocksOnEveryPathAgreesWithSystemIoHashing()
+    {
+        // Hybrid paths run whole rounds of blocks (four folded, the rest on crc32 streams) and
+        // finish the remainder by folding: counts around a round, PI-like strides.
+        var random = new Random(12);
+        foreach (CrcKernel kernel in Kernels())
+        {
+            if (!Crc32C.IsSupported(kernel))
+                continue;
+            foreach (int blockLength in new[] { 32, 512, 4096 })
+                foreach (int count in new[] { 6, 7, 9, 10, 11, 20, 23 })
+                {
+                    int stride = blockLength + 8;
+                    byte[] source = new byte[(count - 1) * stride + blockLength];
+                    random.NextBytes(source);
+                    var crcs = new uint[count];
+                    Crc32C.ComputeBlocks(source, blockLength, stride, crcs, kernel);
+                    for (int i = 0; i < count; i++)
+                        if (crcs[i] != Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, source.AsSpan(i * stride, blockLength)))
+                            Assert.Fail($"{kernel}: block {i} of {count}, length {blockLength}");
+                }
+        }
     }
 }
 
@@ -37,7 +92,7 @@ public sealed class Crc32CUnderTest : ICrcUnderTest
     public ulong CheckValue => 0xE3069283;
     public (ulong Zeros, ulong Ones, ulong Incrementing, ulong Decrementing) KnownAnswers4KiB => (0x98F94189, 0x25C1FE13, 0x9C71FE32, 0x214941A8);
     public IEnumerable<(string Label, byte[] Data, ulong Expected)> ExtraKnownAnswers => [("512 zero bytes", new byte[512], 0x30FCEDC0)];
-    public IReadOnlyList<CrcKernel> DefinedKernels => [CrcKernel.Table, CrcKernel.Sse42, CrcKernel.Pclmul128, CrcKernel.Vpclmul256, CrcKernel.Vpclmul512];
+    public IReadOnlyList<CrcKernel> DefinedKernels => [CrcKernel.Table, CrcKernel.Sse42, CrcKernel.Pclmul128, CrcKernel.Vpclmul256, CrcKernel.Vpclmul512, CrcKernel.Hybrid128, CrcKernel.Hybrid256, CrcKernel.Hybrid512];
     public bool IsSupported(CrcKernel kernel) => Crc32C.IsSupported(kernel);
     public CrcKernel Kernel => Crc32C.Kernel;
     public ulong Compute(ReadOnlySpan<byte> data) => Crc32C.Compute(data);

@@ -1,88 +1,157 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using PolledNvme.Bench.Native;
 using PolledNvme.Protection;
 
 namespace PolledNvme.Bench.Commands;
 
 /// <summary>
-/// <c>pnvme crc --bench</c>: a quick GB/s table per algorithm and code path, beside
-/// System.IO.Hashing and ISA-L. Best of several timed batches per cell, after a warm-up
-/// that lets the JIT finish tiering. BenchmarkDotNet (src/Bench/Micro) gives the rigorous numbers.
+/// <c>pnvme crc --bench</c>: GB/s per algorithm and code path at 512 B, 4 KiB and 1 MiB, the
+/// default (dispatched) path of each CRC, System.IO.Hashing and ISA-L (the functions ISA-L
+/// would run on this CPU class), the multi-block entry points, and whether each default is
+/// the fastest forced path at 4 KiB. Every cell is the best of several timed batches after a
+/// warm-up that lets the JIT finish tiering; with several runs, the median of the runs.
+/// BenchmarkDotNet (src/Bench/Micro) gives the rigorous numbers.
 /// </summary>
-internal static unsafe class CrcBenchTable
+internal static unsafe partial class CrcBenchTable
 {
     private static readonly int[] s_sizes = [512, 4096, 1 << 20];
-    private const int Blocks = 64, BlockLength = 512, Stride = 520;
+    private const int BufferBytes = 1 << 20;
 
-    private sealed record Row(string Algorithm, string Path, nint Run, bool IsDefault);
+    private enum RowKind
+    {
+        Default,
+        Forced,
+        Yardstick,
+    }
+
+    private sealed record Row(string Algorithm, string Path, nint Run, RowKind Kind, CrcKernel Kernel = CrcKernel.Table, bool IsIsaL = false);
 
     // Forced path of the row being measured; a static keeps each row a single indirect call.
     private static CrcKernel s_kernel;
+    private static IsaLClassVariants? s_isal;
 
-    public static void Print(TextWriter stdout, TimeSpan budget)
+    public static void Print(TextWriter stdout, TimeSpan budget, int runs)
     {
-        byte* buffer = (byte*)NativeMemory.AlignedAlloc(1 << 20, 64);
+        byte* buffer = (byte*)NativeMemory.AlignedAlloc(BufferBytes, 64);
         byte* blocks = (byte*)NativeMemory.AlignedAlloc(Blocks * Stride, 64);
         try
         {
-            new Random(1).NextBytes(new Span<byte>(buffer, 1 << 20));
+            new Random(1).NextBytes(new Span<byte>(buffer, BufferBytes));
             new Random(2).NextBytes(new Span<byte>(blocks, Blocks * Stride));
-            var rows = Rows();
-            var multi = MultiBlockRows();
-            int cells = rows.Count * s_sizes.Length + multi.Count;
+            s_isal = IsaLClassVariants.For(CrcDispatch.CpuClass);
+            List<Row> rows = Rows();
+            List<Row> multi = MultiBlockRows();
+            int cells = (rows.Count * s_sizes.Length + multi.Count) * runs;
             double perCell = budget.TotalSeconds * 0.8 / cells;
 
             // Warm-up: every path once at every size, a pause for background tier-1 JIT, again.
             for (int pass = 0; pass < 2; pass++)
             {
-                foreach (var row in rows)
+                foreach (Row row in rows)
                     foreach (int size in s_sizes)
-                        Measure(row, buffer, size, budget.TotalSeconds * 0.05 / cells);
-                foreach (var (_, run) in multi)
-                    ((delegate*<byte*, int, ulong>)run)(blocks, 0);
+                        Measure(row, buffer, size, budget.TotalSeconds * 0.05 / (rows.Count * s_sizes.Length));
+                foreach (Row row in multi)
+                    MeasureBlocks(row, blocks, 0);
                 Thread.Sleep(250);
             }
 
-            stdout.WriteLine($"CRC throughput in GB/s (10^9 bytes/s), best of several runs; * = default path on this CPU.");
-            stdout.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} logical cores; {RuntimeInformation.FrameworkDescription}");
-            stdout.WriteLine($"{"algorithm",-11} {"path",-26} {"512 B",8} {"4 KiB",8} {"1 MiB",8}");
-            string? last = null;
-            foreach (var row in rows)
+            // Runs alternate over all cells, so a burst of load on a shared machine hits one run of a cell, not all.
+            var results = new double[rows.Count, s_sizes.Length, runs];
+            var multiResults = new double[multi.Count, runs];
+            for (int run = 0; run < runs; run++)
             {
-                string algorithm = row.Algorithm == last ? "" : row.Algorithm;
-                last = row.Algorithm;
-                s_kernel = KernelOf(row.Path);
-                var line = $"{algorithm,-11} {row.Path + (row.IsDefault ? " *" : ""),-26}";
-                foreach (int size in s_sizes)
-                    line += $" {Measure(row, buffer, size, perCell),8:F2}";
-                stdout.WriteLine(line);
+                for (int r = 0; r < rows.Count; r++)
+                    for (int s = 0; s < s_sizes.Length; s++)
+                        results[r, s, run] = Measure(rows[r], buffer, s_sizes[s], perCell);
+                for (int m = 0; m < multi.Count; m++)
+                    multiResults[m, run] = MeasureBlocks(multi[m], blocks, perCell);
             }
-            if (IsaL.IsAvailable && !IsaL.Crc64IsNvme)
-                stdout.WriteLine($"(ISA-L {IsaL.Crc64Function}: this ISA-L has no crc64_rocksoft_refl; same code, other polynomial, speed only.)");
-            else if (!IsaL.IsAvailable)
-                stdout.WriteLine($"(ISA-L columns skipped: {IsaL.MissingReason})");
 
-            stdout.WriteLine();
-            stdout.WriteLine($"multi-block: {Blocks} blocks of {BlockLength} B at stride {Stride}");
-            double? isal = null;
-            var results = new List<(string, double)>();
-            foreach (var (name, run) in multi)
-            {
-                double gbps = MeasureBlocks((delegate*<byte*, int, ulong>)run, blocks, perCell);
-                results.Add((name, gbps));
-                if (name.StartsWith("ISA-L", StringComparison.Ordinal))
-                    isal = gbps;
-            }
-            foreach (var (name, gbps) in results)
-                stdout.WriteLine($"  {name,-43} {gbps,8:F2}{(isal is { } i ? $"   {gbps / i,5:F2}x ISA-L" : "")}");
+            PrintHeader(stdout, runs);
+            PrintSingleBuffer(stdout, rows, (r, s) => Median(results, r, s, runs));
+            PrintMultiBlock(stdout, multi, m => Median(multiResults, m, runs));
+            PrintDefaultReport(stdout, rows, (r, s) => Median(results, r, s, runs));
         }
         finally
         {
             NativeMemory.AlignedFree(buffer);
             NativeMemory.AlignedFree(blocks);
         }
+    }
+
+    private static void PrintHeader(TextWriter stdout, int runs)
+    {
+        stdout.WriteLine(runs == 1
+            ? "CRC throughput in GB/s (10^9 bytes/s), best of several timed batches."
+            : $"CRC throughput in GB/s (10^9 bytes/s), median of {runs} runs, each the best of several timed batches.");
+        stdout.WriteLine($"CPU: {CpuModel()}, {Environment.ProcessorCount} logical cores; {RuntimeInformation.FrameworkDescription}");
+        stdout.WriteLine($"CPU class: {CrcDispatch.CpuDescription}");
+        IReadOnlyList<string> dispatch = CrcDispatch.Describe();
+        for (int i = 0; i < dispatch.Count; i++)
+            stdout.WriteLine($"{(i == 0 ? "Dispatch: " : "          ")}{dispatch[i]}");
+        if (s_isal is not null)
+            stdout.WriteLine($"ISA-L: {s_isal.Crc16Name}, {s_isal.Crc32Name}, {s_isal.Crc64Name ?? "no reflected CRC-64"} "
+                + $"(what ISA-L's own dispatch would run on a CPU of this class)");
+        else
+            stdout.WriteLine($"ISA-L: skipped ({IsaL.MissingReason ?? "a class variant is missing from this libisal"})");
+    }
+
+    private static void PrintSingleBuffer(TextWriter stdout, List<Row> rows, Func<int, int, double> result)
+    {
+        stdout.WriteLine();
+        stdout.WriteLine("* = the path the default takes at that length.");
+        stdout.WriteLine($"{"algorithm",-11} {"path",-32} {"512 B",9} {"4 KiB",9} {"1 MiB",9}");
+        string? last = null;
+        for (int r = 0; r < rows.Count; r++)
+        {
+            Row row = rows[r];
+            string algorithm = row.Algorithm == last ? "" : row.Algorithm;
+            last = row.Algorithm;
+            var line = $"{algorithm,-11} {row.Path,-32}";
+            for (int s = 0; s < s_sizes.Length; s++)
+            {
+                bool taken = row.Kind == RowKind.Forced && DefaultKernel(row.Algorithm, s_sizes[s]) == row.Kernel;
+                line += $" {result(r, s),8:F2}{(taken ? "*" : " ")}";
+            }
+            stdout.WriteLine(line);
+            int isal = rows.FindIndex(x => x.Algorithm == row.Algorithm && x.IsIsaL);
+            if (row.IsIsaL || (isal < 0 && r + 1 < rows.Count && rows[r + 1].Algorithm != row.Algorithm))
+            {
+                int def = rows.FindIndex(x => x.Algorithm == row.Algorithm && x.Kind == RowKind.Default);
+                if (isal >= 0 && def >= 0)
+                {
+                    var ratio = $"{"",-11} {"default / ISA-L",-32}";
+                    for (int s = 0; s < s_sizes.Length; s++)
+                        ratio += $" {result(def, s) / result(isal, s),8:F2}x";
+                    stdout.WriteLine(ratio);
+                }
+            }
+        }
+        if (s_isal is not null && !IsaL.Crc64IsNvme)
+            stdout.WriteLine($"(ISA-L {s_isal.Crc64Name}: this ISA-L has no crc64_rocksoft_refl; same code, other polynomial, speed only.)");
+    }
+
+    /// <summary>The path the default API takes for <paramref name="algorithm"/> at <paramref name="length"/>.</summary>
+    private static CrcKernel DefaultKernel(string algorithm, int length) => algorithm switch
+    {
+        "CRC-32C" => Crc32C.KernelFor(length),
+        "T10-DIF" => Crc16T10Dif.Kernel,
+        _ => Crc64Nvme.Kernel,
+    };
+
+    private static double Median(double[,,] results, int row, int size, int runs)
+        => Median(Enumerable.Range(0, runs).Select(i => results[row, size, i]));
+
+    private static double Median(double[,] results, int row, int runs)
+        => Median(Enumerable.Range(0, runs).Select(i => results[row, i]));
+
+    private static double Median(IEnumerable<double> runs)
+    {
+        double[] values = runs.Order().ToArray();
+        int n = values.Length;
+        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
     }
 
     /// <summary>The CPU model from /proc/cpuinfo, or the architecture where that is unavailable.</summary>
@@ -105,7 +174,7 @@ internal static unsafe class CrcBenchTable
 
     private static double Measure(Row row, byte* buffer, int size, double seconds)
     {
-        s_kernel = KernelOf(row.Path);
+        s_kernel = row.Kernel;
         var run = (delegate*<byte*, int, ulong>)row.Run;
         long calls = Math.Max(1, (long)(2e9 * seconds / 8 / Math.Max(size, 4096)));
         double best = double.MaxValue;
@@ -122,119 +191,43 @@ internal static unsafe class CrcBenchTable
         return size / best;
     }
 
-    private static double MeasureBlocks(delegate*<byte*, int, ulong> run, byte* blocks, double seconds)
-    {
-        double best = double.MaxValue;
-        var total = Stopwatch.StartNew();
-        do
-        {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < 1000; i++)
-                run(blocks, 0);
-            best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalNanoseconds / 1000);
-        }
-        while (total.Elapsed.TotalSeconds < seconds);
-        return Blocks * BlockLength / best;
-    }
-
-    private static CrcKernel KernelOf(string path) => path switch
-    {
-        "sse4.2 crc32 x3" => CrcKernel.Sse42,
-        "pclmul 128" => CrcKernel.Pclmul128,
-        "vpclmul 256" => CrcKernel.Vpclmul256,
-        "vpclmul 512" => CrcKernel.Vpclmul512,
-        _ => CrcKernel.Table,
-    };
-
-    private static string PathName(CrcKernel kernel) => kernel switch
-    {
-        CrcKernel.Sse42 => "sse4.2 crc32 x3",
-        CrcKernel.Pclmul128 => "pclmul 128",
-        CrcKernel.Vpclmul256 => "vpclmul 256",
-        CrcKernel.Vpclmul512 => "vpclmul 512",
-        _ => "table (slice-by-8)",
-    };
-
     private static List<Row> Rows()
     {
         var rows = new List<Row>();
+        rows.Add(new("T10-DIF", "default (Update)", (nint)(delegate*<byte*, int, ulong>)&T10DifDefault, RowKind.Default));
         foreach (CrcKernel k in Enum.GetValues<CrcKernel>())
             if (Crc16T10Dif.IsSupported(k))
-                rows.Add(new("T10-DIF", PathName(k), (nint)(delegate*<byte*, int, ulong>)&T10Dif, k == Crc16T10Dif.Kernel));
-        if (IsaL.IsAvailable)
-            rows.Add(new("T10-DIF", "ISA-L crc16_t10dif", (nint)(delegate*<byte*, int, ulong>)&IsaLT10Dif, false));
+                rows.Add(new("T10-DIF", CrcDispatch.NameOf(k), (nint)(delegate*<byte*, int, ulong>)&T10DifForced, RowKind.Forced, k));
+        if (s_isal is not null)
+            rows.Add(new("T10-DIF", "ISA-L " + s_isal.Crc16Name, (nint)(delegate*<byte*, int, ulong>)&IsaLT10Dif, RowKind.Yardstick, IsIsaL: true));
+
+        rows.Add(new("CRC-32C", "default (Update)", (nint)(delegate*<byte*, int, ulong>)&Crc32CDefault, RowKind.Default));
         foreach (CrcKernel k in Enum.GetValues<CrcKernel>())
             if (Crc32C.IsSupported(k))
-                rows.Add(new("CRC-32C", PathName(k), (nint)(delegate*<byte*, int, ulong>)&Crc32CForced, k == Crc32C.Kernel));
-        rows.Add(new("CRC-32C", "System.IO.Hashing", (nint)(delegate*<byte*, int, ulong>)&HashingCrc32C, false));
-        if (IsaL.IsAvailable)
-            rows.Add(new("CRC-32C", "ISA-L crc32_iscsi", (nint)(delegate*<byte*, int, ulong>)&IsaLCrc32C, false));
+                rows.Add(new("CRC-32C", CrcDispatch.NameOf(k), (nint)(delegate*<byte*, int, ulong>)&Crc32CForced, RowKind.Forced, k));
+        rows.Add(new("CRC-32C", "System.IO.Hashing", (nint)(delegate*<byte*, int, ulong>)&HashingCrc32C, RowKind.Yardstick));
+        if (s_isal is not null)
+            rows.Add(new("CRC-32C", "ISA-L " + s_isal.Crc32Name, (nint)(delegate*<byte*, int, ulong>)&IsaLCrc32C, RowKind.Yardstick, IsIsaL: true));
+
+        rows.Add(new("CRC-64/NVME", "default (Update)", (nint)(delegate*<byte*, int, ulong>)&Crc64Default, RowKind.Default));
         foreach (CrcKernel k in Enum.GetValues<CrcKernel>())
             if (Crc64Nvme.IsSupported(k))
-                rows.Add(new("CRC-64/NVME", PathName(k), (nint)(delegate*<byte*, int, ulong>)&Crc64Forced, k == Crc64Nvme.Kernel));
-        rows.Add(new("CRC-64/NVME", "System.IO.Hashing", (nint)(delegate*<byte*, int, ulong>)&HashingCrc64, false));
-        if (IsaL.IsAvailable && IsaL.Crc64Function is not null)
-            rows.Add(new("CRC-64/NVME", "ISA-L " + IsaL.Crc64Function + (IsaL.Crc64IsNvme ? "" : " (a)"), (nint)(delegate*<byte*, int, ulong>)&IsaLCrc64, false));
+                rows.Add(new("CRC-64/NVME", CrcDispatch.NameOf(k), (nint)(delegate*<byte*, int, ulong>)&Crc64Forced, RowKind.Forced, k));
+        rows.Add(new("CRC-64/NVME", "System.IO.Hashing", (nint)(delegate*<byte*, int, ulong>)&HashingCrc64, RowKind.Yardstick));
+        if (s_isal?.Crc64Name is { } crc64)
+            rows.Add(new("CRC-64/NVME", "ISA-L " + crc64 + (IsaL.Crc64IsNvme ? "" : " (a)"), (nint)(delegate*<byte*, int, ulong>)&IsaLCrc64, RowKind.Yardstick, IsIsaL: true));
         return rows;
     }
 
-    private static List<(string Name, nint Run)> MultiBlockRows()
-    {
-        var rows = new List<(string, nint)>();
-        if (IsaL.IsAvailable)
-            rows.Add(("ISA-L crc16_t10dif, block by block", (nint)(delegate*<byte*, int, ulong>)&IsaLBlocks));
-        rows.Add(("T10-DIF Compute, block by block", (nint)(delegate*<byte*, int, ulong>)&T10DifPerBlock));
-        rows.Add(("T10-DIF ComputeBlocks", (nint)(delegate*<byte*, int, ulong>)&T10DifBlocks));
-        rows.Add(("CRC-32C ComputeBlocks", (nint)(delegate*<byte*, int, ulong>)&Crc32CBlocks));
-        rows.Add(("CRC-64/NVME ComputeBlocks", (nint)(delegate*<byte*, int, ulong>)&Crc64Blocks));
-        return rows;
-    }
-
-    private static ulong T10Dif(byte* p, int n) => Crc16T10Dif.Update(0, new ReadOnlySpan<byte>(p, n), s_kernel);
+    private static ulong T10DifDefault(byte* p, int n) => Crc16T10Dif.Update(0, new ReadOnlySpan<byte>(p, n));
+    private static ulong T10DifForced(byte* p, int n) => Crc16T10Dif.Update(0, new ReadOnlySpan<byte>(p, n), s_kernel);
+    private static ulong Crc32CDefault(byte* p, int n) => Crc32C.Update(0, new ReadOnlySpan<byte>(p, n));
     private static ulong Crc32CForced(byte* p, int n) => Crc32C.Update(0, new ReadOnlySpan<byte>(p, n), s_kernel);
+    private static ulong Crc64Default(byte* p, int n) => Crc64Nvme.Update(0, new ReadOnlySpan<byte>(p, n));
     private static ulong Crc64Forced(byte* p, int n) => Crc64Nvme.Update(0, new ReadOnlySpan<byte>(p, n), s_kernel);
     private static ulong HashingCrc32C(byte* p, int n) => Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, new ReadOnlySpan<byte>(p, n));
     private static ulong HashingCrc64(byte* p, int n) => Crc64.HashToUInt64(Crc64ParameterSet.Nvme, new ReadOnlySpan<byte>(p, n));
-    private static ulong IsaLT10Dif(byte* p, int n) => IsaL.Crc16T10Dif(0, p, n);
-    private static ulong IsaLCrc32C(byte* p, int n) => IsaL.Crc32C(p, n);
-    private static ulong IsaLCrc64(byte* p, int n) => IsaL.Crc64(p, n);
-
-    private static readonly ushort[] s_crc16 = new ushort[Blocks];
-    private static readonly uint[] s_crc32 = new uint[Blocks];
-    private static readonly ulong[] s_crc64 = new ulong[Blocks];
-    private static ReadOnlySpan<byte> BlockSpan(byte* p) => new(p, (Blocks - 1) * Stride + BlockLength);
-
-    private static ulong IsaLBlocks(byte* p, int _)
-    {
-        ulong x = 0;
-        for (int i = 0; i < Blocks; i++)
-            x ^= IsaL.Crc16T10Dif(0, p + i * Stride, BlockLength);
-        return x;
-    }
-
-    private static ulong T10DifPerBlock(byte* p, int _)
-    {
-        ulong x = 0;
-        for (int i = 0; i < Blocks; i++)
-            x ^= Crc16T10Dif.Compute(new ReadOnlySpan<byte>(p + i * Stride, BlockLength));
-        return x;
-    }
-
-    private static ulong T10DifBlocks(byte* p, int _)
-    {
-        Crc16T10Dif.ComputeBlocks(BlockSpan(p), BlockLength, Stride, s_crc16);
-        return s_crc16[0];
-    }
-
-    private static ulong Crc32CBlocks(byte* p, int _)
-    {
-        Crc32C.ComputeBlocks(BlockSpan(p), BlockLength, Stride, s_crc32);
-        return s_crc32[0];
-    }
-
-    private static ulong Crc64Blocks(byte* p, int _)
-    {
-        Crc64Nvme.ComputeBlocks(BlockSpan(p), BlockLength, Stride, s_crc64);
-        return s_crc64[0];
-    }
+    private static ulong IsaLT10Dif(byte* p, int n) => s_isal!.Crc16(0, p, (ulong)n);
+    private static ulong IsaLCrc32C(byte* p, int n) => s_isal!.Crc32(p, n, 0xFFFFFFFF) ^ 0xFFFFFFFF;
+    private static ulong IsaLCrc64(byte* p, int n) => s_isal!.Crc64(0, p, (ulong)n);
 }

@@ -16,6 +16,8 @@ internal static unsafe class IsaL
     private static readonly delegate* unmanaged<byte*, int, uint, uint> s_crc32Iscsi;
     private static readonly delegate* unmanaged<ulong, byte*, ulong, ulong> s_crc64Refl;
 
+    private static readonly nint s_library;
+
     static IsaL()
     {
         if (!NativeLibrary.TryLoad("libisal.so.2", out nint library) && !NativeLibrary.TryLoad("libisal.so", out library))
@@ -42,7 +44,15 @@ internal static unsafe class IsaL
         else if (NativeLibrary.TryGetExport(library, "crc64_ecma_refl", out crc64))
             Crc64Function = "crc64_ecma_refl";
         s_crc64Refl = (delegate* unmanaged<ulong, byte*, ulong, ulong>)crc64;
+        s_library = library;
         IsAvailable = true;
+    }
+
+    /// <summary>The address of <paramref name="symbol"/> in the loaded library (false when absent or the library is unusable).</summary>
+    public static bool TryGetExport(string symbol, out nint address)
+    {
+        address = 0;
+        return IsAvailable && NativeLibrary.TryGetExport(s_library, symbol, out address);
     }
 
     /// <summary>Whether crc16_t10dif and crc32_iscsi could be bound.</summary>
