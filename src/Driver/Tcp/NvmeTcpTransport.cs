@@ -48,7 +48,14 @@ public sealed partial class NvmeTcpTransport : NvmeTransport
 
     /// <summary>Opens the transport a <c>tcp:</c> device string names (the registry's opener).</summary>
     /// <exception cref="ArgumentException">The string is malformed (the message names the part or key).</exception>
-    public static NvmeTcpTransport Open(string address) => new(NvmeTcpOptions.Parse(address), address);
+    public static NvmeTcpTransport Open(string address)
+    {
+        NvmeTcpOptions options = NvmeTcpOptions.Parse(address);
+        if (options.IsDiscovery)
+            throw new ArgumentException($"'{address}' names a discovery controller, which has no namespaces: open an NVM subsystem with tcp:ADDR:PORT/SUBNQN. "
+                + "Its discovery log lists them: NvmeDiscovery.ReadLog, or pnvme discover.", nameof(address));
+        return new NvmeTcpTransport(options, address);
+    }
 
     /// <inheritdoc/>
     public override string Address { get; }

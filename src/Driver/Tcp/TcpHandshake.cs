@@ -67,10 +67,11 @@ internal readonly unsafe struct TcpHandshake(IPEndPoint endpoint, NvmeTcpOptions
                 received += (int)n;
                 continue;
             }
-            if (n == 0)
+            if (n == 0 || n == -TcpSocket.ECONNRESET)
                 throw new NvmeTcpException(NvmeTcpError.InitializationFailed,
-                    $"{Where()}: the target closed the connection after {received} of the ICResp's {length} bytes. Nothing serves NVMe/TCP there yet "
-                    + "(a port forwarder accepts before the target listens), or the target refused the ICReq (its log says why). Retry once the target is up.");
+                    $"{Where()}: the connection ended before the ICResp ({(n == 0 ? "closed" : "reset")} after {received} of its {length} bytes). Nothing serves NVMe/TCP there yet "
+                    + "(a port forwarder accepts before the target listens), or the target refused the ICReq (its log says why). Retry once the target is up.",
+                    n == 0 ? 0 : TcpSocket.ECONNRESET);
             if (n != -TcpSocket.EAGAIN)
                 throw Lost((int)-n, "waiting for the ICResp");
             if (socket.WaitReadable(Left(deadline)) != 0)

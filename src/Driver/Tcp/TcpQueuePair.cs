@@ -292,7 +292,8 @@ internal sealed unsafe partial class TcpQueuePair : TransportQueuePair
     {
         if (_failure is not null)
             return;
-        _failure = failure;
+        // The first failure of the association is the reason (a keep-alive expiry closes the other connections: their end-of-stream is its consequence).
+        _failure = _transport.AssociationFailure ?? failure;
         if (sendTermination)
             SendTermination(fes, fei, offending);
         Close();

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace PolledNvme.Tests.Driver.Tcp;
 
 /// <summary>A fault the scripted target plays once, on the next I/O command with the armed opcode.</summary>
-internal enum PeerFault
+public enum PeerFault
 {
     None,
     /// <summary>Close the connection (FIN) instead of answering: the target went away mid-I/O.</summary>
