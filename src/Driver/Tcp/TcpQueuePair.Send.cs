@@ -141,6 +141,6 @@ internal sealed unsafe partial class TcpQueuePair
 
     private NvmeTcpException SocketFailure(int errno, string during) => new(
         errno is TcpSocket.ECONNRESET or TcpSocket.EPIPE ? NvmeTcpError.ConnectionReset : NvmeTcpError.ConnectionClosed,
-        $"{_transport.Address} queue {Id}: the connection failed while {during}: {TcpSocket.Describe(errno)}. The target went away or closed the association "
+        $"{_transport.Address} queue {Id}: the connection failed while {during}: {TcpSocket.Describe(errno)}{_transport.KeepAliveHint()}. The target went away or closed the association "
         + $"({InFlight} commands were outstanding and fail with HostPathingError); reset the controller (NvmeController.Reset) to reconnect.", errno);
 }

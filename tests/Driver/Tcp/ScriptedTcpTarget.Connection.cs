@@ -160,6 +160,7 @@ internal sealed partial class ScriptedTcpTarget
         BinaryPrimitives.WriteUInt16LittleEndian(pdu.AsSpan(22), (ushort)(status << 1));
         SealHeader(pdu, 24, hd != 0, corruptDigest);
         c.Socket.Send(pdu);
+        Interlocked.Increment(ref _responses);
     }
 
     private void SendData(Connection c, ushort cid, ReadOnlySpan<byte> data, uint offset, bool last, bool success, bool corruptDigest = false, int claimedLength = -1)

@@ -100,9 +100,11 @@ internal sealed partial class ScriptedTcpTarget : IDisposable
     public int H2CDataPdus => Volatile.Read(ref _h2cDataPdus);
     public int HungWrites => Volatile.Read(ref _hungWrites);
     public int Commands => Volatile.Read(ref _commands);
+    /// <summary>Response capsules sent (all of them on the wire when it counts up).</summary>
+    public int Responses => Volatile.Read(ref _responses);
     public string DeviceString(string keys = "") => $"tcp:127.0.0.1:{Port}/{Nqn}{(keys.Length == 0 ? "" : "," + keys)}";
 
-    private int _keepAlives, _inCapsuleWrites, _r2tWrites, _h2cDataPdus, _hungWrites, _commands;
+    private int _keepAlives, _inCapsuleWrites, _r2tWrites, _h2cDataPdus, _hungWrites, _commands, _responses;
 
     /// <summary>Plays <paramref name="fault"/> once, on the next I/O command with <paramref name="opcode"/> (Read by default).</summary>
     public void Arm(PeerFault fault, byte opcode = 0x02)
