@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 RESULTS ?= TestResults
 
-.PHONY: all build test fuzz run bench pack qemu-test clean
+.PHONY: all build test fuzz run bench pack qemu-test fabrics-test clean
 
 all: build
 
@@ -46,6 +46,11 @@ pack:
 # The real VFIO path against QEMU's NVMe controller in a TCG guest (scripts/qemu-test.sh; needs root for apt).
 qemu-test:
 	scripts/qemu-test.sh
+
+# The NVMe/TCP transport against Linux's nvmet in one TCG guest boot, from the guest and from the host
+# through QEMU user networking, with the benchmark against the kernel's initiator (scripts/fabrics-test.sh).
+fabrics-test: build
+	scripts/fabrics-test.sh
 
 clean:
 	$(DOTNET) clean PolledNvme.sln -c $(CONFIG) --nologo -v:q
