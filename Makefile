@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 RESULTS ?= TestResults
 
-.PHONY: all build test fuzz run bench pack qemu-test fabrics-test clean
+.PHONY: all build test fuzz fuzz-cli run bench pack qemu-test fabrics-test fabrics-bench clean
 
 all: build
 
@@ -33,6 +33,13 @@ fuzz:
 run: build
 	./bin/pnvme bench
 
+# The CLI fuzzer alone, for long runs: N random pnvme command lines (default 100000), SEED to
+# reproduce a run (default: a new seed, printed). `make test` runs 2000 of them (at most 25 s).
+# (N and SEED are read inline, so other fuzz targets can default them differently.)
+fuzz-cli:
+	PNVME_FUZZ_CLI_N=$(or $(N),100000) PNVME_FUZZ_CLI_SEED=$(SEED) PNVME_FUZZ_CLI_SECONDS=0 $(DOTNET) test tests/PolledNvme.Tests.csproj -c $(CONFIG) --nologo \
+		--filter "FullyQualifiedName~CliFuzzTests.Random_argument_vectors" --logger "console;verbosity=detailed"
+
 # BenchmarkDotNet suite; pass e.g. FILTER='*Crc*' to narrow it.
 FILTER ?= *
 bench:
@@ -51,6 +58,12 @@ qemu-test:
 # through QEMU user networking, with the benchmark against the kernel's initiator (scripts/fabrics-test.sh).
 fabrics-test: build
 	scripts/fabrics-test.sh
+
+# The same boot with longer benchmark runs (BENCH_SECONDS, default 10): our initiator vs the kernel's
+# (nvme-tcp + fio io_uring) at 4 KiB randread QD1 and QD32, IOPS and CPU per I/O. TCG: indicative only.
+BENCH_SECONDS ?= 10
+fabrics-bench: build
+	FABRICS_BENCH_SECONDS=$(BENCH_SECONDS) scripts/fabrics-test.sh
 
 clean:
 	$(DOTNET) clean PolledNvme.sln -c $(CONFIG) --nologo -v:q

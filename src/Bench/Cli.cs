@@ -1,4 +1,6 @@
 using PolledNvme.Bench.Commands;
+using PolledNvme.Bench.Options;
+using PolledNvme.Bench.Run;
 using PolledNvme.Bench.Tools;
 
 namespace PolledNvme.Bench;
@@ -13,7 +15,6 @@ internal static class Cli
     // One line per command, so branches that add commands merge cleanly.
     private static readonly Dictionary<string, Func<string[], TextWriter, TextWriter, int>> Commands = new(StringComparer.Ordinal)
     {
-        ["bench"] = BenchCommand.Run,
         ["list"] = ListCommand.Run,
         ["id-ctrl"] = IdCtrlCommand.Run,
         ["id-ns"] = IdNsCommand.Run,
@@ -37,17 +38,42 @@ internal static class Cli
         ["crc"] = (args, stdout, stderr) => CrcCommand.Run(args, stdout, stderr),
     };
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    // Commands that run long enough to be stopped by a signal (SIGINT, SIGTERM, SIGHUP) and report what they did.
+    private static readonly Dictionary<string, Func<string[], TextWriter, TextWriter, StopRequest, int>> StoppableCommands = new(StringComparer.Ordinal)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        ["bench"] = BenchCommand.Run,
+    };
+
+    /// <summary>Every command's name (the fuzzer checks that it covers them all).</summary>
+    internal static IEnumerable<string> CommandNames => Commands.Keys.Concat(StoppableCommands.Keys);
+
+    /// <summary>Runs a command line in-process (tests); nothing can stop it early.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, new StopRequest());
+
+    /// <summary>
+    /// Runs a command line; <paramref name="stop"/> ends a benchmark early (the signal handler's).
+    /// Every failure, whatever its type, becomes one line on stderr and exit code 1 or 2 (<see cref="CliErrors"/>).
+    /// </summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, StopRequest stop)
+    {
+        string command = args.Length > 0 && (Commands.ContainsKey(args[0]) || StoppableCommands.ContainsKey(args[0])) ? args[0] : "";
+        try
         {
-            stdout.WriteLine(Usage);
-            return args.Length == 0 ? ExitUsage : ExitOk;
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+            {
+                stdout.WriteLine(Usage);
+                return args.Length == 0 ? ExitUsage : ExitOk;
+            }
+            if (StoppableCommands.TryGetValue(args[0], out var stoppable))
+                return stoppable(args[1..], stdout, stderr, stop);
+            if (Commands.TryGetValue(args[0], out var handler))
+                return handler(args[1..], stdout, stderr);
+            throw new UsageException($"'{args[0]}'", NvmeCliCommands.Explain(args[0]) ?? "is not a pnvme command");
         }
-        if (Commands.TryGetValue(args[0], out var command))
-            return command(args[1..], stdout, stderr);
-        stderr.WriteLine(NvmeCliCommands.Explain(args[0]) ?? $"pnvme: unknown command '{args[0]}'. Run 'pnvme --help' for the list.");
-        return ExitUsage;
+        catch (Exception e)
+        {
+            return CliErrors.Report(command, e, stderr);
+        }
     }
 
     private const string Usage = """
@@ -82,6 +108,8 @@ internal static class Cli
         'pnvme <command> --help' lists a command's options.
 
         exit codes: 0 success; 1 the device or a command failed (NVMe status printed by name),
-        or the benchmark found I/O, PI or verify errors; 2 usage error (the message names the flag)
+        or the benchmark found I/O, PI or verify errors, or a signal stopped it; 2 usage error
+        (the message names the flag or key; refused before any I/O). Every failure is one line on
+        stderr; PNVME_DEBUG=1 adds the stack trace.
         """;
 }

@@ -29,6 +29,12 @@ public sealed class Namespace
     /// <summary>Size in logical blocks (NSZE).</summary>
     public ulong BlockCount { get; private set; }
 
+    /// <summary>
+    /// The namespace is write protected (Identify Namespace NSATTR bit 0): Write, Write Zeroes,
+    /// Dataset Management and Format NVM fail with NamespaceIsWriteProtected.
+    /// </summary>
+    public bool IsWriteProtected { get; private set; }
+
     /// <summary>Supported LBA formats (NLBAF + 1 of them).</summary>
     public IReadOnlyList<NamespaceLbaFormat> LbaFormats => _formats;
 
@@ -116,6 +122,7 @@ public sealed class Namespace
         _formats = formats;
         FormatIndex = index;
         BlockCount = identify.Nsze;
+        IsWriteProtected = (identify.Nsattr & IdentifyNamespace.NsattrWriteProtected) != 0;
         MetadataLayout = identify.ExtendedMetadata ? MetadataLayout.Interleaved : MetadataLayout.Separate;
         PiType = (PiType)identify.PiType;
         PiLocation = identify.PiFirst ? PiLocation.First : PiLocation.Last;

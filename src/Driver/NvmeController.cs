@@ -42,7 +42,7 @@ public sealed partial class NvmeController : IDisposable
     /// package referenced, <c>emu:PATH[,...]</c>, <c>mem:[...]</c> and <c>null:[...]</c> for the
     /// emulated controller.
     /// </summary>
-    /// <exception cref="ArgumentException">The scheme is not registered (the message lists those that are and the package that adds the emulated ones), or the rest of the string is malformed.</exception>
+    /// <exception cref="ArgumentException">The address is malformed (an unknown key or value, a key given twice, keys that contradict each other: the message names the key), or its scheme is not registered (the message lists those that are and the package that adds the emulated ones).</exception>
     public static NvmeController Open(string address, NvmeControllerOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
@@ -106,6 +106,13 @@ public sealed partial class NvmeController : IDisposable
 
     /// <summary>Largest data transfer per command in bytes (MDTS, or the configured cap when MDTS = 0).</summary>
     public int MaxTransferBytes { get; private set; }
+
+    /// <summary>
+    /// Largest data transfer of one admin command in bytes (<see cref="ExecuteAdminRaw"/>, logs,
+    /// features): <see cref="MaxTransferBytes"/>, and at most 64 KiB, what the admin queue's PRP
+    /// lists hold. A larger transfer is refused with <see cref="ArgumentOutOfRangeException"/>.
+    /// </summary>
+    public int MaxAdminTransferBytes => Math.Min(MaxTransferBytes, AdminMaxTransferBytes);
 
     /// <summary>I/O queue pairs the controller granted (Set Features Number of Queues).</summary>
     public int MaxIoQueuePairs { get; private set; }

@@ -200,6 +200,8 @@ internal sealed unsafe partial class ControllerCore : IDisposable
         var change = Registers.Observe();
         if (change != ConfigurationEvent.None)
             OnConfigurationChange(change);
+        else
+            Registers.RestoreReadOnly();   // CAP, VS and CSTS are read-only: undo a host write on the next pass (three loads when nothing changed)
         if (!_ready || _fatal || _shutdown)
             return 0;
         if (_deferred.Count != 0)

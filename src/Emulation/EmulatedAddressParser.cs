@@ -1,5 +1,6 @@
 using System.Globalization;
 using PolledNvme.Emulation.Media;
+using PolledNvme.Queues;
 
 namespace PolledNvme.Emulation;
 
@@ -43,7 +44,8 @@ internal static class EmulatedAddressParser
                 throw new ArgumentException($"'{scheme}:' is not an emulated device scheme; accepted: {AcceptedSchemes}.", nameof(address));
         }
 
-        bool namesFormat = false;
+        // Each key once: with two values for one key, which one the user meant is a guess.
+        var given = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = first; i < parts.Length; i++)
         {
             string part = parts[i];
@@ -54,16 +56,67 @@ internal static class EmulatedAddressParser
                 throw new ArgumentException($"'{part}' is not key=value; accepted keys: {AcceptedKeys}.", nameof(address));
             string key = part[..eq];
             string value = part[(eq + 1)..];
+            if (given.TryGetValue(key, out string? earlier))
+                throw new ArgumentException($"{key}: given twice ('{key}={earlier}', then '{part}'); give each key once.", nameof(address));
             Apply(options, ns, key, value);
-            namesFormat |= key is "lbads" or "ms" or "mset" or "pi" or "pil" or "pif" or "sts" or "size";
+            given.Add(key, value);
         }
+        if (ns.Backend != MediaBackendKind.File)
+        {
+            // Only a file is laid out or opened with O_DIRECT; on RAM or null media these keys would be silently ignored.
+            foreach (string fileKey in (ReadOnlySpan<string>)["direct", "format"])
+                if (given.ContainsKey(fileKey))
+                    throw new ArgumentException($"{fileKey}: applies to a file (emu:PATH) only; {scheme}: media start empty and live in {(ns.Backend == MediaBackendKind.Ram ? "RAM" : "nothing")}.", nameof(address));
+        }
+        else
+        {
+            CheckImagePath(ns.FilePath!);
+        }
+        bool namesFormat = FormatKeys.Any(given.ContainsKey);
         // An image opened by its path alone takes the format it was laid out with, so
         // `emu:/tmp/ns.img` reopens what `emu:/tmp/ns.img,lbads=4096,ms=16,pi=1` created. A
         // device string that names a format must match the record (or ask for format=1).
         if (ns.Backend == MediaBackendKind.File && !namesFormat && !ns.FormatMedia && RecordedFormat(ns.FilePath!) is { } record)
             AdoptRecordedFormat(ns, record);
         options.Validate();
+        RefuseContradictions(ns, given);
+        if (ns.Backend == MediaBackendKind.Ram)
+        {
+            long media = ns.CapacityBytes / ns.BlockSize * (ns.BlockSize + ns.MetadataSize);
+            HostMemory.EnsureFits(media, $"size: the RAM namespace ({ns.CapacityBytes / ns.BlockSize} blocks of {ns.BlockSize}+{ns.MetadataSize} bytes)",
+                "give a smaller size= or put the namespace on a file (emu:PATH)", nameof(address));
+        }
         return options;
+    }
+
+    /// <summary>Keys that name the namespace's format (an image opened without them takes its recorded format).</summary>
+    private static readonly string[] FormatKeys = ["lbads", "ms", "mset", "pi", "pil", "pif", "sts", "size"];
+
+    // Keys that describe protection information or metadata placement mean nothing without
+    // them; accepting them would let a typo (pi=0 for pi=1) pass unnoticed. Defaults (0) are fine.
+    private static void RefuseContradictions(EmulatedNamespaceOptions ns, Dictionary<string, string> given)
+    {
+        if (ns.PiType == 0)
+        {
+            if (given.ContainsKey("pil") && ns.PiFirst)
+                throw new ArgumentException("pil: pil=1 places protection information, but pi=0 turns it off; give pi=1, 2 or 3, or leave pil out.", "address");
+            if (given.ContainsKey("pif") && ns.GuardFormat != 0)
+                throw new ArgumentException($"pif: pif={ns.GuardFormat} chooses the protection information's guard, but pi=0 turns it off; give pi=1, 2 or 3, or leave pif out.", "address");
+            if (given.ContainsKey("sts") && ns.StorageTagSize != 0)
+                throw new ArgumentException($"sts: a {ns.StorageTagSize}-bit storage tag lives in the protection information, but pi=0 turns it off; give pi=1, 2 or 3, or leave sts out.", "address");
+        }
+        if (given.ContainsKey("mset") && ns.ExtendedLba && ns.MetadataSize == 0)
+            throw new ArgumentException("mset: mset=1 puts metadata after each block, but ms=0 gives none; give ms=8, 16 or 64, or leave mset out.", "address");
+    }
+
+    // Refused here rather than when the file is opened, so the message names the device string.
+    private static void CheckImagePath(string path)
+    {
+        if (Directory.Exists(path))
+            throw new ArgumentException($"emu: '{path}' is a directory; give the path of an image file (created when missing), e.g. emu:{Path.Combine(path, "ns.img")}.", "address");
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null && !Directory.Exists(directory))
+            throw new ArgumentException($"emu: the directory '{directory}' of '{path}' does not exist; create it or give another path.", "address");
     }
 
     /// <summary>
@@ -118,7 +171,7 @@ internal static class EmulatedAddressParser
                     _ => throw Bad(key, value, "threaded or inline"),
                 };
                 break;
-            case "cpu": options.DeviceCpu = Range(key, value, 0, Environment.ProcessorCount - 1); break;
+            case "cpu": options.DeviceCpu = Range(key, value, 0, CoreAffinity.CpuSetSize - 1); break;   // allowed-set check: EmulatedControllerOptions.Validate
             case "mqes": options.MaxQueueEntries = Range(key, value, 2, 65536); break;
             case "dstrd": options.DoorbellStride = Range(key, value, 0, 15); break;
             case "mdts": options.Mdts = Range(key, value, 1, 10); break;

@@ -1,3 +1,5 @@
+using PolledNvme.Queues;
+
 namespace PolledNvme.Emulation;
 
 /// <summary>How the emulated controller gets CPU time.</summary>
@@ -60,8 +62,8 @@ public sealed class EmulatedControllerOptions
         }
         if (!Enum.IsDefined(Mode))
             throw new ArgumentException($"mode: {Mode} is not valid; accepted: threaded or inline.", nameof(Mode));
-        if (DeviceCpu is { } cpu && (cpu < 0 || cpu >= Environment.ProcessorCount))
-            throw new ArgumentException($"cpu: CPU {cpu} does not exist; accepted: 0-{Environment.ProcessorCount - 1}.", nameof(DeviceCpu));
+        if (DeviceCpu is { } cpu && Array.IndexOf(CoreAffinity.AllowedCpus(), cpu) < 0)
+            throw new ArgumentException($"cpu: CPU {cpu} is not one this process may run on; allowed: {string.Join(",", CoreAffinity.AllowedCpus())}.", nameof(DeviceCpu));
         if (MaxQueueEntries is < 2 or > 65536)
             throw new ArgumentException($"mqes: {MaxQueueEntries} queue entries is not valid; accepted: 2-65536.", nameof(MaxQueueEntries));
         if (DoorbellStride is < 0 or > 15)

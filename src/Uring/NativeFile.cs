@@ -180,6 +180,9 @@ public sealed unsafe class NativeFile : IDisposable
         }
     }
 
+    /// <summary>The O_DIRECT alignment used for regular files (safe on every common filesystem).</summary>
+    public const int FileDirectAlignment = 4096;
+
     /// <summary>
     /// The alignment O_DIRECT needs: the device's logical block size for block devices, and
     /// 4096 for files (safe on every common filesystem; STATX_DIOALIGN is not in Tmds.LibC).
@@ -189,7 +192,7 @@ public sealed unsafe class NativeFile : IDisposable
         get
         {
             if (!IsBlockDevice)
-                return 4096;
+                return FileDirectAlignment;
             int size;
             if (LibC.ioctl(Fd, BlkSszGet, &size) < 0)
                 ThrowErrno("ioctl(BLKSSZGET)");

@@ -265,8 +265,14 @@ public class BlockIoToolTests
     [Test]
     public void An_app_tag_check_with_nvme_clis_default_mask_says_it_compares_nothing()
     {
-        var run = ToolConsoleRunner.Run("read", "mem:lbads=512,ms=8,pi=1,size=1M", "-p", "2", "-a", "0x1234");
+        var run = ToolConsoleRunner.Run("read", "mem:lbads=512,ms=8,pi=1,size=1M", "-p", "2", "-a", "0x1234", "-y", "8");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
         Assert.That(run.Stderr, Does.Contain("--app-tag-mask is 0"));
+
+        // Printed only once every check passed: a usage error stays one line.
+        var refused = ToolConsoleRunner.Run("read", "mem:lbads=512,ms=8,pi=1,size=1M", "-p", "2", "-a", "0x1234");
+        Assert.That(refused.ExitCode, Is.EqualTo(2));
+        Assert.That(refused.Stderr.TrimEnd().Split('\n'), Has.Length.EqualTo(1), refused.Stderr);
     }
 
     [Test]

@@ -121,12 +121,12 @@ public class CrcCommandTests
     [TestCase("0")]
     [TestCase("-512")]
     [TestCase("abc")]
-    [TestCase("99999999999")]
+    [TestCase("99999999999999999999")]
     public void BadBlockSizeIsAUsageError(string size)
     {
         var (exit, _, error) = Run("crc", "--algo", "t10dif", "--block-size", size, WriteFile(10, 5));
         Assert.That(exit, Is.EqualTo(2));
-        Assert.That(error, Does.Contain("--block-size must be a positive number of bytes").And.Contain($"got '{size}'"));
+        Assert.That(error, Does.Contain("--block-size: must be a positive number of bytes").And.Contain($"got '{size}'"));
     }
 
     [Test]
@@ -134,15 +134,17 @@ public class CrcCommandTests
     {
         var (exit, _, error) = Run("crc", "--algo", "t10dif", "--frobnicate", WriteFile(10, 6));
         Assert.That(exit, Is.EqualTo(2));
-        Assert.That(error, Does.Contain("unknown option '--frobnicate'"));
+        Assert.That(error, Does.Contain("--frobnicate: unknown option"));
     }
 
-    [TestCase(new[] { "crc", "--algo" }, "--algo needs a value")]
-    [TestCase(new[] { "crc", "somefile" }, "--algo is required")]
-    [TestCase(new[] { "crc", "--algo", "crc32c" }, "FILE is required")]
+    [TestCase(new[] { "crc", "--algo" }, "--algo: needs a value")]
+    [TestCase(new[] { "crc", "somefile" }, "--algo: is required")]
+    [TestCase(new[] { "crc", "--algo", "crc32c" }, "FILE: is required")]
     [TestCase(new[] { "crc", "--algo", "crc32c", "a", "b" }, "only one FILE")]
-    [TestCase(new[] { "crc", "--bench", "--algo", "crc32c" }, "--bench takes no FILE")]
-    [TestCase(new[] { "crc", "--bench", "--seconds", "0" }, "--seconds must be a positive number")]
+    [TestCase(new[] { "crc", "--bench", "--algo", "crc32c" }, "--bench: takes no FILE")]
+    [TestCase(new[] { "crc", "--bench", "--seconds", "0" }, "--seconds: must be a positive number")]
+    [TestCase(new[] { "crc", "--algo", "crc32c", "--algo", "t10dif", "x" }, "--algo: given more than once")]
+    [TestCase(new[] { "crc", "--algo", "crc32c", "--block-size", "512", "--block-size", "4096", "x" }, "--block-size: given more than once")]
     public void IncompleteOrConflictingArgumentsAreUsageErrors(string[] args, string message)
     {
         var (exit, _, error) = Run(args);

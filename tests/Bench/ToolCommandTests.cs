@@ -91,10 +91,11 @@ public class ToolCommandTests
             .First(x => x.f.GetProperty("ds").GetInt32() == 12 && x.f.GetProperty("ms").GetInt32() == 0).i;
         var format = CliRunner.Run("format", $"--device=emu:{image},lbads=4096,ms=8,pi=1,size=4M", $"--lbaf={plain4k}", "--pi=0", "--force");
         Assert.That(format.ExitCode, Is.EqualTo(0), format.Stderr);
-        Assert.That(File.Exists(image + PolledNvme.Bench.Engines.NvmeBenchTarget.FormatRecordSuffix), Is.True);
+        Assert.That(File.Exists(image + PolledNvme.Emulation.Media.EmulatedImageFiles.FormatRecordSuffix), Is.True);
 
         var stale = CliRunner.Run("id-ns", $"--device=emu:{image},lbads=4096,ms=8,pi=1,size=4M");
-        Assert.That(stale.ExitCode, Is.EqualTo(1), "the device string no longer matches the recorded format");
+        Assert.That(stale.ExitCode, Is.EqualTo(2), "the device string no longer matches the recorded format: a usage error");
+        Assert.That(stale.Stderr, Does.Contain("--device:").And.Contain("format=1"));
         var reopened = CliRunner.Run("id-ns", $"--device=emu:{image},lbads=4096,ms=0,pi=0,size=4M", "-o", "json");
         Assert.That(reopened.ExitCode, Is.EqualTo(0), reopened.Stderr);
         using var after = JsonDocument.Parse(reopened.Stdout);
@@ -273,8 +274,8 @@ public class ToolCommandTests
     {
         var run = CliRunner.Run("fw-log", "mem:");
         Assert.That(run.ExitCode, Is.EqualTo(2));
-        Assert.That(run.Stderr, Does.StartWith("pnvme: 'fw-log' is an nvme-cli command pnvme does not have:").And.Contain("get-log -i 3"));
-        Assert.That(CliRunner.Run("frobnicate").Stderr, Does.Contain("unknown command 'frobnicate'"));
+        Assert.That(run.Stderr, Does.StartWith("pnvme: 'fw-log': is an nvme-cli command pnvme does not have:").And.Contain("get-log -i 3"));
+        Assert.That(CliRunner.Run("frobnicate").Stderr, Does.Contain("'frobnicate': is not a pnvme command"));
     }
 
     [Test]
@@ -294,11 +295,11 @@ public class ToolCommandTests
     }
 
     [Test]
-    public void A_device_that_cannot_open_exits_1()
+    public void A_malformed_device_string_is_a_usage_error_naming_the_key()
     {
         var run = CliRunner.Run("id-ctrl", "--device=mem:lbads=1000");
-        Assert.That(run.ExitCode, Is.EqualTo(1), run.Stderr);
-        Assert.That(run.Stderr, Does.Contain("lbads"));
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Stderr);
+        Assert.That(run.Stderr, Does.Contain("--device: 'mem:lbads=1000': lbads"));
     }
 
     [Test]

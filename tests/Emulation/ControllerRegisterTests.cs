@@ -28,6 +28,26 @@ public class ControllerRegisterTests
     }
 
     [Test]
+    public void HostWritesToReadOnlyRegistersAreUndoneOnTheNextPassWithoutAConfigurationChange()
+    {
+        // Found by the SQE fuzzer's review: the device restored CAP, VS and CSTS only when CC changed.
+        using var host = TestHost.Create();
+        host.Enable();
+        ulong cap = host.Registers.Read64(ControllerRegisters.Cap);
+        uint vs = host.Registers.Read32(ControllerRegisters.Vs), csts = host.Csts;
+        host.Registers.Write64(ControllerRegisters.Cap, ~cap);
+        host.Registers.Write32(ControllerRegisters.Vs, 0xDEAD_BEEF);
+        host.Registers.Write32(ControllerRegisters.Csts, ControllerStatus.Fatal);
+        host.Progress();
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.Registers.Read64(ControllerRegisters.Cap), Is.EqualTo(cap));
+            Assert.That(host.Registers.Read32(ControllerRegisters.Vs), Is.EqualTo(vs));
+            Assert.That(host.Csts, Is.EqualTo(csts));
+        });
+    }
+
+    [Test]
     public void EnableSetsReadyAndDisableClearsIt()
     {
         using var host = TestHost.Create();

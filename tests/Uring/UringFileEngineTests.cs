@@ -85,7 +85,8 @@ public class UringFileEngineTests
         UringFileEngine.PrepareFile(path, 1 << 20);
         using var engine = new UringFileEngine(new UringEngineOptions { Path = path, RegisterBuffers = false, RegisterFile = false });
         UringRunResult r = engine.Run(0, TimeSpan.FromMilliseconds(200));
-        Assert.That(r.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(200)).And.LessThan(TimeSpan.FromSeconds(5)));
+        // Only the lower bound is the engine's promise; how far past it a run ends depends on the machine's load.
+        Assert.That(r.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(200)));
         Assert.That(r.Reads, Is.GreaterThan(0));
     }
 
@@ -161,6 +162,8 @@ public class UringFileEngineTests
         before = GC.GetAllocatedBytesForCurrentThread();
         engine.Run(20_000, TimeSpan.Zero, sink);
         long large = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(large, Is.EqualTo(small), "per-run setup (ring, probe) only; nothing per I/O");
+        // Per-run setup (ring, probe) is the same for both runs; one-time runtime work (tiering, OSR)
+        // may land in either on a busy machine. Any per-I/O allocation is at least 24 bytes per I/O.
+        Assert.That(large - small, Is.LessThan(20_000 - 100), $"{small} bytes for 100 I/Os, {large} for 20,000: nothing per I/O");
     }
 }

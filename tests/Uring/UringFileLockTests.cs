@@ -62,16 +62,16 @@ public class UringFileLockTests
     [Test]
     public void UringTargetLocksLikeTheEngineAndExcludesTheEmulatedController()
     {
-        using (var writer = new UringBenchTarget($"uring:{_path}", writes: true))
+        using (var writer = new UringBenchTarget(UringDeviceOptions.Parse($"uring:{_path}"), writes: true))
         {
-            var e = Assert.Throws<FileLockedException>(() => new UringBenchTarget($"uring:{_path}", writes: false))!;
+            var e = Assert.Throws<FileLockedException>(() => new UringBenchTarget(UringDeviceOptions.Parse($"uring:{_path}"), writes: false))!;
             Assert.That(e.HolderProcessId, Is.EqualTo(Environment.ProcessId));
             var emu = Assert.Throws<FileLockedException>(() => EmulatedController.Create(
                 EmulatedControllerOptions.Parse($"emu:{_path},lbads=4096,size=1M,format=1,mode=inline")))!;
             Assert.That(emu.Message, Does.Contain(_path), "the emulated controller does not re-lay a file another user has open");
         }
-        using (new UringBenchTarget($"uring:{_path}", writes: false))
-        using (new UringBenchTarget($"uring:{_path}", writes: false))
+        using (new UringBenchTarget(UringDeviceOptions.Parse($"uring:{_path}"), writes: false))
+        using (new UringBenchTarget(UringDeviceOptions.Parse($"uring:{_path}"), writes: false))
             Assert.Throws<FileLockedException>(() => Engine(readPercent: 0));
         Assert.That(new FileInfo(_path).Length, Is.EqualTo(1 << 20), "the refused emulated controller did not touch the file");
     }

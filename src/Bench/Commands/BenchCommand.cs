@@ -8,104 +8,95 @@ namespace PolledNvme.Bench.Commands;
 /// <summary><c>pnvme bench</c>: the fio-like benchmark.</summary>
 internal static class BenchCommand
 {
-    /// <summary>Runs the command; returns the exit code (0 ok, 1 errors found, 2 usage).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs the command; returns the exit code (0 ok, 1 errors found or stopped, 2 usage).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, StopRequest stop)
     {
         if (args.Contains("--help") || args.Contains("-h"))
         {
             stdout.WriteLine(Usage);
             return Cli.ExitOk;
         }
-        BenchOptions options;
-        try
-        {
-            options = BenchOptionParser.Parse(args);
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine($"pnvme bench: {e.Message}");
-            stderr.WriteLine("Run 'pnvme bench --help' for the flags.");
-            return Cli.ExitUsage;
-        }
-        return Run(options, stdout, stderr, progress: options.Progress && !Console.IsErrorRedirected ? stderr : null);
+        BenchOptions options = BenchOptionParser.Parse(args);
+        return Run(options, stdout, stderr, progress: options.Progress && !Console.IsErrorRedirected ? stderr : null, stop);
     }
 
-    /// <summary>Runs a parsed benchmark. Used by the CLI and by tests.</summary>
-    public static int Run(BenchOptions options, TextWriter stdout, TextWriter stderr, TextWriter? progress)
+    /// <summary>
+    /// Runs a parsed benchmark. Used by the CLI and by tests. Everything the command line can get
+    /// wrong is refused (<see cref="UsageException"/>) before the device is opened or any I/O:
+    /// the device string, then the outputs (not the device's image), then the flags against the device.
+    /// </summary>
+    public static int Run(BenchOptions options, TextWriter stdout, TextWriter stderr, TextWriter? progress, StopRequest? stop = null)
     {
+        stop ??= new StopRequest();
+        using var watching = stop.Watch();
+        var spec = DeviceSpec.Parse(options.Device);
+        OutputPaths.Check([("--output", options.OutputPath), ("--plot", options.PlotPath)], spec.DataFiles);
+        if (options.PlotPath is not null)
+            LatencyPlot.CheckRenderer();
+        if (spec.WritesOnOpen)
+        {
+            // Opening creates or re-lays the image: check the flags against a probe first.
+            using var probe = DeviceTargets.OpenForBench(spec.Probe());
+            BenchPlan.Create(options, probe);
+        }
         bool writes = !options.VerifyOnly && (options.HasWrites || options.Verify);
-        using var device = DeviceTargets.OpenForBench(options.Device, stderr, out var openError, writes);
-        if (device is null)
+        using var device = DeviceTargets.OpenForBench(spec, writes);
+        var plan = BenchPlan.Create(options, device);
+        device.Prepare();
+        if (stop.IsRequested)
         {
-            stderr.WriteLine($"pnvme bench: {openError!.Message}");
-            return openError is UsageException ? Cli.ExitUsage : Cli.ExitFailure;
+            stderr.WriteLine($"pnvme bench: stopped by {stop.Reason} before the run started; nothing was measured");
+            return Cli.ExitFailure;
         }
-        BenchPlan plan;
-        try
-        {
-            plan = BenchPlan.Create(options, device);
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine($"pnvme bench: {e.Message}");
-            return Cli.ExitUsage;
-        }
-        return RunPlan(plan, device, stdout, stderr, progress);
+        return RunPlan(plan, device, stdout, stderr, progress, stop);
     }
 
     /// <summary>Runs a plan on an opened target and writes the report(s).</summary>
-    public static int RunPlan(BenchPlan plan, IBenchTarget target, TextWriter stdout, TextWriter stderr, TextWriter? progress)
+    public static int RunPlan(BenchPlan plan, IBenchTarget target, TextWriter stdout, TextWriter stderr, TextWriter? progress, StopRequest? stop = null)
     {
+        stop ??= new StopRequest();
         var options = plan.Options;
-        using var file = options.OutputPath is { } path ? new StreamWriter(path, append: false) : null;
-        TextWriter report = file ?? stdout;
+        // Opened before the run, written after it: a file that cannot be opened fails here, not after the whole run.
+        using var outputFile = options.OutputPath is { } path ? OutputFile.Open("--output", path) : null;
+        using var plotFile = options.PlotPath is { } plot ? OutputFile.Open("--plot", plot) : null;
+        using var fileWriter = outputFile is null ? null : new StreamWriter(outputFile.Begin(), leaveOpen: true);
+        TextWriter report = fileWriter ?? stdout;
         if (options.Format == OutputFormat.Normal)
         {
             NormalReport.WriteHeader(plan, target.Description, target.EngineName, report);
             report.Flush();
         }
-        BenchResult result;
-        try
-        {
-            result = BenchRunner.Run(plan, target, progress);
-        }
-        catch (BenchFailedException e)
-        {
-            stderr.WriteLine($"pnvme bench: {e.Message}");
-            return Cli.ExitFailure;
-        }
+        BenchResult result = BenchRunner.Run(plan, target, progress, stop);
         if (options.Format == OutputFormat.Json)
         {
             report.Flush();
-            if (file is not null)
-            {
-                file.Flush();
-                JsonReport.Write(result, file.BaseStream);
-            }
-            else
-            {
-                using var buffer = new MemoryStream();
-                JsonReport.Write(result, buffer);
-                report.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-                report.WriteLine();
-            }
+            using var buffer = new MemoryStream();
+            JsonReport.Write(result, buffer);
+            report.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            report.WriteLine();
         }
         else
         {
             NormalReport.WriteResults(result, report);
         }
         report.Flush();
-        if (options.PlotPath is { } plot)
+        if (plotFile is not null)
         {
-            LatencyPlot.Save(result, plot);
-            stderr.WriteLine($"pnvme bench: plot written to {plot}");
+            LatencyPlot.Save(result, plotFile.Begin(), svg: plotFile.Path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase));
+            stderr.WriteLine($"pnvme bench: plot written to {plotFile.Path}");
+        }
+        int exit = Cli.ExitOk;
+        if (stop.Reason is { } reason)
+        {
+            stderr.WriteLine($"pnvme bench: stopped by {reason} after {result.Total.Elapsed.TotalSeconds:0.###} s of measured run; the report covers that part");
+            exit = Cli.ExitFailure;
         }
         if (result.HasErrors)
         {
             stderr.WriteLine($"pnvme bench: errors found: {result.Total.PiErrors} PI, {result.Total.VerifyErrors} verify, {result.Total.OtherErrors} other; first: {result.Total.FirstError}");
-            return Cli.ExitFailure;
+            exit = Cli.ExitFailure;
         }
-        return Cli.ExitOk;
+        return exit;
     }
 
     public const string Usage = """
@@ -148,7 +139,8 @@ internal static class BenchCommand
                                  writes go with PRACT=1 unless the host generates, reads with PRACT=0
                                  whenever the host verifies
 
-        exit codes: 0 no errors; 1 I/O, PI or verify errors (or the device failed); 2 usage error or
-        a flag that does not fit the device (refused before any I/O)
+        exit codes: 0 no errors; 1 I/O, PI or verify errors, the device failed, or a signal (SIGINT,
+        SIGTERM, SIGHUP) stopped the run (the report covers what ran); 2 usage error or a flag that
+        does not fit the device (refused before any I/O)
         """;
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using PolledNvme.Bench.Options;
 using PolledNvme.Protection;
 
 namespace PolledNvme.Bench.Commands;
@@ -20,7 +21,10 @@ internal static class CrcCommand
         in seconds (default 20).
         """;
 
-    /// <summary>Reads in pieces of about this many bytes (whole blocks) so any file size streams.</summary>
+    /// <summary>
+    /// Reads in pieces of this many bytes (whole blocks when blocks are smaller), so any file
+    /// and any block size stream through one bounded buffer.
+    /// </summary>
     private const int ReadChunk = 1 << 20;
 
     private sealed class Options
@@ -34,74 +38,77 @@ internal static class CrcCommand
 
     public static int Run(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr)
     {
-        Options? options = Parse(args, stdout, stderr, out int exit);
-        if (options is null)
-            return exit;
+        if (args.Contains("-h") || args.Contains("--help"))
+        {
+            stdout.WriteLine(Usage);
+            return Cli.ExitOk;
+        }
+        Options options = Parse(args);
         if (options.Bench)
         {
             CrcBenchTable.Print(stdout, TimeSpan.FromSeconds(options.Seconds));
             return Cli.ExitOk;
         }
+        string path = options.File!;
+        if (Directory.Exists(path))
+            throw new UsageException("FILE", $"'{path}' is a directory; give a file");
+        if (!System.IO.File.Exists(path))
+            throw new UsageException("FILE", $"file '{path}' not found");
         try
         {
-            using var file = new FileStream(options.File!, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
             if (options.BlockSize == 0)
                 stdout.WriteLine(Format(options.Algorithm!.Value, WholeFile(options.Algorithm.Value, file)));
             else
-                PerBlock(options.Algorithm!.Value, file, (int)options.BlockSize, stdout);
+                PerBlock(options.Algorithm!.Value, file, options.BlockSize, stdout);
             return Cli.ExitOk;
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            stderr.WriteLine($"pnvme crc: file '{options.File}' not found.");
-            return Cli.ExitUsage;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"pnvme crc: cannot read '{options.File}': {e.Message}");
-            return Cli.ExitFailure;
+            throw new IOException($"cannot read '{path}': {e.Message}", e);
         }
     }
 
-    private static Options? Parse(ReadOnlySpan<string> args, TextWriter stdout, TextWriter stderr, out int exit)
+    private static Options Parse(ReadOnlySpan<string> args)
     {
         var o = new Options();
-        exit = Cli.ExitUsage;
+        var given = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Length; i++)
         {
             string arg = args[i];
             switch (arg)
             {
-                case "-h" or "--help":
-                    stdout.WriteLine(Usage);
-                    exit = Cli.ExitOk;
-                    return null;
                 case "--bench":
+                    if (!given.Add(arg)) throw new UsageException(arg, "given more than once");
                     o.Bench = true;
                     break;
                 case "--algo" or "--block-size" or "--seconds":
+                    // One value each: with two, which one was meant is a guess.
+                    if (!given.Add(arg)) throw new UsageException(arg, "given more than once");
                     if (i + 1 >= args.Length)
-                        return Fail(stderr, $"{arg} needs a value.");
+                        throw new UsageException(arg, "needs a value");
                     string value = args[++i];
                     if (arg == "--algo")
                     {
                         if (!TryParseAlgorithm(value, out CrcAlgorithm algorithm))
-                            return Fail(stderr, $"unknown algorithm '{value}' (expected t10dif, crc32c or crc64nvme).");
+                            throw new UsageException(arg, $"unknown algorithm '{value}' (expected t10dif, crc32c or crc64nvme)");
                         o.Algorithm = algorithm;
                     }
                     else if (arg == "--block-size")
                     {
-                        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out o.BlockSize) || o.BlockSize <= 0 || o.BlockSize > int.MaxValue)
-                            return Fail(stderr, $"--block-size must be a positive number of bytes (at most {int.MaxValue}), got '{value}'.");
+                        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out o.BlockSize) || o.BlockSize <= 0 || o.BlockSize > long.MaxValue / 2)
+                            throw new UsageException(arg, $"must be a positive number of bytes, got '{value}'");
                     }
                     else if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out o.Seconds) || !(o.Seconds > 0) || o.Seconds > 3600)
-                        return Fail(stderr, $"--seconds must be a positive number of seconds (at most 3600), got '{value}'.");
+                        throw new UsageException(arg, $"must be a positive number of seconds (at most 3600), got '{value}'");
                     break;
                 default:
                     if (arg.StartsWith('-') && arg.Length > 1)
-                        return Fail(stderr, $"unknown option '{arg}'.");
+                        throw new UsageException(arg, "unknown option");
                     if (o.File is not null)
-                        return Fail(stderr, $"only one FILE may be given ('{o.File}', then '{arg}').");
+                        throw new UsageException("FILE", $"only one FILE may be given ('{o.File}', then '{arg}')");
+                    if (arg.Length == 0)
+                        throw new UsageException("FILE", "is empty");
                     o.File = arg;
                     break;
             }
@@ -109,18 +116,12 @@ internal static class CrcCommand
         if (o.Bench)
             return o.File is null && o.Algorithm is null && o.BlockSize == 0
                 ? o
-                : Fail(stderr, "--bench takes no FILE, --algo or --block-size.");
+                : throw new UsageException("--bench", "takes no FILE, --algo or --block-size");
         if (o.Algorithm is null)
-            return Fail(stderr, "--algo is required (t10dif, crc32c or crc64nvme).");
+            throw new UsageException("--algo", "is required (t10dif, crc32c or crc64nvme)");
         if (o.File is null)
-            return Fail(stderr, "FILE is required.");
+            throw new UsageException("FILE", "is required");
         return o;
-    }
-
-    private static Options? Fail(TextWriter stderr, string message)
-    {
-        stderr.WriteLine($"pnvme crc: {message} Run 'pnvme crc --help' for usage.");
-        return null;
     }
 
     private static bool TryParseAlgorithm(string name, out CrcAlgorithm algorithm)
@@ -145,22 +146,55 @@ internal static class CrcCommand
         return crc;
     }
 
-    private static void PerBlock(CrcAlgorithm algorithm, Stream file, int blockSize, TextWriter stdout)
+    private static void PerBlock(CrcAlgorithm algorithm, Stream file, long blockSize, TextWriter stdout)
     {
-        int blocksPerRead = Math.Max(1, ReadChunk / blockSize);
-        byte[] buffer = new byte[(long)blocksPerRead * blockSize];
+        if (blockSize > ReadChunk)
+        {
+            LargeBlocks(algorithm, file, blockSize, stdout);
+            return;
+        }
+        int size = (int)blockSize;
+        int blocksPerRead = ReadChunk / size;
+        byte[] buffer = new byte[blocksPerRead * size];
         var crcs = new ulong[blocksPerRead];
         var scratch = new BlockScratch(blocksPerRead);
         int read;
         while ((read = file.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0)
         {
-            int whole = read / blockSize;
-            ComputeBlocks(algorithm, buffer.AsSpan(0, whole * blockSize), blockSize, crcs.AsSpan(0, whole), scratch);
+            int whole = read / size;
+            ComputeBlocks(algorithm, buffer.AsSpan(0, whole * size), size, crcs.AsSpan(0, whole), scratch);
             for (int i = 0; i < whole; i++)
                 stdout.WriteLine(Format(algorithm, crcs[i]));
-            if (read % blockSize != 0)
-                stdout.WriteLine(Format(algorithm, Update(algorithm, 0, buffer.AsSpan(whole * blockSize, read % blockSize))));
+            if (read % size != 0)
+                stdout.WriteLine(Format(algorithm, Update(algorithm, 0, buffer.AsSpan(whole * size, read % size))));
         }
+    }
+
+    // Blocks larger than the read buffer: each block's CRC is chained over the pieces read
+    // (Update continues a CRC), so memory stays at one chunk whatever the block size.
+    private static void LargeBlocks(CrcAlgorithm algorithm, Stream file, long blockSize, TextWriter stdout)
+    {
+        byte[] buffer = new byte[ReadChunk];
+        ulong crc = 0;
+        long inBlock = 0;
+        while (true)
+        {
+            int want = (int)Math.Min(buffer.Length, blockSize - inBlock);
+            int read = file.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false);
+            if (read == 0)
+                break;
+            crc = Update(algorithm, crc, buffer.AsSpan(0, read));
+            inBlock += read;
+            if (inBlock == blockSize)
+            {
+                stdout.WriteLine(Format(algorithm, crc));
+                (crc, inBlock) = (0, 0);
+            }
+            if (read < want)
+                break;
+        }
+        if (inBlock > 0)
+            stdout.WriteLine(Format(algorithm, crc));
     }
 
     private static ulong Update(CrcAlgorithm algorithm, ulong crc, ReadOnlySpan<byte> data) => algorithm switch

@@ -1,40 +1,14 @@
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver;
-using PolledNvme.Driver.Transport;
+using PolledNvme.Emulation;
+using PolledNvme.Emulation.Media;
+using PolledNvme.Queues;
 
 namespace PolledNvme.Bench.Engines;
 
-/// <summary>Opens the benchmark target a <c>--device</c> string names.</summary>
+/// <summary>Opens the benchmark target or the controller a parsed <c>--device</c> string names.</summary>
 public static class DeviceTargets
 {
-    /// <summary>
-    /// Opens <paramref name="device"/> for <c>pnvme bench</c>; null means the default device (a PI
-    /// type 1 emulated namespace on a temp file, removed afterwards). On failure returns null and
-    /// sets <paramref name="error"/> (a <see cref="UsageException"/> for a malformed string).
-    /// <paramref name="writes"/> says whether the run writes: a read-only run on <c>uring:</c>
-    /// shares the file with other readers.
-    /// </summary>
-    public static IBenchTarget? OpenForBench(string? device, TextWriter log, out Exception? error, bool writes = true)
-    {
-        error = null;
-        try
-        {
-            return Open(device, writes);
-        }
-        catch (UsageException e)
-        {
-            error = e;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or NotSupportedException or NvmeException or NvmeControllerException or PolledNvme.Uring.UringException)
-        {
-            error = new IOException($"--device {device}: {e.Message}", e);
-        }
-        return null;
-    }
-
-    /// <summary>The scheme of pnvme's io_uring target.</summary>
-    public const string UringScheme = "uring";
-
     /// <summary>The namespace of the default device: 4 KiB blocks, 8 bytes of metadata, PI type 1 (16b guard, last), 1 GiB.</summary>
     // direct=0: the default job measures the stack (queues, PI, emulated controller) through the
     // page cache; with O_DIRECT a temp file on a plain disk would make it a disk benchmark.
@@ -44,36 +18,98 @@ public static class DeviceTargets
     public static string DefaultDevicePath() => Path.Combine(Path.GetTempPath(), $"pnvme-{Environment.ProcessId}-{Guid.NewGuid():N}.img");
 
     /// <summary>
-    /// Opens the NVMe controller a device string names, through the driver's transport registry
-    /// (<c>pci:</c>; <c>emu:</c>, <c>mem:</c> and <c>null:</c> from the emulation package). An
-    /// emulated controller's fault injector stays reachable through its transport.
+    /// Opens the target of <paramref name="spec"/> for <c>pnvme bench</c>. The default device's
+    /// temp image (and its format record) is registered with <see cref="TemporaryFiles"/>, so a
+    /// signal that ends the process removes it too.
     /// </summary>
-    public static NvmeController OpenController(string device, NvmeControllerOptions? options = null) => NvmeController.Open(device, options);
-
-    private static IBenchTarget Open(string? device, bool writes)
+    /// <param name="spec">The parsed device string.</param>
+    /// <param name="writes">Whether the run writes: a read-only run on <c>uring:</c> shares the file with other readers.</param>
+    /// <exception cref="UsageException">The device does not fit the string (e.g. an image recorded with another format).</exception>
+    public static IBenchTarget OpenForBench(DeviceSpec spec, bool writes = true)
     {
-        if (device is null)
+        switch (spec.Kind)
         {
-            string path = DefaultDevicePath();
-            try
-            {
-                // Jobs pin from core 0 up; the emulated controller's device thread gets the last core.
-                string cpu = Environment.ProcessorCount > 1 ? $",cpu={Environment.ProcessorCount - 1}" : "";
-                return new NvmeBenchTarget(OpenController($"emu:{path},{DefaultNamespaceOptions}{cpu}"), deleteOnDispose: path);
-            }
-            catch
-            {
-                File.Delete(path);
-                File.Delete(path + NvmeBenchTarget.FormatRecordSuffix);
-                throw;
-            }
+            case DeviceKind.Default:
+                string path = DefaultDevicePath();
+                string[] files = [path, EmulatedImageFiles.FormatRecordOf(path)];
+                TemporaryFiles.Add(files);
+                try
+                {
+                    // Jobs pin from the lowest allowed core up; the emulated controller's device thread gets the last one.
+                    string cpu = Environment.ProcessorCount > 1 ? $",cpu={CoreAffinity.LastAllowedCpu()}" : "";
+                    return WrapController(OpenController(DeviceSpec.Parse($"emu:{path},{DefaultNamespaceOptions}{cpu}")), retainsData: true, deleteOnDispose: path);
+                }
+                catch
+                {
+                    TemporaryFiles.Delete(files);
+                    throw;
+                }
+            case DeviceKind.Uring:
+                return new UringBenchTarget(spec.Uring!, writes);
+            default:
+                return WrapController(OpenController(spec), spec.RetainsData, deleteOnDispose: null);
         }
-        string kind = device.Split(':', 2)[0];
-        // uring: is pnvme's own target (the kernel's path, not an NVMe controller); every other scheme is the registry's.
-        if (kind == UringScheme)
-            return new UringBenchTarget(device, writes);
-        if (!device.Contains(':') || !TransportRegistry.IsRegistered(kind))
-            throw new UsageException("--device", $"'{device}': unknown kind '{kind}' (use {string.Join(", ", TransportRegistry.Schemes.Append(UringScheme).Select(s => s + ":"))})");
-        return new NvmeBenchTarget(OpenController(device));
     }
+
+    private static NvmeBenchTarget WrapController(NvmeController controller, bool retainsData, string? deleteOnDispose)
+    {
+        try
+        {
+            return new NvmeBenchTarget(controller, deleteOnDispose: deleteOnDispose) { RetainsData = retainsData };
+        }
+        catch
+        {
+            controller.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens the controller of <paramref name="spec"/> through the driver's transport registry
+    /// (<c>pci:</c>; <c>emu:</c>, <c>mem:</c> and <c>null:</c> registered by the emulation
+    /// package), like <see cref="NvmeController.Open(string, NvmeControllerOptions?)"/>. The one
+    /// exception is a <see cref="DeviceSpec.Probe"/>: a stand-in with no file behind it, built from
+    /// the parsed options, only for checking flags before an image is created or re-laid.
+    /// An emulated controller's fault injector stays reachable through
+    /// <see cref="EmulatedController.FromTransport"/>.
+    /// </summary>
+    /// <param name="spec">The parsed device string.</param>
+    /// <param name="options">The driver's options (e.g. a longer admin timeout for Format NVM); null for the defaults.</param>
+    /// <exception cref="UsageException">The string names the kernel path, or a format the image was not laid out with.</exception>
+    public static NvmeController OpenController(DeviceSpec spec, NvmeControllerOptions? options = null)
+    {
+        if (spec.Kind is DeviceKind.Uring or DeviceKind.Default)
+            throw DeviceSpec.NotAController();
+        try
+        {
+            if (spec.IsProbe)
+            {
+                EmulatedController probe = EmulatedController.Create(spec.Emulated!);
+                try
+                {
+                    return NvmeController.Open(probe.Transport, options, ownsTransport: true);
+                }
+                catch
+                {
+                    probe.Dispose();
+                    throw;
+                }
+            }
+            return NvmeController.Open(spec.Text!, options);
+        }
+        catch (MediaFormatMismatchException e) when (e is not MediaFormatRecordDamagedException)
+        {
+            // The string names another format than the image holds: the fix is on the command line (the
+            // message says which). A damaged record is the image's failure, not the command line's: exit 1.
+            throw new UsageException("--device", e.Message, e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException("--device", DeviceSpec.Naming(spec.Text, DeviceSpec.MessageOf(e)), e);
+        }
+    }
+
+    /// <summary>Parses <paramref name="device"/> and opens its controller (see <see cref="OpenController(DeviceSpec, NvmeControllerOptions?)"/>).</summary>
+    public static NvmeController OpenController(string device, NvmeControllerOptions? options = null)
+        => OpenController(DeviceSpec.ParseController(device), options);
 }

@@ -100,6 +100,10 @@ public interface IBenchTarget : IDisposable
     NamespaceGeometry Geometry { get; }
     /// <summary>Whether the target can carry PI options at all (false for the kernel path).</summary>
     bool SupportsPi { get; }
+    /// <summary>Whether what is written can be read back (false for <c>null:</c>, which discards data): <c>--verify</c> needs it.</summary>
+    bool RetainsData { get; }
+    /// <summary>Whether the namespace refuses writes (write protected, e.g. <c>emu:PATH,ro=1</c>).</summary>
+    bool IsWriteProtected { get; }
     /// <summary>
     /// Whether the device runs on this machine's CPUs (the emulated controller's thread): then a
     /// job with nothing to reap yields its core instead of spinning, or it would starve the device.
@@ -111,6 +115,11 @@ public interface IBenchTarget : IDisposable
     int MaxJobs { get; }
     /// <summary>Largest data transfer of one I/O in bytes (MDTS), for the data alone.</summary>
     int MaxIoBytes { get; }
+    /// <summary>
+    /// Does what opening deferred until the run's flags were checked (laying out a <c>uring:</c>
+    /// file to <c>size=</c>): called once, after the plan and before any job opens.
+    /// </summary>
+    void Prepare();
     /// <summary>Opens job <paramref name="jobIndex"/>'s engine. Called on the job's own thread.</summary>
     IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink);
 }

@@ -1,3 +1,4 @@
+using PolledNvme.Emulation.Media;
 using PolledNvme.Driver;
 using PolledNvme.Protection;
 
@@ -10,9 +11,6 @@ namespace PolledNvme.Bench.Engines;
 /// </summary>
 public sealed class NvmeBenchTarget : IBenchTarget
 {
-    /// <summary>Suffix of the file in which the emulated controller records an image's format.</summary>
-    public const string FormatRecordSuffix = ".pnvmefmt";
-
     private readonly bool _ownsController;
     private readonly string? _deleteOnDispose;
 
@@ -50,6 +48,10 @@ public sealed class NvmeBenchTarget : IBenchTarget
     /// <inheritdoc />
     public bool SupportsPi => true;
     /// <inheritdoc />
+    public bool RetainsData { get; init; } = true;
+    /// <inheritdoc />
+    public bool IsWriteProtected => Namespace.IsWriteProtected;
+    /// <inheritdoc />
     public bool YieldWhenIdle => !Controller.Address.StartsWith("pci:", StringComparison.Ordinal);
     /// <inheritdoc />
     public int MaxJobs => Controller.MaxIoQueuePairs;
@@ -57,6 +59,9 @@ public sealed class NvmeBenchTarget : IBenchTarget
     public int MaxQueueDepth => Controller.MaxQueueEntries - 1;
     /// <inheritdoc />
     public int MaxIoBytes => (int)Math.Min(int.MaxValue, Controller.MaxTransferBytes / Math.Max(1L, Namespace.DataBytes(1, false)) * Namespace.BlockSize);
+
+    /// <inheritdoc />
+    public void Prepare() { }   // the controller was opened ready
 
     /// <inheritdoc />
     public IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink)
@@ -67,13 +72,6 @@ public sealed class NvmeBenchTarget : IBenchTarget
     {
         if (_ownsController) Controller.Dispose();
         if (_deleteOnDispose is not null)
-        {
-            // The image and the emulated controller's format record beside it (MediaFormatRecord.SidecarSuffix).
-            foreach (var path in new[] { _deleteOnDispose, _deleteOnDispose + FormatRecordSuffix })
-            {
-                try { File.Delete(path); }
-                catch (IOException) { /* a temp file left behind is harmless */ }
-            }
-        }
+            TemporaryFiles.Delete(_deleteOnDispose, EmulatedImageFiles.FormatRecordOf(_deleteOnDispose));   // the image and its format record
     }
 }

@@ -38,12 +38,13 @@ public static class FioValues
         if (decimalIec && power == 0)
             throw new UsageException(flag, $"'{text}' has an unknown suffix '{t[digits..]}'");
         if (!decimal.TryParse(t.AsSpan(0, digits), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal number))
-            throw new UsageException(flag, $"'{text}' is not a number");
+            throw new UsageException(flag, $"'{text}' is not a number, or is too large");
         decimal unit = 1;
         for (int i = 0; i < power; i++) unit *= decimalIec ? 1000 : 1024;
+        // Compared before multiplying: the product of two large decimals overflows (OverflowException).
+        if (number > long.MaxValue / unit)
+            throw new UsageException(flag, $"'{text}' is too large (at most {long.MaxValue} bytes, 8191p)");
         decimal bytes = number * unit;
-        if (bytes > long.MaxValue)
-            throw new UsageException(flag, $"'{text}' is too large");
         if (bytes != decimal.Truncate(bytes))
             throw new UsageException(flag, $"'{text}' is not a whole number of bytes");
         return (long)bytes;

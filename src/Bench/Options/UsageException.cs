@@ -7,12 +7,16 @@ namespace PolledNvme.Bench.Options;
 public sealed class UsageException : Exception
 {
     /// <summary>Creates the exception for <paramref name="flag"/> (e.g. <c>--bs</c>); the message names it.</summary>
-    public UsageException(string flag, string message)
-        : base($"{flag}: {message}")
+    public UsageException(string flag, string message, Exception? inner = null)
+        : base($"{flag}: {message}", inner)
     {
         Flag = flag;
+        Detail = message;
     }
 
     /// <summary>The flag the problem is about, e.g. <c>--bs</c>.</summary>
     public string Flag { get; }
+
+    /// <summary>The message without the flag in front.</summary>
+    public string Detail { get; }
 }

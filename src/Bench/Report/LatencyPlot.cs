@@ -17,8 +17,27 @@ public static class LatencyPlot
     /// <summary>Height of the image in pixels.</summary>
     public const int Height = 800;
 
-    /// <summary>Renders <paramref name="result"/> to <paramref name="path"/> (.png or .svg).</summary>
-    public static void Save(BenchResult result, string path)
+    /// <summary>
+    /// Loads the renderer (SkiaSharp's native library) now, so a machine that cannot draw the
+    /// plot fails before the run rather than after it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The renderer cannot be loaded; the message says why.</exception>
+    public static void CheckRenderer()
+    {
+        try
+        {
+            using var surface = SKSurface.Create(new SKImageInfo(1, 1));
+            if (surface is null)
+                throw new InvalidOperationException("--plot: SkiaSharp could not create a drawing surface; leave --plot out.");
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            throw new InvalidOperationException($"--plot: the plot renderer (SkiaSharp's native library) cannot be loaded: {e.GetBaseException().Message}. Leave --plot out, or install the library.", e);
+        }
+    }
+
+    /// <summary>Renders <paramref name="result"/> into <paramref name="file"/> as SVG or PNG.</summary>
+    public static void Save(BenchResult result, Stream file, bool svg)
     {
         var latency = new Plot();
         var iops = new Plot();
@@ -56,11 +75,10 @@ public static class LatencyPlot
 
         // Multiplot renders onto a canvas; Skia's SVG canvas and a raster surface give the two formats.
         var area = new PixelRect(0, Width, Height, 0);
-        using var file = File.Create(path);
-        if (path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
+        if (svg)
         {
-            using (var svg = SKSvgCanvas.Create(new SKRect(0, 0, Width, Height), file))
-                multi.Render(svg, area);
+            using (var canvas = SKSvgCanvas.Create(new SKRect(0, 0, Width, Height), file))
+                multi.Render(canvas, area);
         }
         else
         {

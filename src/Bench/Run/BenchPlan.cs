@@ -74,11 +74,20 @@ public sealed class BenchPlan
         if (options.OffsetBytes >= capacity)
             throw new UsageException("--offset", $"{options.OffsetBytes} is at or beyond the end of the namespace ({capacity} bytes)");
         long size = options.SizeBytes ?? capacity - options.OffsetBytes;
-        if (options.OffsetBytes + size > capacity)
+        // Compared as size > capacity - offset: offset + size could overflow and wrap to a small number.
+        if (size > capacity - options.OffsetBytes)
             throw new UsageException("--size", $"offset {options.OffsetBytes} + size {size} goes beyond the end of the namespace ({capacity} bytes)");
         long regionIos = size / options.BlockSizeBytes;
         if (regionIos == 0)
             throw new UsageException("--size", $"{size} bytes is smaller than one --bs ({options.BlockSizeBytes})");
+
+        if (target.IsWriteProtected && (options.HasWrites || (options.Verify && !options.VerifyOnly)))
+            throw new UsageException(options.HasWrites ? "--rw" : "--verify",
+                $"the namespace is write protected (ro=1), and this run writes{(options.HasWrites ? "" : " (the --verify lay-out)")}; read it (--rw=read, randread or --verify_only) or open it without ro=1");
+        if (options.Verify && !target.RetainsData)
+            throw new UsageException(options.VerifyOnly ? "--verify_only" : "--verify",
+                "the device keeps no data (null: discards every write), so there is nothing to read back and check; use mem: or emu:PATH");
+        CheckBufferMemory(options, g);
 
         bool pi = g.HasPi && target.SupportsPi;
         string why = !target.SupportsPi ? $"the {target.EngineName} engine carries no PI" : "the namespace has no protection information (format it with --pi)";
@@ -112,5 +121,22 @@ public sealed class BenchPlan
             HostVerify: hostVerify,
             HostChecks: hostVerify ? PiChecks.Guard | PiChecks.ApplicationTag | PiChecks.ReferenceTag | (g.StorageTagBits > 0 ? PiChecks.StorageTag : PiChecks.None) : PiChecks.None);
         return new BenchPlan(options, g, settings, options.OffsetBytes / g.BlockSize, regionIos, hostPi, checks);
+    }
+
+    // Every job holds --iodepth I/O buffers of --bs bytes plus metadata, as DMA memory and a
+    // host copy: refuse what the machine cannot hold rather than fail (or be OOM-killed) mid-start.
+    private static void CheckBufferMemory(BenchOptions options, NamespaceGeometry g)
+    {
+        long perIo = 2L * options.BlockSizeBytes + (long)(options.BlockSizeBytes / g.BlockSize) * g.MetadataSize;
+        long bytes = perIo * options.IoDepth * options.NumJobs;
+        try
+        {
+            Queues.HostMemory.EnsureFits(bytes, $"{options.NumJobs} job(s) x --iodepth {options.IoDepth} x --bs {options.BlockSizeBytes} (DMA and host buffers)",
+                "lower --iodepth, --bs or --numjobs", "options");
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException("--iodepth", Engines.DeviceSpec.MessageOf(e), e);
+        }
     }
 }

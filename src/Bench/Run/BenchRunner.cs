@@ -13,16 +13,18 @@ public static class BenchRunner
     /// <param name="plan">The checked plan.</param>
     /// <param name="target">The opened device.</param>
     /// <param name="progress">Where to draw the live progress line, or null for none.</param>
+    /// <param name="stop">Ends the run early when requested: jobs drain what is in flight and the result covers what ran.</param>
     /// <exception cref="BenchFailedException">A job could not open its engine or lay out its data.</exception>
-    public static BenchResult Run(BenchPlan plan, IBenchTarget target, TextWriter? progress)
+    public static BenchResult Run(BenchPlan plan, IBenchTarget target, TextWriter? progress, StopRequest? stop = null)
     {
+        stop ??= new StopRequest();
         var options = plan.Options;
         var startLine = new Barrier(options.NumJobs + 1);
         var workers = new JobWorker[options.NumJobs];
         var threads = new Thread[options.NumJobs];
         for (int i = 0; i < workers.Length; i++)
         {
-            workers[i] = new JobWorker(plan, target, i, startLine);
+            workers[i] = new JobWorker(plan, target, i, startLine, stop);
             threads[i] = new Thread(workers[i].Run) { Name = $"pnvme-job{i}", IsBackground = true };
         }
         DateTimeOffset startedAt = DateTimeOffset.UtcNow;

@@ -14,6 +14,7 @@ internal sealed class JobWorker : IIoCompletionSink
     private readonly IBenchTarget _target;
     private readonly int _index;
     private readonly Barrier _startLine;
+    private readonly StopRequest _stop;
 
     private IIoEngine? _engine;
     private readonly long[] _submitTicks;
@@ -31,8 +32,9 @@ internal sealed class JobWorker : IIoCompletionSink
     private long _progressBytes;
     private long _allocatedAtStart;
 
-    public JobWorker(BenchPlan plan, IBenchTarget target, int index, Barrier startLine)
+    public JobWorker(BenchPlan plan, IBenchTarget target, int index, Barrier startLine, StopRequest stop)
     {
+        _stop = stop;
         _plan = plan;
         _target = target;
         _index = index;
@@ -121,9 +123,10 @@ internal sealed class JobWorker : IIoCompletionSink
         long end = ios * (_index + 1) / _plan.Options.NumJobs;
         long next = first;
         var engine = _engine!;
-        while (next < end || _inFlight > 0)
+        // A stop during the lay-out drains it; the measured phase then ends before its first I/O.
+        while ((next < end && !_stop.IsRequested) || _inFlight > 0)
         {
-            while (next < end && _freeCount > 0)
+            while (next < end && _freeCount > 0 && !_stop.IsRequested)
             {
                 SubmitAt(IoDirection.Write, _plan.RegionFirstLba + next * _plan.Settings.BlocksPerIo);
                 next++;
@@ -166,7 +169,7 @@ internal sealed class JobWorker : IIoCompletionSink
                 BeginMeasuring(now, ref cpuStart);
                 end = now + runtimeTicks;
             }
-            if (!stopping && (now >= end || (measuring && issued >= iosToIssue)))
+            if (!stopping && (now >= end || (measuring && issued >= iosToIssue) || _stop.IsRequested))
                 stopping = true;
             if (stopping && _inFlight == 0) break;
 
@@ -180,6 +183,8 @@ internal sealed class JobWorker : IIoCompletionSink
                 Thread.Yield();
         }
 
+        if (!measuring)
+            return;   // stopped during the ramp: nothing was measured
         long finish = Stopwatch.GetTimestamp();
         AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - _allocatedAtStart;
         Elapsed = TimeSpan.FromSeconds((double)(finish - _measureStartTicks) / Stopwatch.Frequency);

@@ -52,15 +52,38 @@ internal sealed record BlockCommandFlags(ulong StartBlock, int Blocks, IoProtect
                 throw new UsageException("--" + name, $"is not supported: {UnsupportedWhy}");
     }
 
-    /// <summary>Parses and checks the options against <paramref name="ns"/> (range inside it, PI options only with PI).</summary>
-    public static BlockCommandFlags Parse(NvmeCliArgs a, Namespace ns, TextWriter stderr)
+    /// <summary>
+    /// Parses the values alone (numbers and their widths), so a malformed one is refused before
+    /// the device is opened; <see cref="Parse"/> then checks them against the namespace.
+    /// </summary>
+    public static void CheckSyntax(NvmeCliArgs a) => _ = ParseValues(a);
+
+    private readonly record struct Values(ulong Slba, int Count, int Prinfo, ushort AppTag, ushort AppTagMask, ulong StorageTag, ulong? RefTag);
+
+    private static Values ParseValues(NvmeCliArgs a) => new(
+        a.Suffixed("start-block"),
+        (int)a.Number("block-count", ushort.MaxValue) + 1,
+        (int)a.Number("prinfo", 15),
+        (ushort)a.Number("app-tag", ushort.MaxValue),
+        (ushort)a.Number("app-tag-mask", ushort.MaxValue),
+        a.Suffixed("storage-tag"),
+        a.Get("ref-tag") is not null ? a.Suffixed("ref-tag") : null);
+
+    /// <summary>
+    /// Parses and checks the options against <paramref name="ns"/> (range inside it, PI options
+    /// only with PI). Notes for the user go to <paramref name="notes"/>, which the caller prints
+    /// once every check has passed (a usage error is one line).
+    /// </summary>
+    public static BlockCommandFlags Parse(NvmeCliArgs a, Namespace ns, TextWriter notes)
     {
-        ulong slba = a.Suffixed("start-block");
-        int count = (int)a.Number("block-count", ushort.MaxValue) + 1;
+        var v = ParseValues(a);
+        ulong slba = v.Slba;
+        int count = v.Count;
+        // slba + count cannot wrap: slba < BlockCount is checked first.
         if (slba >= ns.BlockCount || slba + (ulong)count > ns.BlockCount)
             throw new UsageException(a.Given("block-count") ? "--block-count" : "--start-block",
                 $"blocks {slba}..{slba + (ulong)count - 1} are not inside the namespace's {ns.BlockCount} blocks");
-        int prinfo = (int)a.Number("prinfo", 15);
+        int prinfo = v.Prinfo;
         bool stc = a.Has("storage-tag-check");
         bool pi = ns.PiType != PiType.None;
         string why = $"namespace {ns.Id} has no protection information";
@@ -77,20 +100,18 @@ internal sealed record BlockCommandFlags(ulong StartBlock, int Blocks, IoProtect
         if ((prinfo & 2) != 0) checks |= PiChecks.ApplicationTag;
         if ((prinfo & 1) != 0) checks |= PiChecks.ReferenceTag;
         if (stc) checks |= PiChecks.StorageTag;
-        ushort mask = (ushort)a.Number("app-tag-mask", ushort.MaxValue);
-        if ((checks & PiChecks.ApplicationTag) != 0 && mask == 0)
-            stderr.WriteLine("pnvme: note: --app-tag-mask is 0 (nvme-cli's default), so the application tag check compares no bit; give -m 0xffff to compare all of it");
+        if ((checks & PiChecks.ApplicationTag) != 0 && v.AppTagMask == 0)
+            notes.WriteLine("pnvme: note: --app-tag-mask is 0 (nvme-cli's default), so the application tag check compares no bit; give -m 0xffff to compare all of it");
         var options = new IoProtectionOptions
         {
             Pract = (prinfo & 8) != 0,
             Checks = checks,
-            ApplicationTag = (ushort)a.Number("app-tag", ushort.MaxValue),
-            ApplicationTagMask = mask,
-            StorageTag = a.Suffixed("storage-tag"),
+            ApplicationTag = v.AppTag,
+            ApplicationTagMask = v.AppTagMask,
+            StorageTag = v.StorageTag,
         };
-        if (a.Get("ref-tag") is not null)
+        if (v.RefTag is { } refTag)
         {
-            ulong refTag = a.Suffixed("ref-tag");
             if (ns.ReferenceTagBits < 64 && refTag >> ns.ReferenceTagBits != 0)
                 throw new UsageException("--ref-tag", $"0x{refTag:x} does not fit the format's {ns.ReferenceTagBits}-bit reference tag");
             options = options with { ReferenceTag = refTag };

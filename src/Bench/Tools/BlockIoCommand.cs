@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PolledNvme.Bench.Options;
+using PolledNvme.Bench.Report;
 using PolledNvme.Driver;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
@@ -34,9 +35,9 @@ internal static class BlockIoCommand
         ToolContext.OutputFormatText,
     ]);
 
-    private static readonly ToolSpec ReadSpec = Spec("read", "Reads blocks into a file or stdout (binary).");
-    private static readonly ToolSpec WriteSpec = Spec("write", "Writes blocks from a file or stdin (binary).");
-    private static readonly ToolSpec CompareSpec = Spec("compare", "Compares blocks with a file or stdin; a difference fails with Compare Failure (SCT 2h, SC 85h).");
+    internal static readonly ToolSpec ReadSpec = Spec("read", "Reads blocks into a file or stdout (binary).");
+    internal static readonly ToolSpec WriteSpec = Spec("write", "Writes blocks from a file or stdin (binary).");
+    internal static readonly ToolSpec CompareSpec = Spec("compare", "Compares blocks with a file or stdin; a difference fails with Compare Failure (SCT 2h, SC 85h).");
 
     public static int Read(string[] args, TextWriter stdout, TextWriter stderr) => Run(ReadSpec, NvmOpcode.Read, args, stdout, stderr);
 
@@ -44,50 +45,75 @@ internal static class BlockIoCommand
 
     public static int Compare(string[] args, TextWriter stdout, TextWriter stderr) => Run(CompareSpec, NvmOpcode.Compare, args, stdout, stderr);
 
-    private static int Run(ToolSpec spec, NvmOpcode opcode, string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(spec, args, stdout, stderr, a =>
+    private static int Run(ToolSpec spec, NvmOpcode opcode, string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(spec, args, stdout, a =>
     {
         string name = spec.Name;
         bool toHost = opcode == NvmOpcode.Read;
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         var format = ToolContext.OutputOf(a, binaryAllowed: false);
         BlockCommandFlags.RefuseUnsupported(a, "limited-retry", "force-unit-access", "dir-type", "dir-spec", "dsm");
+        BlockCommandFlags.CheckSyntax(a);
+        TransferSizes.CheckSyntax(a);
+        uint? nsid = ToolContext.NamespaceIdOf(a);
         string? dataPath = a.Get("data");
         string? metaPath = a.Get("metadata");
         bool dataOnStdout = toHost && dataPath is null;
         if (dataOnStdout && format == ToolOutput.Json)
             throw new UsageException("--output-format", "json needs -d FILE: without it the data goes to stdout");
+        if (toHost)
+        {
+            // What a read stores must never land on the device's own image or format record.
+            ToolContext.CheckOutputs(device, ("--data", dataPath), ("--metadata", metaPath));
+        }
+        else
+        {
+            if (dataPath is not null) ToolContext.CheckInput("--data", dataPath);
+            if (metaPath is not null) ToolContext.CheckInput("--metadata", metaPath);
+        }
         // Text that would otherwise land inside binary data on stdout goes to stderr instead.
         TextWriter info = dataOnStdout ? stderr : stdout;
-        if (!toHost && dataPath is not null && !File.Exists(dataPath)) throw new UsageException("--data", $"'{dataPath}' does not exist");
-        if (!toHost && metaPath is not null && !File.Exists(metaPath)) throw new UsageException("--metadata", $"'{metaPath}' does not exist");
+        bool dryRun = a.Has("dry-run");
 
-        using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
-        var flags = BlockCommandFlags.Parse(a, ns, stderr);
+        // The input (write, compare) is read once, in the checks: before an image is created or
+        // re-laid, and before any command, so a short input is a usage error that changed nothing.
+        Input? input = null;
+        Plan Prepare(NvmeController controller, TextWriter notes)
+        {
+            var ns = ToolContext.PickNamespace(controller, nsid);
+            if (opcode == NvmOpcode.Write && !dryRun)
+                ToolContext.RequireWritable(ns, name);
+            var flags = BlockCommandFlags.Parse(a, ns, notes);
+            var sizes = TransferSizes.Check(a, ns, flags, toHost, metaPath is not null, notes);
+            if (sizes.Data > controller.MaxTransferBytes)
+                throw new UsageException("--block-count", $"{flags.Blocks} blocks transfer {sizes.Data} bytes, more than the controller's {controller.MaxTransferBytes} (MDTS)");
+            if (!toHost)
+                input ??= Input.Read(dataPath, metaPath, sizes);
+            return new Plan(ns, flags, sizes);
+        }
+
+        using var controller = ToolContext.Open(device, c => Prepare(c, TextWriter.Null));
+        // Notes are printed once every check has passed: a usage error stays one line.
+        var notes = new StringWriter();
+        var (ns, flags, sizes) = Prepare(controller, notes);
+        stderr.Write(notes.ToString());
         var pi = flags.Pi;
-        var sizes = TransferSizes.Check(a, ns, flags, toHost, metaPath is not null, stderr);
-        if (sizes.Data > controller.MaxTransferBytes)
-            throw new UsageException("--block-count", $"{flags.Blocks} blocks transfer {sizes.Data} bytes, more than the controller's {controller.MaxTransferBytes} (MDTS)");
-
         using var data = controller.Memory.Allocate((int)sizes.Data);
         using var meta = sizes.Metadata > 0 ? controller.Memory.Allocate((int)sizes.Metadata) : null;
         data.Clear();
         meta?.Clear();
-        if (!toHost)
+        if (input is { } given)
         {
-            using Stream input = dataPath is null ? ToolConsole.Current.OpenInput() : File.OpenRead(dataPath);
-            ToolContext.ReadInput(input, data.Span[..(int)sizes.Data], "--data", dataPath ?? "stdin", "zeros");
-            if (meta is not null)
-            {
-                using Stream? metaFile = metaPath is null ? null : File.OpenRead(metaPath);
-                ToolContext.ReadInput(metaFile ?? input, meta.Span[..(int)sizes.Metadata], "--metadata", metaPath ?? "stdin (after the data)", "zeros");
-            }
+            given.Data.CopyTo(data.Span);
+            given.Metadata.CopyTo(meta is null ? default : meta.Span);
         }
-        if (a.Has("show-command") || a.Has("dry-run"))
+        if (a.Has("show-command") || dryRun)
             ShowCommand(info, opcode, ns, flags, data, meta);
-        if (a.Has("dry-run"))
+        if (dryRun)
             return Cli.ExitOk;
 
+        // Opened (and created when new) before the command, truncated only when the data arrives.
+        using var dataFile = toHost && dataPath is not null ? OutputFile.Open("--data", dataPath) : null;
+        using var metaFile = toHost && metaPath is not null ? OutputFile.Open("--metadata", metaPath) : null;
         using var queue = controller.CreateIoQueuePair(2);
         long start = Stopwatch.GetTimestamp();
         queue.Wait(opcode switch
@@ -104,19 +130,19 @@ internal static class BlockIoCommand
             // Like nvme-cli: -z bytes of data (fewer than were read only when -z was short), all the metadata.
             ReadOnlySpan<byte> dataOut = data.Span[..(int)sizes.DataOut];
             ReadOnlySpan<byte> metaOut = meta is null ? default : meta.Span[..(int)sizes.Metadata];
-            if (dataPath is null)
+            if (dataFile is null)
             {
                 using Stream output = ToolConsole.Current.OpenOutput(stdout);
                 output.Write(dataOut);
-                if (metaPath is null) output.Write(metaOut);
+                if (metaFile is null) output.Write(metaOut);
                 output.Flush();
             }
             else
             {
-                File.WriteAllBytes(dataPath, dataOut.ToArray());
+                Write(dataFile, dataOut);
             }
-            if (metaPath is not null)
-                File.WriteAllBytes(metaPath, metaOut.ToArray());
+            if (metaFile is not null)
+                Write(metaFile, metaOut);
         }
         stderr.WriteLine($"{name}: Success");
         if (format == ToolOutput.Json)
@@ -137,6 +163,33 @@ internal static class BlockIoCommand
         }
         return Cli.ExitOk;
     });
+
+    private readonly record struct Plan(Namespace Ns, BlockCommandFlags Flags, TransferSizes Sizes);
+
+    /// <summary>What a write or compare sends: from <c>-d</c> (or stdin) and <c>-M</c> (or stdin, after the data).</summary>
+    private sealed record Input(byte[] Data, byte[] Metadata)
+    {
+        public static Input Read(string? dataPath, string? metaPath, TransferSizes sizes)
+        {
+            var data = new byte[sizes.Data];
+            var meta = new byte[sizes.Metadata];
+            using Stream input = dataPath is null ? ToolConsole.Current.OpenInput() : ToolContext.OpenInput("--data", dataPath);
+            ToolContext.ReadInput(input, data, "--data", dataPath ?? "stdin", "zeros");
+            if (meta.Length > 0)
+            {
+                using Stream? metaFile = metaPath is null ? null : ToolContext.OpenInput("--metadata", metaPath);
+                ToolContext.ReadInput(metaFile ?? input, meta, "--metadata", metaPath ?? "stdin (after the data)", "zeros");
+            }
+            return new Input(data, meta);
+        }
+    }
+
+    private static void Write(OutputFile file, ReadOnlySpan<byte> bytes)
+    {
+        Stream stream = file.Begin();
+        stream.Write(bytes);
+        stream.Flush();
+    }
 
     /// <summary>nvme-cli's <c>--show-command</c> listing of the fields the command carries.</summary>
     private static void ShowCommand(TextWriter o, NvmOpcode opcode, Namespace ns, BlockCommandFlags flags, DmaBuffer data, DmaBuffer? meta)

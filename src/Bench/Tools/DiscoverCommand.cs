@@ -24,7 +24,7 @@ internal static class DiscoverCommand
             ToolContext.OutputFormatText,
         ]);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, stderr, a =>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, a =>
     {
         string device = DeviceOf(a);
         ToolOutput format = ToolContext.OutputOf(a, binaryAllowed: false);
@@ -44,7 +44,7 @@ internal static class DiscoverCommand
         {
             if (a.Positionals.Count == 0 && a.Get("device") is null)
                 throw new UsageException("<device>", "is required: tcp:ADDR[:PORT] (or nvme-cli's -t tcp -a ADDR [-s PORT])");
-            string device = ToolContext.DeviceOf(a);
+            string device = ToolContext.DeviceOf(a).Text!;
             foreach (string flag in new[] { "transport", "trsvcid", "hostnqn", "hostid", "nqn" })
                 if (a.Get(flag) is not null)
                     throw new UsageException("--" + flag, "goes with -a/--traddr; with a device string give it as a key (tcp:ADDR:PORT/NQN,hostnqn=...)");

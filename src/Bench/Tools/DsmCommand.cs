@@ -19,7 +19,7 @@ internal static class DsmCommand
     /// <summary>Ranges one command carries at most (NR is 8 bits, 0's based).</summary>
     public const int MaxRanges = 256;
 
-    private static readonly ToolSpec Spec = new("dsm", "pnvme dsm <device> [OPTIONS]",
+    internal static readonly ToolSpec Spec = new("dsm", "pnvme dsm <device> [OPTIONS]",
         """
         Dataset Management: attributes for ranges of blocks. With --ad the ranges are deallocated
         (they read back as the namespace's DLFEAT says: zeros here); --idw/--idr are hints.
@@ -38,10 +38,11 @@ internal static class DsmCommand
             ToolContext.OutputFormatText,
         ]);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, stderr, a =>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         var format = ToolContext.OutputOf(a, binaryAllowed: false);
+        uint? nsid = ToolContext.NamespaceIdOf(a);
         var slbs = a.List("slbs", ulong.MaxValue, MaxRanges);
         var blocks = a.List("blocks", uint.MaxValue, MaxRanges);
         var contexts = a.List("ctx-attrs", uint.MaxValue, MaxRanges);
@@ -57,19 +58,29 @@ internal static class DsmCommand
             throw new UsageException("--cdw11", "gives all the attributes: leave out --ad/--idw/--idr (or drop --cdw11)");
         if (cdw11 == 0)
             cdw11 = (ad ? CommandFields.DsmAttributeDeallocate : 0) | (a.Has("idw") ? 1u << 1 : 0) | (a.Has("idr") ? 1u : 0);
-
-        using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
-        var ranges = new DatasetRange[count];
         for (int i = 0; i < count; i++)
         {
             if (blocks[i] == 0)
                 throw new UsageException("--blocks", $"range {i + 1} has 0 blocks (--blocks counts blocks, 1-based)");
-            if (slbs[i] >= ns.BlockCount || blocks[i] > ns.BlockCount - slbs[i])
-                throw new UsageException("--slbs", $"range {i + 1} (blocks {slbs[i]}..{slbs[i] + blocks[i] - 1}) is not inside the namespace's {ns.BlockCount} blocks");
-            ranges[i] = new DatasetRange(slbs[i], (uint)blocks[i], contexts.Count == 0 ? 0 : (uint)contexts[i]);
         }
 
+        (Namespace Ns, DatasetRange[] Ranges) Check(NvmeController controller)
+        {
+            var ns = ToolContext.PickNamespace(controller, nsid);
+            if ((cdw11 & CommandFields.DsmAttributeDeallocate) != 0)
+                ToolContext.RequireWritable(ns, "dsm --ad");
+            var ranges = new DatasetRange[count];
+            for (int i = 0; i < count; i++)
+            {
+                if (slbs[i] >= ns.BlockCount || blocks[i] > ns.BlockCount - slbs[i])
+                    throw new UsageException("--slbs", $"range {i + 1} (blocks {slbs[i]}..{slbs[i] + blocks[i] - 1}) is not inside the namespace's {ns.BlockCount} blocks");
+                ranges[i] = new DatasetRange(slbs[i], (uint)blocks[i], contexts.Count == 0 ? 0 : (uint)contexts[i]);
+            }
+            return (ns, ranges);
+        }
+
+        using var controller = ToolContext.Open(device, c => Check(c));
+        var (ns, ranges) = Check(controller);
         using var list = controller.Memory.Allocate(count * DatasetRange.Size);
         list.Clear();
         for (int i = 0; i < count; i++)

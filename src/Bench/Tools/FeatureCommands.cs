@@ -14,7 +14,7 @@ namespace PolledNvme.Bench.Tools;
 /// </summary>
 internal static class FeatureCommands
 {
-    private static readonly ToolSpec GetSpec = new("get-feature", "pnvme get-feature <device> [OPTIONS]",
+    internal static readonly ToolSpec GetSpec = new("get-feature", "pnvme get-feature <device> [OPTIONS]",
         "Get Features: a feature's current, default, saved or supported value (all features when -f is absent).",
         [
             ToolContext.Device,
@@ -28,7 +28,7 @@ internal static class FeatureCommands
             CliOption.Flag("human-readable", 'H', "decode the value"),
         ]);
 
-    private static readonly ToolSpec SetSpec = new("set-feature", "pnvme set-feature <device> --feature-id=FID [OPTIONS]",
+    internal static readonly ToolSpec SetSpec = new("set-feature", "pnvme set-feature <device> --feature-id=FID [OPTIONS]",
         "Set Features: changes a feature's value (CDW11), or its data from a file or stdin.",
         [
             ToolContext.Device,
@@ -42,9 +42,9 @@ internal static class FeatureCommands
             CliOption.Flag("save", 's', "make the value persist across power cycles (SV)"),
         ]);
 
-    public static int Get(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(GetSpec, args, stdout, stderr, a =>
+    public static int Get(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(GetSpec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         byte fid = (byte)a.Number("feature-id", byte.MaxValue);
         int sel = (int)a.Number("sel", 8);
         if (sel is > 3 and < 8)
@@ -54,7 +54,8 @@ internal static class FeatureCommands
         byte uuid = (byte)a.Number("uuid-index", 127);
         uint dataLen = (uint)a.Number("data-len", 1 << 20);
         bool raw = a.Has("raw-binary"), human = a.Has("human-readable");
-        using var controller = ToolContext.Open(device);
+        using var controller = ToolContext.Open(device, c => CheckLength(c, dataLen));
+        CheckLength(controller, dataLen);
         if (fid != 0)
         {
             var got = Query(controller, fid, nsid, sel, cdw11, uuid, dataLen);
@@ -77,9 +78,9 @@ internal static class FeatureCommands
         return Cli.ExitOk;
     });
 
-    public static int Set(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(SetSpec, args, stdout, stderr, a =>
+    public static int Set(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(SetSpec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         byte fid = (byte)a.Number("feature-id", byte.MaxValue);
         if (fid == 0)
             throw new UsageException("--feature-id", "is required (e.g. 6 for the volatile write cache)");
@@ -90,6 +91,8 @@ internal static class FeatureCommands
         uint nsid = (uint)a.Number("namespace-id", uint.MaxValue);
         byte uuid = (byte)a.Number("uuid-index", 127);
         uint dataLen = a.Get("data-len") is not null ? (uint)a.Number("data-len", 1 << 20) : (uint)FeatureTable.DataLength(fid, (uint)value, toController: true);
+        if (a.Get("data") is { } dataFile)
+            ToolContext.CheckInput("--data", dataFile);
         byte[] data = [];
         if (dataLen > 0)
         {
@@ -99,9 +102,8 @@ internal static class FeatureCommands
             else
                 ReadData(a.Get("data"), data);
         }
-        using var controller = ToolContext.Open(device);
-        if (dataLen > controller.MaxTransferBytes)
-            throw new UsageException("--data-len", $"{dataLen} bytes is more than one transfer ({controller.MaxTransferBytes}, MDTS)");
+        using var controller = ToolContext.Open(device, c => CheckLength(c, dataLen));
+        CheckLength(controller, dataLen);
         using DmaBuffer? buffer = dataLen > 0 ? controller.Memory.Allocate((int)dataLen) : null;
         if (buffer is not null)
             data.CopyTo(buffer.Span);
@@ -121,10 +123,16 @@ internal static class FeatureCommands
         return Cli.ExitOk;
     });
 
+    private static void CheckLength(NvmeController controller, uint dataLen)
+    {
+        if (dataLen > controller.MaxAdminTransferBytes)
+            throw new UsageException("--data-len", $"{dataLen} bytes is more than one admin command transfers on this controller ({controller.MaxAdminTransferBytes})");
+    }
+
+    // Read before the device is opened: a short input is a usage error that changed nothing.
     private static void ReadData(string? path, byte[] data)
     {
-        using Stream input = path is null ? ToolConsole.Current.OpenInput() : File.Exists(path) ? File.OpenRead(path)
-            : throw new UsageException("--data", $"'{path}' does not exist");
+        using Stream input = path is null ? ToolConsole.Current.OpenInput() : ToolContext.OpenInput("--data", path);
         ToolContext.ReadInput(input, data, "--data", path ?? "stdin", "zeros");
     }
 

@@ -1,5 +1,6 @@
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver;
+using PolledNvme.Bench.Engines;
 using PolledNvme.Emulation;
 
 namespace PolledNvme.Bench.Tools;
@@ -18,7 +19,7 @@ internal static class FormatCommand
     /// <summary>NSID that formats every namespace (broadcast).</summary>
     private const uint AllNamespaces = 0xFFFFFFFF;
 
-    private static readonly ToolSpec Spec = new("format", "pnvme format <device> [OPTIONS]",
+    internal static readonly ToolSpec Spec = new("format", "pnvme format <device> [OPTIONS]",
         """
         Format NVM: erases the namespace's data, optionally with a new LBA format and PI settings.
         On an emulated controller on a file (emu:PATH) the new format is recorded beside the image
@@ -40,10 +41,11 @@ internal static class FormatCommand
             ToolContext.OutputFormatText,
         ]);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, stderr, a =>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         var output = ToolContext.OutputOf(a, binaryAllowed: false);
+        uint? nsidAsked = ToolContext.NamespaceIdOf(a);
         bool lbafGiven = a.Get("lbaf") is not null;
         int lbafAsked = (int)a.Number("lbaf", 63);
         ulong blockSize = a.Suffixed("block-size");
@@ -58,27 +60,39 @@ internal static class FormatCommand
         ulong timeoutMs = a.Number("timeout", uint.MaxValue, 600_000);
         if (timeoutMs == 0)
             throw new UsageException("--timeout", "must be at least 1 ms");
-        bool keepsData = HoldsData(device);
+        bool askFirst = HoldsData(device) && !a.Has("force");
+
+        // Everything that needs the namespace, then the confirmation: both before the image is
+        // opened when opening writes it (created, or re-laid with format=1, which erases it too).
+        (uint Nsid, Namespace Ns, int Lbaf) Check(NvmeController controller)
+        {
+            uint nsid = nsidAsked is AllNamespaces ? AllNamespaces : ToolContext.PickNamespace(controller, nsidAsked).Id;
+            var ns = nsid == AllNamespaces ? controller.Namespaces[0] : controller.GetNamespace(nsid);
+            foreach (var target in controller.Namespaces.Where(n => nsid == AllNamespaces || n.Id == nsid))
+                ToolContext.RequireWritable(target, "format");
+            int lbaf = lbafGiven ? lbafAsked : ns.FormatIndex;
+            if (blockSize != 0)
+            {
+                int found = ns.LbaFormats.Select((f, i) => (f, i)).FirstOrDefault(x => (ulong)x.f.BlockSize == blockSize && x.f.MetadataSize == 0, (default!, -1)).i;
+                if (found < 0)
+                    throw new UsageException("--block-size", $"no LBA format has {blockSize}-byte blocks without metadata (see pnvme id-ns -H); give --lbaf");
+                lbaf = found;
+            }
+            if (lbaf >= ns.LbaFormats.Count)
+                throw new UsageException("--lbaf", $"{lbaf} is not one of the namespace's formats 0..{ns.LbaFormats.Count - 1}");
+            if (pi != 0 && ns.LbaFormats[lbaf].MetadataSize == 0)
+                throw new UsageException("--pi", $"LBA format {lbaf} has no metadata to hold protection information");
+            if (askFirst)
+            {
+                Confirm(device.Text!, nsid, stderr);
+                askFirst = false;
+            }
+            return (nsid, ns, lbaf);
+        }
 
         var options = new NvmeControllerOptions { AdminTimeout = TimeSpan.FromMilliseconds(timeoutMs) };
-        using var controller = ToolContext.Open(device, options);
-        uint nsid = ToolContext.NamespaceIdOf(a) is AllNamespaces ? AllNamespaces : ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a)).Id;
-        var ns = nsid == AllNamespaces ? controller.Namespaces[0] : controller.GetNamespace(nsid);
-        int lbaf = lbafGiven ? lbafAsked : ns.FormatIndex;
-        if (blockSize != 0)
-        {
-            int found = ns.LbaFormats.Select((f, i) => (f, i)).FirstOrDefault(x => (ulong)x.f.BlockSize == blockSize && x.f.MetadataSize == 0, (default!, -1)).i;
-            if (found < 0)
-                throw new UsageException("--block-size", $"no LBA format has {blockSize}-byte blocks without metadata (see pnvme id-ns -H); give --lbaf");
-            lbaf = found;
-        }
-        if (lbaf >= ns.LbaFormats.Count)
-            throw new UsageException("--lbaf", $"{lbaf} is not one of the namespace's formats 0..{ns.LbaFormats.Count - 1}");
-        if (pi != 0 && ns.LbaFormats[lbaf].MetadataSize == 0)
-            throw new UsageException("--pi", $"LBA format {lbaf} has no metadata to hold protection information");
-
-        if (keepsData && !a.Has("force") && !Confirm(device, nsid, stderr))
-            return Cli.ExitFailure;
+        using var controller = ToolContext.Open(device, c => Check(c), options);
+        var (nsid, ns, lbaf) = Check(controller);
         controller.FormatNvm(nsid, lbaf, mset, pi, pil, ses);
         var after = controller.GetNamespace(nsid == AllNamespaces ? ns.Id : nsid);
         if (output == ToolOutput.Json)
@@ -109,19 +123,18 @@ internal static class FormatCommand
 
     /// <summary>
     /// Whether the namespace keeps data from before this command: an emu: image that exists and
-    /// is not empty, or a real controller. mem: and null: namespaces are created empty by it.
+    /// is not empty (also with <c>format=1</c>: opening it erases it), or a real controller.
+    /// mem: and null: namespaces are created empty by it.
     /// </summary>
-    public static bool HoldsData(string device)
+    public static bool HoldsData(DeviceSpec device) => device.Kind switch
     {
-        if (device.StartsWith("mem:", StringComparison.Ordinal) || device.StartsWith("null:", StringComparison.Ordinal))
-            return false;
-        if (!device.StartsWith("emu:", StringComparison.Ordinal))
-            return true;
-        string? path = EmulatedControllerOptions.Parse(device).Namespaces[0].FilePath;
-        return path is not null && File.Exists(path) && new FileInfo(path).Length > 0;
-    }
+        DeviceKind.Emulated => device.Emulated!.Namespaces.Any(n => n.Backend == MediaBackendKind.File
+            && n.FilePath is { } path && File.Exists(path) && new FileInfo(path).Length > 0),
+        _ => true,
+    };
 
-    private static bool Confirm(string device, uint nsid, TextWriter stderr)
+    /// <summary>Asks at the terminal; a refusal, or no terminal to ask at, stops the command before anything changed.</summary>
+    private static void Confirm(string device, uint nsid, TextWriter stderr)
     {
         var console = ToolConsole.Current;
         string what = nsid == AllNamespaces ? "all namespaces" : $"namespace {nsid}";
@@ -133,8 +146,8 @@ internal static class FormatCommand
         stderr.Flush();
         string? answer = console.ReadAnswer()?.Trim();
         if (answer is not null && (answer.Equals("y", StringComparison.OrdinalIgnoreCase) || answer.Equals("yes", StringComparison.OrdinalIgnoreCase)))
-            return true;
-        stderr.WriteLine("format: not confirmed; nothing was changed");
-        return false;
+            return;
+        stderr.WriteLine();
+        throw new OperationCanceledException("not confirmed; nothing was changed");
     }
 }

@@ -11,7 +11,7 @@ namespace PolledNvme.Bench.Tools;
 /// </summary>
 internal static class IdCtrlCommand
 {
-    private static readonly ToolSpec Spec = new("id-ctrl", "pnvme id-ctrl <device> [OPTIONS]",
+    internal static readonly ToolSpec Spec = new("id-ctrl", "pnvme id-ctrl <device> [OPTIONS]",
         "Identify Controller (CNS 01h): the controller's capabilities, with nvme-cli's field names.",
         [
             ToolContext.Device,
@@ -20,9 +20,9 @@ internal static class IdCtrlCommand
             CliOption.Flag("human-readable", 'H', "decode the bit fields"),
         ]);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, stderr, a =>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         var format = ToolContext.OutputOf(a);
         using var controller = ToolContext.Open(device);
         byte[] page = ToolContext.IdentifyPage(controller, IdentifyCns.Controller, 0);

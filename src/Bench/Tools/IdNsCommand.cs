@@ -12,7 +12,7 @@ namespace PolledNvme.Bench.Tools;
 /// </summary>
 internal static class IdNsCommand
 {
-    private static readonly ToolSpec Spec = new("id-ns", "pnvme id-ns <device> [OPTIONS]",
+    internal static readonly ToolSpec Spec = new("id-ns", "pnvme id-ns <device> [OPTIONS]",
         "Identify Namespace (CNS 00h): size, capabilities and LBA formats of a namespace, with nvme-cli's field names.\nThe protection information formats of each LBA format (PIF, STS) are shown by pnvme nvm-id-ns.",
         [
             ToolContext.Device, ToolContext.NamespaceId,
@@ -30,14 +30,15 @@ internal static class IdNsCommand
         "npwg", "npwa", "npdg", "npda", "nows", "mssrl", "mcl", "msrc", "nulbaf", "anagrpid", "endgid", "eui64", "nguid",
     ];
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, stderr, a =>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         var format = ToolContext.OutputOf(a);
+        uint? nsidAsked = ToolContext.NamespaceIdOf(a);
         if (a.Has("force"))
             throw new Options.UsageException("--force", "allocated but unattached namespaces (CNS 11h) do not exist on the controllers pnvme drives");
-        using var controller = ToolContext.Open(device);
-        uint nsid = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a)).Id;
+        using var controller = ToolContext.Open(device, c => ToolContext.PickNamespace(c, nsidAsked));
+        uint nsid = ToolContext.PickNamespace(controller, nsidAsked).Id;
         byte[] page = ToolContext.IdentifyPage(controller, IdentifyCns.Namespace, nsid);
         Print(stdout, nsid, page, format, a.Has("human-readable"), a.Has("vendor-specific"));
         return Cli.ExitOk;

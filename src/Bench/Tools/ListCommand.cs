@@ -27,7 +27,7 @@ internal static class ListCommand
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, "/sys/bus/pci/devices");
 
     /// <summary>Runs against a sysfs-like root (tests give a fake tree).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, string sysfsDevices) => ToolContext.Guard("list", stderr, () =>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, string sysfsDevices)
     {
         if (args.Contains("--help")) { stdout.WriteLine(Usage); return Cli.ExitOk; }
         var a = new ArgReader(args, ["output-format"], [], new Dictionary<string, string> { ["o"] = "output-format" });
@@ -71,7 +71,7 @@ internal static class ListCommand
             stdout.WriteLine(EmulatedHint);
         }
         return Cli.ExitOk;
-    });
+    }
 
     /// <summary>Finds NVMe controllers under <paramref name="sysfsDevices"/> (one directory per PCI function).</summary>
     public static List<PciNvmeController> Scan(string sysfsDevices)

@@ -15,7 +15,10 @@ internal static class LogCommands
 {
     private const uint AllNamespaces = 0xFFFFFFFF;
 
-    private static readonly ToolSpec GetLogSpec = new("get-log", "pnvme get-log <device> --log-id=ID --log-len=BYTES [OPTIONS]",
+    /// <summary>The largest log one command line reads (it is held in memory to be printed).</summary>
+    public const uint MaxLogBytes = 1 << 30;
+
+    internal static readonly ToolSpec GetLogSpec = new("get-log", "pnvme get-log <device> --log-id=ID --log-len=BYTES [OPTIONS]",
         "Get Log Page: any log page, as a hex dump (default) or raw bytes.",
         [
             ToolContext.Device,
@@ -33,7 +36,7 @@ internal static class LogCommands
             CliOption.Flag("ot", 'O', "offset type: LPO is an index, not bytes"),
         ]);
 
-    private static readonly ToolSpec SmartLogSpec = new("smart-log", "pnvme smart-log <device> [OPTIONS]",
+    internal static readonly ToolSpec SmartLogSpec = new("smart-log", "pnvme smart-log <device> [OPTIONS]",
         "SMART / Health Information log (02h): temperature, spare, wear, data and command counts, errors.",
         [
             ToolContext.Device,
@@ -42,7 +45,7 @@ internal static class LogCommands
             CliOption.Flag("human-readable", 'H', "decode the critical warning bits"),
         ]);
 
-    private static readonly ToolSpec ErrorLogSpec = new("error-log", "pnvme error-log <device> [OPTIONS]",
+    internal static readonly ToolSpec ErrorLogSpec = new("error-log", "pnvme error-log <device> [OPTIONS]",
         "Error Information log (01h): the newest failed commands first.",
         [
             ToolContext.Device,
@@ -50,9 +53,9 @@ internal static class LogCommands
             ToolContext.OutputFormat, ToolContext.RawBinary,
         ]);
 
-    public static int GetLog(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(GetLogSpec, args, stdout, stderr, a =>
+    public static int GetLog(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(GetLogSpec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         uint aen = (uint)a.Number("aen", uint.MaxValue);
         byte lid;
         uint length;
@@ -72,6 +75,8 @@ internal static class LogCommands
             throw new UsageException("--log-len", "is required: the number of bytes to read");
         if (length % 4 != 0)
             throw new UsageException("--log-len", $"{length} is not a multiple of 4 (the command counts dwords)");
+        if (length > MaxLogBytes)
+            throw new UsageException("--log-len", $"{length} bytes is more than pnvme holds in memory for one log ({MaxLogBytes}); read it in pieces with --lpo");
         var request = new LogRequest(lid, (uint)a.Number("namespace-id", uint.MaxValue, AllNamespaces), length)
         {
             Offset = a.Suffixed("lpo"),
@@ -82,7 +87,7 @@ internal static class LogCommands
             Csi = (byte)a.Number("csi", byte.MaxValue),
             OffsetIsIndex = a.Has("ot"),
         };
-        using var controller = ToolContext.Open(device);
+        using var controller = ToolContext.Open(device, c => Check(c, request));
         byte[] log = Read(controller, request);
         if (a.Has("raw-binary"))
         {
@@ -90,34 +95,37 @@ internal static class LogCommands
         }
         else
         {
-            stdout.WriteLine($"Device:{device} log-id:{lid} namespace-id:{CliText.Hex(request.Nsid)}");
+            stdout.WriteLine($"Device:{device.Text} log-id:{lid} namespace-id:{CliText.Hex(request.Nsid)}");
             CliText.HexDump(stdout, log);
         }
         return Cli.ExitOk;
     });
 
-    public static int SmartLog(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(SmartLogSpec, args, stdout, stderr, a =>
+    public static int SmartLog(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(SmartLogSpec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         var format = ToolContext.OutputOf(a);
         uint nsid = (uint)a.Number("namespace-id", uint.MaxValue, AllNamespaces);
-        using var controller = ToolContext.Open(device);
-        byte[] log = Read(controller, new LogRequest((byte)LogPageId.SmartHealth, nsid, SmartHealthLog.Size));
-        SmartLogPrinter.Print(stdout, log, nsid, device, format, a.Has("human-readable"));
+        var request = new LogRequest((byte)LogPageId.SmartHealth, nsid, SmartHealthLog.Size);
+        using var controller = ToolContext.Open(device, c => Check(c, request));
+        byte[] log = Read(controller, request);
+        SmartLogPrinter.Print(stdout, log, nsid, device.Text!, format, a.Has("human-readable"));
         return Cli.ExitOk;
     });
 
-    public static int ErrorLog(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(ErrorLogSpec, args, stdout, stderr, a =>
+    public static int ErrorLog(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(ErrorLogSpec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         var format = ToolContext.OutputOf(a);
         uint entries = (uint)a.Number("log-entries", uint.MaxValue, 64);
         if (entries == 0)
             throw new UsageException("--log-entries", "must be at least 1");
-        using var controller = ToolContext.Open(device);
-        entries = Math.Min(entries, (uint)controller.Identify.Elpe + 1);   // what the controller keeps, as nvme-cli does
-        byte[] log = Read(controller, new LogRequest((byte)LogPageId.ErrorInformation, AllNamespaces, entries * ErrorInformationEntry.Size));
-        ErrorLogPrinter.Print(stdout, log, device, format);
+        // At most what the controller keeps, as nvme-cli does.
+        LogRequest RequestFor(NvmeController c)
+            => new((byte)LogPageId.ErrorInformation, AllNamespaces, Math.Min(entries, (uint)c.Identify.Elpe + 1) * ErrorInformationEntry.Size);
+        using var controller = ToolContext.Open(device, c => Check(c, RequestFor(c)));
+        byte[] log = Read(controller, RequestFor(controller));
+        ErrorLogPrinter.Print(stdout, log, device.Text!, format);
         return Cli.ExitOk;
     });
 
@@ -133,16 +141,27 @@ internal static class LogCommands
         public bool OffsetIsIndex { get; init; }
     }
 
-    /// <summary>Reads a log, in MDTS-sized pieces at increasing offsets when it is larger than one transfer.</summary>
-    public static byte[] Read(NvmeController controller, LogRequest r)
+    /// <summary>
+    /// Checks a request against what the controller supports; a usage error, before any Get Log
+    /// Page (and on a probe, before an image is created).
+    /// </summary>
+    public static void Check(NvmeController controller, LogRequest r)
     {
-        int chunk = controller.MaxTransferBytes & ~3;
+        int chunk = controller.MaxAdminTransferBytes & ~3;
         bool extended = (controller.Identify.Lpa & (1 << 2)) != 0;
         if (r.Length > chunk && !extended)
             throw new UsageException("--log-len", $"{r.Length} bytes need several commands at increasing offsets, and the controller does not support the log page offset (LPA bit 2); read at most {chunk} bytes");
         if ((r.Offset != 0 || r.Lsi != 0 || r.Length > 4096) && !extended)
             throw new UsageException("--lpo", "the controller does not support extended Get Log Page fields (LPA bit 2): no offset, LSI or more than 4096 bytes");
-        var log = new byte[r.Length];
+    }
+
+    /// <summary>Reads a log, in MDTS-sized pieces at increasing offsets when it is larger than one transfer.</summary>
+    public static byte[] Read(NvmeController controller, LogRequest r)
+    {
+        Check(controller, r);
+        int chunk = controller.MaxAdminTransferBytes & ~3;
+        // Grown as pieces arrive: a large --log-len that the controller refuses at its second piece costs nothing.
+        var log = new MemoryStream((int)Math.Min(r.Length, (uint)chunk));
         using DmaBuffer buffer = controller.Memory.Allocate((int)Math.Min(r.Length, (uint)chunk));
         for (uint done = 0; done < r.Length;)
         {
@@ -163,9 +182,9 @@ internal static class LogCommands
                 Cdw14 = r.UuidIndex | (r.OffsetIsIndex ? 1u << 23 : 0) | ((uint)r.Csi << 24),
             };
             ToolContext.Admin(controller, command, buffer, (int)bytes, $"Get Log Page LID {r.LogId:X2}h, {bytes} bytes at offset {offset}");
-            buffer.Span[..(int)bytes].CopyTo(log.AsSpan((int)done));
+            log.Write(buffer.Span[..(int)bytes]);
             done += bytes;
         }
-        return log;
+        return log.ToArray();
     }
 }

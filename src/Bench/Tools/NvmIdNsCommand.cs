@@ -12,7 +12,7 @@ namespace PolledNvme.Bench.Tools;
 /// </summary>
 internal static class NvmIdNsCommand
 {
-    private static readonly ToolSpec Spec = new("nvm-id-ns", "pnvme nvm-id-ns <device> [OPTIONS]",
+    internal static readonly ToolSpec Spec = new("nvm-id-ns", "pnvme nvm-id-ns <device> [OPTIONS]",
         "NVM Command Set Identify Namespace (CNS 05h): protection information capabilities and, per LBA format, the PI format (16b/32b/64b guard) and storage tag size.",
         [
             ToolContext.Device, ToolContext.NamespaceId,
@@ -21,14 +21,15 @@ internal static class NvmIdNsCommand
             CliOption.Flag("verbose", 'v', "decode the fields"),
         ]);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, stderr, a =>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(Spec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         var format = ToolContext.OutputOf(a);
+        uint? nsidAsked = ToolContext.NamespaceIdOf(a);
         if (a.Number("uuid-index", 127) != 0)
             throw new Options.UsageException("--uuid-index", "the controllers pnvme drives report no UUID list (CTRATT bit 9): only index 0");
-        using var controller = ToolContext.Open(device);
-        uint nsid = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a)).Id;
+        using var controller = ToolContext.Open(device, c => ToolContext.PickNamespace(c, nsidAsked));
+        uint nsid = ToolContext.PickNamespace(controller, nsidAsked).Id;
         byte[] ns = ToolContext.IdentifyPage(controller, IdentifyCns.Namespace, nsid);
         byte[] nvm = ToolContext.IdentifyPage(controller, IdentifyCns.CommandSetNamespace, nsid, csi: 0);
         Print(stdout, nsid, ns, nvm, format, a.Has("verbose"));

@@ -99,7 +99,7 @@ internal static class NvmeCliCommands
         ["io-mgmt-send"] = NotReported + " (no I/O management)",
     };
 
-    /// <summary>The message for an nvme-cli command pnvme does not have, or null when it is not one.</summary>
+    /// <summary>What to say about an nvme-cli command pnvme does not have (after its name), or null when it is not one.</summary>
     public static string? Explain(string command)
-        => Refused.TryGetValue(command, out string? why) ? $"pnvme: '{command}' is an nvme-cli command pnvme does not have: {why}." : null;
+        => Refused.TryGetValue(command, out string? why) ? $"is an nvme-cli command pnvme does not have: {why}" : null;
 }

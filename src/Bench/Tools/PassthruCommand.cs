@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PolledNvme.Bench.Options;
+using PolledNvme.Bench.Report;
 using PolledNvme.Driver;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Queues;
@@ -47,19 +48,21 @@ internal static class PassthruCommand
         CliOption.Flag("latency", 'T', "print the command's latency"),
     ]);
 
-    private static readonly ToolSpec AdminSpec = Spec("admin-passthru", "Sends an admin command built from the options, and shows its result.");
-    private static readonly ToolSpec IoSpec = Spec("io-passthru", "Sends an I/O command built from the options on a queue pair of its own, and shows its result.");
+    internal static readonly ToolSpec AdminSpec = Spec("admin-passthru", "Sends an admin command built from the options, and shows its result.");
+    internal static readonly ToolSpec IoSpec = Spec("io-passthru", "Sends an I/O command built from the options on a queue pair of its own, and shows its result.");
 
     public static int Admin(string[] args, TextWriter stdout, TextWriter stderr) => Run(AdminSpec, admin: true, args, stdout, stderr);
 
     public static int Io(string[] args, TextWriter stdout, TextWriter stderr) => Run(IoSpec, admin: false, args, stdout, stderr);
 
-    private static int Run(ToolSpec spec, bool admin, string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(spec, args, stdout, stderr, a =>
+    private static int Run(ToolSpec spec, bool admin, string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(spec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
+        var device = ToolContext.DeviceOf(a);
         if (a.Get("opcode") is null)
             throw new UsageException("--opcode", "is required");
         byte opcode = (byte)a.Number("opcode", byte.MaxValue);
+        if (admin && opcode == (byte)AdminOpcode.AsynchronousEventRequest)
+            throw new UsageException("--opcode", "0x0c is Asynchronous Event Request: it completes only when an event occurs, and the controller pnvme opens lives for this one command, so it could only time out");
         byte flags = (byte)a.Number("flags", byte.MaxValue);
         if ((flags & 0xC0) != 0)
             throw new UsageException("--flags", "PSDT (bits 7:6) must be 0: the driver describes the data with PRPs");
@@ -76,8 +79,15 @@ internal static class PassthruCommand
         byte prefill = (byte)a.Number("prefill", byte.MaxValue);
         ulong timeoutMs = a.Number("timeout", uint.MaxValue);
         string? file = a.Get("input-file");
-        if (write && file is not null && !File.Exists(file))
-            throw new UsageException("--input-file", $"'{file}' does not exist");
+        bool fileIn = file is not null && write && dataLen > 0;
+        bool fileOut = file is not null && read && dataLen > 0;
+        if (fileIn)
+            ToolContext.CheckInput("--input-file", file!);
+        if (fileOut)
+        {
+            // What the controller returns lands in the file: never on the device's image or its format record.
+            ToolContext.CheckOutputs(device, ("--input-file", file));
+        }
         var command = new SubmissionEntry
         {
             Opcode = opcode,
@@ -93,19 +103,34 @@ internal static class PassthruCommand
             Cdw15 = (uint)a.Number("cdw15", uint.MaxValue),
         };
 
+        // The data to send is read once, in the checks: before an image is created or re-laid and
+        // before any command, so a short input is a usage error that changed nothing.
+        byte[]? payload = null;
+        void Prepare(NvmeController controller)
+        {
+            int limit = admin ? controller.MaxAdminTransferBytes : controller.MaxTransferBytes;
+            if (dataLen > limit)
+                throw new UsageException("--data-len", $"{dataLen} bytes is more than one {(admin ? "admin" : "I/O")} command transfers on this controller ({limit})");
+            if (payload is null)
+            {
+                payload = new byte[dataLen];
+                payload.AsSpan().Fill(prefill);
+                if (write && dataLen > 0)
+                    Load(file, payload);
+            }
+        }
+
         var options = admin && timeoutMs != 0 ? new NvmeControllerOptions { AdminTimeout = TimeSpan.FromMilliseconds(timeoutMs) } : null;
-        using var controller = ToolContext.Open(device, options);
-        if (dataLen > controller.MaxTransferBytes)
-            throw new UsageException("--data-len", $"{dataLen} bytes is more than one command transfers on this controller ({controller.MaxTransferBytes}, MDTS)");
+        using var controller = ToolContext.Open(device, Prepare, options);
+        Prepare(controller);
         using DmaBuffer? data = dataLen > 0 ? controller.Memory.Allocate((int)dataLen) : null;
-        data?.Span.Fill(prefill);
-        if (data is not null && write)
-            Load(file, data.Span[..(int)dataLen]);
+        payload!.CopyTo(data is null ? default : data.Span);
         if (a.Has("show-command") || a.Has("dry-run"))
             Show(stdout, command, dataLen, data, timeoutMs);
         if (a.Has("dry-run"))
             return Cli.ExitOk;
 
+        using var output = fileOut ? OutputFile.Open("--input-file", file!) : null;
         string name = CommandName(admin, opcode);
         long start = Stopwatch.GetTimestamp();
         (NvmeStatus status, uint result) = admin
@@ -120,8 +145,12 @@ internal static class PassthruCommand
         if (data is not null && read)
         {
             ReadOnlySpan<byte> received = data.Span[..(int)dataLen];
-            if (file is not null)
-                File.WriteAllBytes(file, received.ToArray());
+            if (output is not null)
+            {
+                Stream stream = output.Begin();
+                stream.Write(received);
+                stream.Flush();
+            }
             else if (a.Has("raw-binary"))
                 ToolContext.WriteBinary(stdout, received);
             else
@@ -158,7 +187,7 @@ internal static class PassthruCommand
 
     private static void Load(string? file, Span<byte> target)
     {
-        using Stream input = file is null ? ToolConsole.Current.OpenInput() : File.OpenRead(file);
+        using Stream input = file is null ? ToolConsole.Current.OpenInput() : ToolContext.OpenInput("--input-file", file);
         ToolContext.ReadInput(input, target, "--data-len", file ?? "stdin", "the --prefill byte");
     }
 

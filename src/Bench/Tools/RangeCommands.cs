@@ -10,7 +10,7 @@ namespace PolledNvme.Bench.Tools;
 /// </summary>
 internal static class RangeCommands
 {
-    private static readonly ToolSpec WriteZeroesSpec = new("write-zeroes", "pnvme write-zeroes <device> [OPTIONS]",
+    internal static readonly ToolSpec WriteZeroesSpec = new("write-zeroes", "pnvme write-zeroes <device> [OPTIONS]",
         "Write Zeroes: the blocks read back as zeros. Only PRACT (8) is allowed in --prinfo: the command takes no PI checks.",
         [
             ToolContext.Device, ToolContext.NamespaceId, .. BlockCommandFlags.Range,
@@ -18,56 +18,77 @@ internal static class RangeCommands
             .. BlockCommandFlags.Protection('S'), .. BlockCommandFlags.Unsupported, ToolContext.OutputFormatText,
         ]);
 
-    private static readonly ToolSpec VerifySpec = new("verify", "pnvme verify <device> [OPTIONS]",
+    internal static readonly ToolSpec VerifySpec = new("verify", "pnvme verify <device> [OPTIONS]",
         "Verify: the controller reads the blocks and checks them (PI per --prinfo) without transferring data.",
         [
             ToolContext.Device, ToolContext.NamespaceId, .. BlockCommandFlags.Range,
             .. BlockCommandFlags.Protection('S'), .. BlockCommandFlags.Unsupported, ToolContext.OutputFormatText,
         ]);
 
-    private static readonly ToolSpec FlushSpec = new("flush", "pnvme flush <device> [OPTIONS]",
+    internal static readonly ToolSpec FlushSpec = new("flush", "pnvme flush <device> [OPTIONS]",
         "Flush: commits the volatile write cache of the namespace to the media.",
         [ToolContext.Device, ToolContext.NamespaceId]);
 
     public static int WriteZeroes(string[] args, TextWriter stdout, TextWriter stderr)
-        => RunRange(WriteZeroesSpec, "NVME Write Zeroes Success", args, stdout, stderr, (queue, ns, flags, a) =>
-        {
-            if (flags.Pi.Checks != Protection.PiChecks.None)
-                throw new UsageException(flags.Pi.Checks == Protection.PiChecks.StorageTag ? "--storage-tag-check" : "--prinfo",
-                    "Write Zeroes takes no PI checks (PRCHK and STC must be 0)");
-            var pi = flags.Pi;
-            return queue.WriteZeroesAsync(ns, flags.StartBlock, flags.Blocks, in pi, a.Has("deac"));
-        });
+        => RunRange(WriteZeroesSpec, "NVME Write Zeroes Success", writes: true, args, stdout, stderr,
+            flags =>
+            {
+                if (flags.Pi.Checks != Protection.PiChecks.None)
+                    throw new UsageException(flags.Pi.Checks == Protection.PiChecks.StorageTag ? "--storage-tag-check" : "--prinfo",
+                        "Write Zeroes takes no PI checks (PRCHK and STC must be 0)");
+            },
+            (queue, ns, flags, a) =>
+            {
+                var pi = flags.Pi;
+                return queue.WriteZeroesAsync(ns, flags.StartBlock, flags.Blocks, in pi, a.Has("deac"));
+            });
 
     public static int Verify(string[] args, TextWriter stdout, TextWriter stderr)
-        => RunRange(VerifySpec, "NVME Verify Success", args, stdout, stderr, (queue, ns, flags, _) =>
+        => RunRange(VerifySpec, "NVME Verify Success", writes: false, args, stdout, stderr, _ => { }, (queue, ns, flags, _) =>
         {
             var pi = flags.Pi;
             return queue.VerifyAsync(ns, flags.StartBlock, flags.Blocks, in pi);
         });
 
-    /// <summary>What write-zeroes and verify share: the device, the range and PI options, one command, nvme-cli's success line.</summary>
-    private static int RunRange(ToolSpec spec, string successLine, string[] args, TextWriter stdout, TextWriter stderr,
-        Func<IoQueuePair, Namespace, BlockCommandFlags, NvmeCliArgs, ValueTask> submit)
-        => ToolContext.Run(spec, args, stdout, stderr, a =>
+    /// <summary>
+    /// What write-zeroes and verify share: the device, the range and PI options (checked before
+    /// any command, and before an image is created or re-laid), one command, nvme-cli's success line.
+    /// </summary>
+    private static int RunRange(ToolSpec spec, string successLine, bool writes, string[] args, TextWriter stdout, TextWriter stderr,
+        Action<BlockCommandFlags> check, Func<IoQueuePair, Namespace, BlockCommandFlags, NvmeCliArgs, ValueTask> submit)
+        => ToolContext.Run(spec, args, stdout, a =>
         {
-            string device = ToolContext.DeviceOf(a);
+            var device = ToolContext.DeviceOf(a);
             var format = ToolContext.OutputOf(a, binaryAllowed: false);
             BlockCommandFlags.RefuseUnsupported(a, "limited-retry", "force-unit-access");
-            using var controller = ToolContext.Open(device);
-            var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
-            var flags = BlockCommandFlags.Parse(a, ns, stderr);
+            BlockCommandFlags.CheckSyntax(a);
+            uint? nsid = ToolContext.NamespaceIdOf(a);
+            (Namespace Ns, BlockCommandFlags Flags) Check(NvmeController controller, TextWriter notes)
+            {
+                var ns = ToolContext.PickNamespace(controller, nsid);
+                if (writes)
+                    ToolContext.RequireWritable(ns, spec.Name);
+                var flags = BlockCommandFlags.Parse(a, ns, notes);
+                check(flags);
+                return (ns, flags);
+            }
+            using var controller = ToolContext.Open(device, c => Check(c, TextWriter.Null));
+            // Notes are printed once every check has passed: a usage error stays one line.
+            var notes = new StringWriter();
+            var (ns, flags) = Check(controller, notes);
+            stderr.Write(notes.ToString());
             using var queue = controller.CreateIoQueuePair(2);
             queue.Wait(submit(queue, ns, flags, a));
             Report(stdout, format, spec.Name, successLine, ns, flags.StartBlock, flags.Blocks);
             return Cli.ExitOk;
         });
 
-    public static int Flush(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(FlushSpec, args, stdout, stderr, a =>
+    public static int Flush(string[] args, TextWriter stdout, TextWriter stderr) => ToolContext.Run(FlushSpec, args, stdout, a =>
     {
-        string device = ToolContext.DeviceOf(a);
-        using var controller = ToolContext.Open(device);
-        var ns = ToolContext.PickNamespace(controller, ToolContext.NamespaceIdOf(a));
+        var device = ToolContext.DeviceOf(a);
+        uint? nsid = ToolContext.NamespaceIdOf(a);
+        using var controller = ToolContext.Open(device, c => ToolContext.PickNamespace(c, nsid));
+        var ns = ToolContext.PickNamespace(controller, nsid);
         using var queue = controller.CreateIoQueuePair(2);
         queue.Wait(queue.FlushAsync(ns));
         stdout.WriteLine("NVMe Flush: success");

@@ -46,26 +46,31 @@ internal static class ToolContext
     public static readonly CliOption RawBinary = CliOption.Flag("raw-binary", 'b', "the raw data on stdout (same as -o binary)");
 
     /// <summary>
-    /// Parses <paramref name="args"/> for <paramref name="spec"/> and runs <paramref name="body"/>
-    /// inside <see cref="Guard"/>; <c>-h/--help</c> prints the command's help.
+    /// Parses <paramref name="args"/> for <paramref name="spec"/> and runs <paramref name="body"/>;
+    /// <c>-h/--help</c> prints the command's help. Failures are not caught here: they reach the one
+    /// top-level handler (<see cref="Cli.Run(string[], TextWriter, TextWriter, Run.StopRequest)"/>, <see cref="CliErrors"/>).
     /// </summary>
-    public static int Run(ToolSpec spec, string[] args, TextWriter stdout, TextWriter stderr, Func<NvmeCliArgs, int> body)
-        => Guard(spec.Name, stderr, () =>
+    public static int Run(ToolSpec spec, string[] args, TextWriter stdout, Func<NvmeCliArgs, int> body)
+    {
+        var a = NvmeCliArgs.Parse(args, spec.Options);
+        if (a.HelpRequested)
         {
-            var a = NvmeCliArgs.Parse(args, spec.Options);
-            if (a.HelpRequested)
-            {
-                stdout.WriteLine(HelpText(spec));
-                return Cli.ExitOk;
-            }
-            return body(a);
-        });
+            stdout.WriteLine(HelpText(spec));
+            return Cli.ExitOk;
+        }
+        return body(a);
+    }
 
     /// <summary>The help of <paramref name="spec"/>.</summary>
     public static string HelpText(ToolSpec spec) => NvmeCliArgs.Help(spec.Usage, spec.Description, spec.Options);
 
-    /// <summary>The device: the one positional argument or <c>--device</c> (not both unless equal).</summary>
-    public static string DeviceOf(NvmeCliArgs a)
+    /// <summary>
+    /// The device: the one positional argument or <c>--device</c> (not both unless equal), parsed
+    /// and checked here, before anything is opened (a malformed string is a usage error naming the key).
+    /// </summary>
+    public static DeviceSpec DeviceOf(NvmeCliArgs a) => DeviceSpec.ParseController(DeviceTextOf(a));
+
+    private static string DeviceTextOf(NvmeCliArgs a)
     {
         string? flag = a.Get("device");
         if (a.Positionals.Count > 1)
@@ -95,36 +100,52 @@ internal static class ToolContext
         => a.Number("namespace-id", uint.MaxValue) is var n and not 0 ? (uint)n : null;
 
     /// <summary>
-    /// Runs <paramref name="body"/> and maps failures to exit codes: usage → 2, an NVMe status or a
-    /// device problem → 1, printing <c>pnvme NAME: message</c> on stderr.
+    /// Opens the controller of a parsed device string. When opening writes the image (it is
+    /// created, or re-laid with <c>format=1</c>), <paramref name="check"/> first runs against a
+    /// probe of the same geometry on the null backend, so a usage error leaves the file untouched;
+    /// otherwise the caller runs its checks on the controller returned, before its first command.
     /// </summary>
-    public static int Guard(string name, TextWriter stderr, Func<int> body)
+    /// <param name="device">The parsed device string.</param>
+    /// <param name="check">The command's checks that need the controller (namespace, options against its format); throws <see cref="UsageException"/>.</param>
+    /// <param name="options">The driver's options (a longer admin timeout for Format NVM, a passthru's timeout); null for the defaults.</param>
+    public static NvmeController Open(DeviceSpec device, Action<NvmeController>? check = null, NvmeControllerOptions? options = null)
+    {
+        if (check is not null && device.WritesOnOpen)
+        {
+            using var probe = DeviceTargets.OpenController(device.Probe(), options);
+            check(probe);
+        }
+        return DeviceTargets.OpenController(device, options);
+    }
+
+    /// <summary>
+    /// Checks, before the device is opened, that each output file can be written, is not a
+    /// directory, and is neither the device's image nor its format record (nor any other emulated
+    /// image): see <see cref="OutputPaths"/>.
+    /// </summary>
+    public static void CheckOutputs(DeviceSpec device, params (string Flag, string? Path)[] outputs) => OutputPaths.Check(outputs, device.DataFiles);
+
+    /// <summary>Checks, before the device is opened, that an input file exists and is not a directory.</summary>
+    public static void CheckInput(string flag, string path)
+    {
+        if (path.Length == 0) throw new UsageException(flag, "needs a file name");
+        if (path.Contains('\0')) throw new UsageException(flag, "the file name contains a NUL character");
+        if (Directory.Exists(path)) throw new UsageException(flag, $"'{path}' is a directory; give the file to read from");
+        if (!File.Exists(path)) throw new UsageException(flag, $"'{path}' does not exist");
+    }
+
+    /// <summary>Opens an input file checked by <see cref="CheckInput"/>; one that became unreadable since is an I/O failure.</summary>
+    public static FileStream OpenInput(string flag, string path)
     {
         try
         {
-            return body();
+            return File.OpenRead(path);
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"pnvme {name}: {e.Message}");
-            stderr.WriteLine($"Run 'pnvme {name} --help' for the options.");
-            return Cli.ExitUsage;
-        }
-        catch (NvmeException e)
-        {
-            stderr.WriteLine($"pnvme {name}: NVMe status {e.Status}: {e.Message}");
-            return Cli.ExitFailure;
-        }
-        catch (Exception e) when (e is NvmeControllerException or IOException or UnauthorizedAccessException
-            or InvalidOperationException or ArgumentException or NotSupportedException or TimeoutException)
-        {
-            stderr.WriteLine($"pnvme {name}: {e.Message}");
-            return Cli.ExitFailure;
+            throw new IOException($"{flag}: cannot read '{path}': {e.Message}", e);
         }
     }
-
-    /// <summary>Opens the controller of <paramref name="device"/>.</summary>
-    public static NvmeController Open(string device, NvmeControllerOptions? options = null) => DeviceTargets.OpenController(device, options);
 
     /// <summary>The namespace <paramref name="nsid"/>, or the first active one.</summary>
     public static Namespace PickNamespace(NvmeController c, uint? nsid)
@@ -136,6 +157,13 @@ internal static class ToolContext
             return c.GetNamespace(id);
         }
         return c.Namespaces.Count > 0 ? c.Namespaces[0] : throw new InvalidOperationException($"{c.Address} has no active namespace");
+    }
+
+    /// <summary>Refuses a command that writes <paramref name="ns"/> when the namespace is write protected.</summary>
+    public static void RequireWritable(Namespace ns, string command)
+    {
+        if (ns.IsWriteProtected)
+            throw new UsageException("--device", $"namespace {ns.Id} is write protected (ro=1), and {command} writes it; open it without ro=1");
     }
 
     /// <summary>Reads an Identify page (CNS <paramref name="cns"/>, CSI in CDW11[31:24]) into a struct.</summary>

@@ -22,8 +22,19 @@ namespace PolledNvme.Bench.Tools;
 /// </summary>
 internal readonly record struct TransferSizes(long Data, long Metadata, long DataOut)
 {
-    /// <summary>Works out and checks the sizes; <paramref name="metadataFile"/> is whether <c>-M</c> was given.</summary>
-    public static TransferSizes Check(NvmeCliArgs a, Namespace ns, BlockCommandFlags flags, bool read, bool metadataFile, TextWriter stderr)
+    /// <summary>Parses <c>-z</c> and <c>-y</c> alone, so a malformed one is refused before the device is opened.</summary>
+    public static void CheckSyntax(NvmeCliArgs a)
+    {
+        _ = a.Suffixed("data-size");
+        _ = a.Suffixed("metadata-size");
+    }
+
+    /// <summary>
+    /// Works out and checks the sizes; <paramref name="metadataFile"/> is whether <c>-M</c> was
+    /// given. nvme-cli's rounding message goes to <paramref name="notes"/>, printed by the caller
+    /// once every check has passed.
+    /// </summary>
+    public static TransferSizes Check(NvmeCliArgs a, Namespace ns, BlockCommandFlags flags, bool read, bool metadataFile, TextWriter notes)
     {
         bool pract = flags.Pi.Pract;
         long data = ns.DataBytes(flags.Blocks, pract);
@@ -33,7 +44,7 @@ internal readonly record struct TransferSizes(long Data, long Metadata, long Dat
         if (a.Get("data-size") is not null && a.Suffixed("data-size") != 0)   // 0 is nvme-cli's "not given"
         {
             long asked = (long)Math.Min(a.Suffixed("data-size"), long.MaxValue);
-            dataOut = Judge("--data-size", asked, data, flags.Blocks, unit, read, stderr, "data");
+            dataOut = Judge("--data-size", asked, data, flags.Blocks, unit, read, notes, "data");
         }
         bool metaGiven = a.Get("metadata-size") is not null && a.Suffixed("metadata-size") != 0;
         if (meta == 0 && (metaGiven || metadataFile))
@@ -48,12 +59,12 @@ internal readonly record struct TransferSizes(long Data, long Metadata, long Dat
             if (!metaGiven && !metadataFile)
                 throw new UsageException("--metadata", $"the format keeps metadata in a separate buffer ({meta} bytes for {flags.Blocks} blocks): give -M FILE, or -y {meta} to have it follow the data on {(read ? "stdout" : "stdin")}");
             if (metaGiven)
-                Judge("--metadata-size", (long)Math.Min(a.Suffixed("metadata-size"), long.MaxValue), meta, flags.Blocks, ns.MetadataSize.ToString(), read, stderr, "metadata");
+                Judge("--metadata-size", (long)Math.Min(a.Suffixed("metadata-size"), long.MaxValue), meta, flags.Blocks, ns.MetadataSize.ToString(), read, notes, "metadata");
         }
         return new TransferSizes(data, meta, dataOut);
     }
 
-    private static long Judge(string flag, long asked, long needed, int blocks, string unit, bool read, TextWriter stderr, string what)
+    private static long Judge(string flag, long asked, long needed, int blocks, string unit, bool read, TextWriter notes, string what)
     {
         if (asked == needed)
             return asked;
@@ -61,7 +72,7 @@ internal readonly record struct TransferSizes(long Data, long Metadata, long Dat
             throw new UsageException(flag, $"{asked} bytes is more than the {needed} the command transfers ({blocks} blocks of {unit} bytes; -c is 0's based: -c {blocks - 1} means {blocks} blocks)");
         if (!read)
             throw new UsageException(flag, $"{asked} bytes do not cover the {needed} the command transfers ({blocks} blocks of {unit} bytes); nvme-cli would pad the {what} with zeros");
-        stderr.WriteLine($"Rounding {what} size to fit block count ({needed} bytes)");
+        notes.WriteLine($"Rounding {what} size to fit block count ({needed} bytes)");
         return asked;
     }
 }

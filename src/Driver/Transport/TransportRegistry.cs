@@ -25,10 +25,25 @@ public static class TransportRegistry
     private static readonly Lock s_lock = new();
     private static readonly Dictionary<string, Func<string, NvmeTransport>> s_openers = new(StringComparer.Ordinal)
     {
-        [PciAddress.Scheme.TrimEnd(':')] = VfioTransport.Open,
+        [PciAddress.Scheme.TrimEnd(':')] = OpenPci,
         [Tcp.NvmeTcpOptions.Scheme] = Tcp.NvmeTcpTransport.Open,
     };
     private static bool s_emulationProbed;
+
+    /// <summary>A malformed PCI address is a bad device string like any other: ArgumentException naming it.</summary>
+    private static NvmeTransport OpenPci(string address)
+    {
+        PciAddress pci;
+        try
+        {
+            pci = PciAddress.Parse(address);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException(e.Message, nameof(address), e);
+        }
+        return VfioTransport.Open(pci, VfioHost.System);
+    }
 
     /// <summary>The registered schemes (without the colon), sorted.</summary>
     public static IReadOnlyList<string> Schemes

@@ -30,7 +30,7 @@ internal readonly record struct MediaFormatRecord(
     public const uint Version = 2;
 
     /// <summary>Appended to the image path to name the sidecar that holds the record.</summary>
-    public const string SidecarSuffix = ".pnvmefmt";
+    public const string SidecarSuffix = EmulatedImageFiles.FormatRecordSuffix;
 
     private const ulong Magic = 0x544D46454D564E50; // "PNVMEFMT" read as a little-endian u64
     private const int CrcOffset = 40;

@@ -15,7 +15,7 @@ public class PollerTests
         Namespace ns = setup.Ns;
         using IoQueuePair qp = setup.Controller.CreateIoQueuePair(16);
         using DmaBuffer data = setup.Controller.Memory.Allocate(512);
-        int cpu = Environment.ProcessorCount - 1;
+        int cpu = CoreAffinity.LastAllowedCpu();
         int submitted = 0, completed = 0, wrongCpu = 0, failed = 0;
         var state = new int[2];
         IoCompletionCallback done = static (s, in r) =>

@@ -167,7 +167,10 @@ public class VfioHostTests
     {
         var e = Assert.Throws<VfioException>(() => PolledNvme.Driver.NvmeController.Open("pci:ffff:ff:1f.7"))!;
         Assert.That(e.Message, Does.Contain("No PCI device ffff:ff:1f.7"));
-        Assert.Throws<FormatException>(() => PolledNvme.Driver.NvmeController.Open("pci:not-a-bdf"));
+        // A malformed address is a bad argument like any malformed device string (the parser's FormatException inside).
+        var bad = Assert.Throws<ArgumentException>(() => PolledNvme.Driver.NvmeController.Open("pci:not-a-bdf"))!;
+        Assert.That(bad.Message, Does.Contain("'pci:not-a-bdf' is not a PCI address"));
+        Assert.That(bad.InnerException, Is.InstanceOf<FormatException>());
     }
 
     [Test]
