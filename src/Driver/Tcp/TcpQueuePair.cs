@@ -183,6 +183,10 @@ internal sealed unsafe partial class TcpQueuePair : TransportQueuePair
     /// <inheritdoc/>
     public override int ProcessCompletions(int max = int.MaxValue)
     {
+        // At most a queue's worth per call: handlers that resubmit against a target that answers
+        // at once would otherwise keep one call (and the caller's deadline checks) going forever.
+        if (max > Depth)
+            max = Depth;
         if (_failure is null)
         {
             if (_transport.AssociationFailure is { } lost)
