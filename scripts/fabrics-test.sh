@@ -87,7 +87,7 @@ busy() { awk '/^cpu / { print $2+$3+$4+$7+$8+$9 }' /proc/stat; }
 for qd in 1 32; do
   /bin/pnvme-guest-test --fabrics-bench "tcp:127.0.0.1:4420/$NQN,sqflow=0" $qd $SECS $CPU
 done
-echo "transport=tcp,traddr=127.0.0.1,trsvcid=4420,nqn=$NQN" > /dev/nvme-fabrics || echo "init: kernel initiator connect failed"
+nvme connect -t tcp -a 127.0.0.1 -s 4420 -n "$NQN" || echo "init: kernel initiator connect failed (nvme connect -t tcp)"
 for i in $(seq 100); do [ -b /dev/nvme0n1 ] && break; sleep 0.1; done
 if [ -b /dev/nvme0n1 ]; then
   for qd in 1 32; do
@@ -170,13 +170,22 @@ host_phase() {
       check "host-io[${keys:-,defaults}]" PASS "128 KiB written and read back with pnvme write/read, compared"
     else check "host-io[${keys:-,defaults}]" FAIL "$(cat "$work/w.txt" "$work/r.txt" | tail -n 2 | tr '\n' '|')"; fi
   done
+  # 16 blocks at LBA 8192: written, then blocks 2-3 write-zeroed and 8-11 deallocated (null_blk
+  # with discard reads them back as zeros), flushed, read back.
   head -c 8192 /dev/urandom >"$work/in.bin"
-  if "$pnvme" write "$dev" -s 8192 -c 15 -z 8192 -d "$work/in.bin" >/dev/null 2>&1 \
-    && "$pnvme" write-zeroes "$dev" -s 8194 -c 1 >/dev/null 2>&1 && "$pnvme" dsm "$dev" --slbs 8200 --blocks 4 --ad >/dev/null 2>&1 \
-    && "$pnvme" flush "$dev" >/dev/null 2>&1 && "$pnvme" read "$dev" -s 8192 -c 15 -z 8192 >"$work/out.bin" 2>/dev/null \
-    && cmp -s <(head -c 1024 "$work/in.bin"; head -c 1024 /dev/zero; tail -c +2049 "$work/in.bin" | head -c 3072; head -c 2048 /dev/zero; tail -c +7169 "$work/in.bin") "$work/out.bin"; then
-    check host-write-zeroes-dsm-flush PASS "write zeroes (2 blocks) and deallocate (4 blocks) read back as zeros, the rest as written"
-  else check host-write-zeroes-dsm-flush FAIL "the 16 blocks did not read back as expected"; fi
+  local step failed_step=
+  for step in "write $dev -s 8192 -c 15 -z 8192 -d $work/in.bin" "write-zeroes $dev -s 8194 -c 1" \
+      "dsm $dev --slbs 8200 --blocks 4 --ad" "flush $dev"; do
+    # shellcheck disable=SC2086 # the step is a word list
+    "$pnvme" $step >"$work/step.txt" 2>&1 || { failed_step="pnvme $step: $(tail -n 1 "$work/step.txt")"; break; }
+  done
+  if [ -n "$failed_step" ]; then check host-write-zeroes-dsm-flush FAIL "$failed_step"
+  elif ! "$pnvme" read "$dev" -s 8192 -c 15 -z 8192 >"$work/out.bin" 2>"$work/step.txt"; then
+    check host-write-zeroes-dsm-flush FAIL "pnvme read: $(tail -n 1 "$work/step.txt")"
+  elif { head -c 1024 "$work/in.bin"; head -c 1024 /dev/zero; tail -c +2049 "$work/in.bin" | head -c 2048; head -c 2048 /dev/zero
+          tail -c +6145 "$work/in.bin"; } >"$work/expected.bin" && cmp -s "$work/expected.bin" "$work/out.bin"; then
+    check host-write-zeroes-dsm-flush PASS "write zeroes (blocks 2-3) and deallocate (8-11) read back as zeros, the rest as written; flush"
+  else check host-write-zeroes-dsm-flush FAIL "the 16 blocks read back differ from written + zeros at 2-3 and 8-11: $(cmp "$work/expected.bin" "$work/out.bin" 2>&1 | head -n 1)"; fi
   if "$pnvme" bench --device="$dev,ddgst=1" --rw=randrw --bs=4k --iodepth=16 --numjobs=2 --runtime=3 --size=64M --verify >"$work/bench.txt" 2>&1; then
     check host-bench-verify PASS "$(grep -m1 -i 'iops' "$work/bench.txt" | sed 's/^ *//')"
   else check host-bench-verify FAIL "$(tail -n 3 "$work/bench.txt" | tr '\n' '|')"; fi
@@ -186,6 +195,8 @@ print_bench() {
   local line qd iops cpu sys lat busy ios usr sysc runtime
   echo "benchmark (4 KiB randread, ${bench_seconds} s per run, same guest, same nvmet target; TCG: compare within this run only):"
   printf '  %-34s %4s %9s %9s %14s %14s\n' initiator QD IOPS 'lat us' 'proc CPU us/IO' 'guest CPU us/IO'
+  echo "  (proc CPU: the initiator process's user+system time per I/O; guest CPU: all busy CPU time of the guest per I/O —"
+  echo "   initiator, kernel TCP stack and nvmet target together, kernel worker threads included)"
   while read -r line; do
     qd=$(grep -o 'qd=[0-9]*' <<<"$line" | cut -d= -f2); iops=$(grep -o ' iops=[0-9]*' <<<"$line" | cut -d= -f2)
     lat=$(grep -o 'lat_us=[0-9.]*' <<<"$line" | cut -d= -f2); cpu=$(grep -o 'proc_cpu_us_per_io=[0-9.]*' <<<"$line" | cut -d= -f2)
