@@ -68,6 +68,8 @@ public class DiscoverCommandTests
     [TestCase(new[] { "discover", "mem:" }, 2, "not an NVMe/TCP address")]
     [TestCase(new[] { "discover", "-t", "rdma", "-a", "127.0.0.1" }, 2, "'rdma'")]
     [TestCase(new[] { "discover", "tcp:127.0.0.1:1", "-s", "4420" }, 2, "--trsvcid: goes with -a/--traddr")]
+    [TestCase(new[] { "discover", "-t", "tcp", "-a", "::1", "-s", "x" }, 2, "--traddr: -a/-s/-n/-q/-I make 'tcp:[::1]:x': port 'x' is not a TCP port")]
+    [TestCase(new[] { "discover", "-t", "tcp", "-a", "127.0.0.1", "-q", "host" }, 2, "hostnqn 'host' is not an NQN")]
     [TestCase(new[] { "discover", "tcp:127.0.0.1:4420,bogus=1" }, 2, "unknown key 'bogus'")]
     public void Discover_refuses_bad_command_lines(string[] args, int code, string message)
     {

@@ -1,3 +1,4 @@
+using PolledNvme.Bench.Engines;
 using PolledNvme.Bench.Options;
 using PolledNvme.Driver.Tcp;
 
@@ -61,7 +62,16 @@ internal static class DiscoverCommand
         string port = a.Get("trsvcid") ?? NvmeTcpOptions.DefaultDiscoveryPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string nqn = a.Get("nqn") is { } n ? "/" + n : "";
         string keys = (a.Get("hostnqn") is { } q ? ",hostnqn=" + q : "") + (a.Get("hostid") is { } id ? ",hostid=" + id : "");
-        return $"tcp:{host}:{port}{nqn}{keys}";
+        string built = $"tcp:{host}:{port}{nqn}{keys}";
+        try
+        {
+            NvmeTcpOptions.Parse(built);   // checked before anything connects, like a device string
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException("--traddr", $"-a/-s/-n/-q/-I make {DeviceSpec.Naming(built, DeviceSpec.MessageOf(e))}", e);
+        }
+        return built;
     }
 
     /// <summary>The text <c>nvme discover</c> prints.</summary>
