@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 RESULTS ?= TestResults
 
-.PHONY: all build test fuzz fuzz-cli run bench pack qemu-test fabrics-test fabrics-bench clean
+.PHONY: all build test test-long fuzz fuzz-cli run bench pack qemu-test fabrics-test fabrics-bench clean
 
 all: build
 
@@ -20,12 +20,16 @@ test:
 		--logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
 		--results-directory $(RESULTS)
 
+# The long mode: the same suite, with tests that sample randomness (the SIGKILL crash rounds)
+# running many more rounds (PNVME_LONG=1; docs/EMULATED-CONTROLLER.md, "Crash safety").
+test-long:
+	PNVME_LONG=1 $(MAKE) test
+
 # The SQE fuzzer alone, for long runs (docs/FUZZING.md): N commands over every configuration,
 # SEED (decimal or 0x hex; random when empty, always printed), ONLY=name to run one
 # configuration, TRACE=1 to print every command. `make test` runs it with 100 000 commands.
-N ?= 1000000
 fuzz:
-	PNVME_FUZZ_COUNT=$(N) PNVME_FUZZ_SEED=$(SEED) PNVME_FUZZ_CONFIG=$(ONLY) PNVME_FUZZ_TRACE=$(TRACE) \
+	PNVME_FUZZ_COUNT=$(or $(N),1000000) PNVME_FUZZ_SEED=$(SEED) PNVME_FUZZ_CONFIG=$(ONLY) PNVME_FUZZ_TRACE=$(TRACE) \
 		$(DOTNET) test tests/PolledNvme.Tests.csproj -c $(CONFIG) --nologo --filter "FullyQualifiedName~SqeFuzzTests" \
 		--logger "console;verbosity=normal" --results-directory $(RESULTS)
 

@@ -80,7 +80,7 @@ internal static class Cli
         usage: pnvme <command> [options]
 
         commands:
-          bench         fio-like benchmark (no flags: 10 s 4 KiB randrw 70/30 QD32, PI type 1, host PI verify)
+          bench         fio's options and job files (no job: 10 s 4 KiB randrw 70/30 QD32, PI type 1, host PI verify)
           list          NVMe controllers on the PCI bus, and how to use an emulated one
           crc           CRC-16/T10-DIF, CRC-32C, CRC-64/NVME of a file or per block; --bench for speed
 

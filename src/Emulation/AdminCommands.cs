@@ -257,8 +257,17 @@ internal sealed class AdminCommands
         }
         // Each namespace's format is atomic; with NSID FFFFFFFFh a failure stops at that namespace
         // (the ones before it are formatted, it and the rest keep their format), and the error says which.
-        for (int i = first; i <= last; i++)
-            _core.Namespaces[i].Reformat(index, mset, pi, pil);
+        // Media I/O in flight ends first (completing its commands); a file gets new descriptors, which the media ring registers again.
+        _core.Media?.Quiesce();
+        try
+        {
+            for (int i = first; i <= last; i++)
+                _core.Namespaces[i].Reformat(index, mset, pi, pil);
+        }
+        finally
+        {
+            _core.Media?.RefreshFiles();
+        }
         return NvmeStatus.Success;
     }
 }

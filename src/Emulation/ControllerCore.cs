@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation.Media;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Emulation;
@@ -62,6 +63,17 @@ internal sealed unsafe partial class ControllerCore : IDisposable
         _completionQueues = new EmulatedCompletionQueue?[options.MaxIoQueuePairs + 1];
         _admin = new AdminCommands(this);
         _io = new IoCommands(this);
+        try
+        {
+            _media = AsyncMedia.TryCreate(this, _io);
+        }
+        catch
+        {
+            foreach (var ns in Namespaces)
+                ns.Dispose();
+            Registers.Dispose();
+            throw;
+        }
     }
 
     public EmulatedControllerOptions Options { get; }
@@ -71,6 +83,14 @@ internal sealed unsafe partial class ControllerCore : IDisposable
     public ControllerLogs Logs { get; }
     public FeatureSettings Features { get; }
     public FaultInjector Faults { get; }
+
+    /// <summary>The asynchronous media path of file namespaces (io_uring), or null when no namespace has one.</summary>
+    public AsyncMedia? Media => _media;
+
+    private readonly AsyncMedia? _media;
+
+    /// <summary>True while media I/O is in flight (the device thread then polls for it rather than sleep).</summary>
+    public bool HasMediaInFlight => _media is { HasInFlight: true };
 
     /// <summary>Largest data transfer (Identify MDTS) in bytes.</summary>
     public int MaxTransferBytes { get; }
@@ -190,7 +210,12 @@ internal sealed unsafe partial class ControllerCore : IDisposable
         Registers.UpdateStatus(ControllerStatus.Fatal, 0);
     }
 
-    /// <summary>One pass over registers and queues; returns the number of commands processed.</summary>
+    /// <summary>
+    /// One pass over registers and queues; returns how much it did (commands fetched, media
+    /// completions handled). The media I/O the pass prepared goes to the kernel at its end, in one
+    /// system call; an inline pass with nothing else to do waits for a media completion, so every
+    /// pass of the host's polling moves something.
+    /// </summary>
     public int Step()
     {
         if (_actionCount != 0)
@@ -204,22 +229,36 @@ internal sealed unsafe partial class ControllerCore : IDisposable
             Registers.RestoreReadOnly();   // CAP, VS and CSTS are read-only: undo a host write on the next pass (three loads when nothing changed)
         if (!_ready || _fatal || _shutdown)
             return 0;
+        var media = _media;
+        int work = media?.Poll() ?? 0;
         if (_deferred.Count != 0)
             PostDeferred();
 
-        int processed = Drain(_submissionQueues[0]!, admin: true);
+        work += Drain(_submissionQueues[0]!, admin: true);
         var ioQueues = _ioQueues;
         for (int i = 0; i < ioQueues.Length; i++)
-            processed += Drain(ioQueues[i], admin: false);
-        return processed;
+            work += Drain(ioQueues[i], admin: false);
+        if (media is not null && _ready && !_fatal)
+        {
+            media.SubmitPrepared();
+            work += media.Poll();   // page-cache I/O completes while it is submitted
+            if (work == 0 && DeviceThread is null && media.HasInFlight)
+            {
+                media.WaitForCompletion();
+                work += media.Poll();
+            }
+        }
+        return work;
     }
 
     private int Drain(EmulatedSubmissionQueue sq, bool admin)
     {
         int processed = 0;
         var cq = sq.CompletionQueue;
+        var media = _media;
         // At most one queue's worth per pass (round robin arbitration): a busy queue cannot starve the others.
-        while (processed < sq.Size && sq.HasWork() && !cq.IsFull)
+        // An I/O command is fetched only when the media path could take it (no command waits for a buffer).
+        while (processed < sq.Size && sq.HasWork() && !cq.IsFull && (admin || media is null || media.CanAccept))
         {
             sq.Fetch(out SubmissionEntry command);
             processed++;
@@ -227,6 +266,8 @@ internal sealed unsafe partial class ControllerCore : IDisposable
             NvmeStatus status;
             string? detail = null;
             ulong errorLba = 0;
+            bool completionFault = false, faultTaken = false, drop = false;
+            TimeSpan delay = default;
             // An aborted command never runs, so the abort is taken first: an injected failure waits
             // for the next command that does run, and no abort request outlives its command.
             if (_aborts.Count != 0 && TakeAbort(sq.Id, command.CommandId))
@@ -235,9 +276,17 @@ internal sealed unsafe partial class ControllerCore : IDisposable
                 status = forced;
             else
             {
+                // An I/O command's completion fault is taken before it runs: the media path may complete it later.
+                if (!admin)
+                {
+                    faultTaken = true;
+                    completionFault = Faults.Armed && Faults.TryTakeCompletionFault(admin, command.Opcode, command.NamespaceId, out drop, out delay);
+                    if (completionFault)
+                        media?.SetNextCompletionFault(drop, delay);
+                }
                 try
                 {
-                    status = admin ? _admin.Execute(ref command, out result) : _io.Execute(ref command, out result);
+                    status = admin ? _admin.Execute(ref command, out result) : _io.Execute(ref command, sq, out result);
                     errorLba = admin ? 0 : _io.LastErrorLba;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -248,17 +297,22 @@ internal sealed unsafe partial class ControllerCore : IDisposable
                     detail = e.Message;
                     errorLba = MediaErrorLba(command.NamespaceId, e);
                 }
+                if (status == AsyncMedia.Accepted)
+                    continue;   // the media path completes it (with its completion fault)
+                if (completionFault)
+                    media?.ClearNextCompletionFault();
             }
 
             if (status == AdminCommands.HeldForEvent)
                 continue;   // an Asynchronous Event Request: completes when an event occurs
             if (!status.IsSuccess)
                 Logs.RecordError(sq.Id, command.CommandId, status, command.NamespaceId, errorLba, detail);
-            if (Faults.Armed && Faults.TryTakeCompletionFault(admin, command.Opcode, command.NamespaceId, out bool drop, out TimeSpan delay))
+            if (!faultTaken)
+                completionFault = Faults.Armed && Faults.TryTakeCompletionFault(admin, command.Opcode, command.NamespaceId, out drop, out delay);
+            if (completionFault)
             {
                 if (!drop)
-                    _deferred.Add(new DeferredCompletion(Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency),
-                        cq, sq, command.CommandId, status, result));
+                    DeferCompletion(delay, sq, command.CommandId, status, result);
                 continue;
             }
             if (_fatal || !_ready)
@@ -268,9 +322,14 @@ internal sealed unsafe partial class ControllerCore : IDisposable
         return processed;
     }
 
+    /// <summary>Posts a completion after <paramref name="delay"/> (an injected delay fault).</summary>
+    public void DeferCompletion(TimeSpan delay, EmulatedSubmissionQueue sq, ushort commandId, NvmeStatus status, uint result)
+        => _deferred.Add(new DeferredCompletion(Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency),
+            sq.CompletionQueue, sq, commandId, status, result));
+
     /// <summary>The LBA a media failure hit, for the Error Information log (0 when it is not a block access).</summary>
     private ulong MediaErrorLba(uint namespaceId, Exception failure)
-        => failure is Media.MediaIoException { Operation: Media.MediaOperation.Read or Media.MediaOperation.Write or Media.MediaOperation.Zero } media
+        => failure is MediaIoException { Operation: MediaOperation.Read or MediaOperation.Write or MediaOperation.Zero } media
            && namespaceId >= 1 && namespaceId <= Namespaces.Length
             ? Namespaces[namespaceId - 1].LbaAt(media.Offset)
             : 0;
@@ -343,6 +402,7 @@ internal sealed unsafe partial class ControllerCore : IDisposable
 
     public void Dispose()
     {
+        _media?.Dispose();   // first: drains the media I/O in flight before the files and buffers go
         foreach (var ns in Namespaces)
             ns.Dispose();
         Dma.Clear();

@@ -35,6 +35,7 @@ internal sealed unsafe partial class ControllerCore
     private void CompleteShutdown()
     {
         _shutdownCompletePending = false;
+        _media?.Quiesce();   // the commands in flight complete first; then their writes are flushed
         foreach (var ns in Namespaces)
         {
             try
@@ -109,6 +110,7 @@ internal sealed unsafe partial class ControllerCore
     /// <summary>Controller reset (CC.EN 1 → 0, §3.7.2): every queue is gone, features revert, CSTS.RDY clears.</summary>
     private void Reset()
     {
+        _media?.Abandon();   // media I/O in flight ends before the queues and host memory are forgotten
         _ready = false;
         _fatal = false;
         _fatalReason = null;
@@ -174,6 +176,13 @@ internal sealed unsafe partial class ControllerCore
         cq.AttachedSubmissionQueues++;
         _submissionQueues[qid] = sq;
         _ioQueues = [.. _ioQueues, sq];
+        if (_media is not null)
+        {
+            int depth = 0;
+            foreach (var q in _ioQueues)
+                depth += q.Size;
+            _media.SizeFor(depth);   // media commands and buffers for the queues' depths
+        }
         return NvmeStatus.Success;
     }
 
@@ -183,6 +192,9 @@ internal sealed unsafe partial class ControllerCore
         if (qid == 0 || qid >= _submissionQueues.Length || _submissionQueues[qid] is not { } sq)
             return NvmeStatus.InvalidQueueIdentifier;
         var cq = sq.CompletionQueue;
+        // Commands in flight complete first (their media I/O ends); those waiting for a media buffer are aborted with the unfetched ones.
+        _media?.Quiesce();
+        _media?.DropQueue(sq);
         while (sq.HasWork() && !cq.IsFull)
         {
             sq.Fetch(out SubmissionEntry command);

@@ -134,8 +134,8 @@ public sealed class EmulatedController : IDisposable
                 long idle = Stopwatch.GetTimestamp() - lastWork;
                 if (idle < SpinTicks)
                     Thread.SpinWait(20);
-                else if (idle < YieldTicks)
-                    Thread.Yield();
+                else if (idle < YieldTicks || _core.HasMediaInFlight)
+                    Thread.Yield();   // media I/O in flight (a slow disk): its completion is reaped on the next pass, not a sleep later
                 else
                     Thread.Sleep(1);
             }

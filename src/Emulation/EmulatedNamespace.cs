@@ -40,6 +40,9 @@ internal sealed class EmulatedNamespace : IDisposable
     /// <summary>The media (tests reach the file backend's fault seams through it).</summary>
     internal IMediaBackend Media => _media;
 
+    /// <summary>The file backend when its I/O goes through io_uring (the asynchronous data path); null otherwise.</summary>
+    public UringFileBackend? AsyncFile => _media as UringFileBackend is { UsesIoUring: true } file ? file : null;
+
     /// <summary>NSID.</summary>
     public uint Id { get; }
 
@@ -134,6 +137,28 @@ internal sealed class EmulatedNamespace : IDisposable
                 _deallocatedMetadata.AsSpan(b * ms + pi.TupleOffset, pi.TupleSize).Fill(0xFF);
     }
 
+    /// <summary>
+    /// The stored bytes of <paramref name="count"/> blocks in place, when the media is memory
+    /// (RAM): the data path then reads and writes them without a media buffer.
+    /// </summary>
+    public bool TryGetMediaView(long lba, int count, out Span<byte> data, out Span<byte> metadata)
+    {
+        if (_media is not RamBackend ram)
+        {
+            data = metadata = default;
+            return false;
+        }
+        data = ram.Span(DataOffset(lba), count * BlockSize);
+        metadata = MetadataSize == 0 ? default : ram.Span(MetadataOffset(lba), count * MetadataSize);
+        return true;
+    }
+
+    /// <summary>Byte offset of block <paramref name="lba"/>'s data on the media.</summary>
+    public long DataOffset(long lba) => lba * BlockSize;
+
+    /// <summary>Byte offset of block <paramref name="lba"/>'s metadata on the media (after all data, QEMU's layout).</summary>
+    public long MetadataOffset(long lba) => MetadataBase + lba * MetadataSize;
+
     /// <summary>Reads <paramref name="count"/> blocks: data, and metadata when the format has any.</summary>
     public void Read(long lba, int count, Span<byte> data, Span<byte> metadata)
     {
@@ -147,27 +172,35 @@ internal sealed class EmulatedNamespace : IDisposable
             FillDeallocatedMetadata(md);
     }
 
-    /// <summary>Writes <paramref name="count"/> blocks of data and (when the format has any) metadata.</summary>
+    /// <summary>
+    /// Writes <paramref name="count"/> blocks of data and (when the format has any) metadata:
+    /// the metadata first, so a crash between the two leaves new tuples over old data, which PI
+    /// catches, never new data behind an old tuple that may switch the checks off (a deallocated
+    /// block's). docs/EMULATED-CONTROLLER.md, "Crash safety", has the whole argument.
+    /// </summary>
     public void Write(long lba, int count, ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata)
     {
-        _media.Write(lba * BlockSize, data[..(count * BlockSize)]);
         if (MetadataSize != 0)
             _media.Write(MetadataBase + lba * MetadataSize, metadata[..(count * MetadataSize)]);
+        _media.Write(lba * BlockSize, data[..(count * BlockSize)]);
     }
 
     /// <summary>Writes only the metadata of <paramref name="count"/> blocks.</summary>
     public void WriteMetadata(long lba, int count, ReadOnlySpan<byte> metadata)
         => _media.Write(MetadataBase + lba * MetadataSize, metadata[..(count * MetadataSize)]);
 
-    /// <summary>Zeroes data and all metadata (Write Zeroes with PRACT=0: the PI is all zeros too).</summary>
+    /// <summary>Zeroes data and all metadata (Write Zeroes with PRACT=0: the PI is all zeros too); the metadata first, as <see cref="Write"/>.</summary>
     public void Zero(long lba, long count)
     {
-        _media.Zero(lba * BlockSize, count * BlockSize);
         if (MetadataSize != 0)
             _media.Zero(MetadataBase + lba * MetadataSize, count * MetadataSize);
+        _media.Zero(lba * BlockSize, count * BlockSize);
     }
 
-    /// <summary>Deallocates: data reads back as zeros, PI as all FFh, other metadata as zeros.</summary>
+    /// <summary>
+    /// Deallocates: data reads back as zeros, PI as all FFh, other metadata as zeros. The data is
+    /// zeroed first: the all-FFh tuple switches every check off, so it may only be stored over zeros.
+    /// </summary>
     public void Deallocate(long lba, long count)
     {
         _media.Zero(lba * BlockSize, count * BlockSize);

@@ -58,7 +58,7 @@ public sealed class EmulatedNamespaceOptions
     /// <summary>
     /// Block data of a file backend bypasses the page cache (O_DIRECT) where the filesystem
     /// supports it (<c>direct=1</c>, the default). <c>direct=0</c> keeps everything in the page
-    /// cache: much faster on slow disks, since the emulated device serves one command at a time.
+    /// cache: faster on slow disks, and what the page-cache rows of <c>scripts/compare-fio.sh</c> measure.
     /// </summary>
     public bool DirectIo { get; set; } = true;
 

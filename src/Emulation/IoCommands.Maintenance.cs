@@ -5,29 +5,64 @@ using PolledNvme.Queues;
 
 namespace PolledNvme.Emulation;
 
-/// <summary>Flush, Write Zeroes, Dataset Management and Verify: commands without a block data transfer, unbounded by MDTS.</summary>
+/// <summary>
+/// Flush, Write Zeroes and Dataset Management: commands without a block data transfer, unbounded
+/// by MDTS. Write Zeroes and Dataset Management run synchronously on the device thread (holes and
+/// metadata patterns; their order on the media is <see cref="EmulatedNamespace"/>'s), on a file of
+/// the asynchronous path once nothing is in flight on their namespace; a Flush of such a file
+/// waits there for the writes before it.
+/// </summary>
 internal sealed unsafe partial class IoCommands
 {
     /// <summary>Dataset Management range entry size (NVM CS 1.0 Fig 40).</summary>
     private const int DsmRangeSize = 16;
 
-    private NvmeStatus Flush(uint namespaceId)
+    /// <summary>The Dataset Management range list (at most 256 ranges).</summary>
+    private readonly byte[] _ranges = new byte[256 * DsmRangeSize];
+
+    /// <summary>Flush (NVM CS 1.0 §3.2.1), of one namespace or all (NSID FFFFFFFFh).</summary>
+    private NvmeStatus Flush(ref SubmissionEntry c, EmulatedSubmissionQueue sq)
     {
+        uint namespaceId = c.NamespaceId;
         var namespaces = _core.Namespaces;
-        if (namespaceId == AllNamespaces)
-        {
-            foreach (var ns in namespaces)
-                ns.Flush();
-            return NvmeStatus.Success;
-        }
-        if (namespaceId - 1 >= (uint)namespaces.Length)
+        if (namespaceId != AllNamespaces && namespaceId - 1 >= (uint)namespaces.Length)
             return NvmeStatus.InvalidNamespaceOrFormat;
-        namespaces[namespaceId - 1].Flush();
-        return NvmeStatus.Success;
+        bool asynchronous = false;
+        for (int i = 0; i < namespaces.Length; i++)
+        {
+            if (namespaceId != AllNamespaces && i != namespaceId - 1)
+                continue;
+            if (namespaces[i].AsyncFile is not null && _core.Media is not null)
+                asynchronous = true;
+            else
+                namespaces[i].Flush();   // synchronous media: every write before it has ended
+        }
+        return asynchronous ? _core.Media!.AcceptFlush(ref c, sq) : NvmeStatus.Success;
     }
 
-    /// <summary>Blocks per internal chunk for commands that are not bounded by MDTS.</summary>
-    private int ChunkBlocks(EmulatedNamespace ns) => _maxTransfer / ns.BlockSize;
+    /// <summary>
+    /// Write Zeroes and Dataset Management: the namespace rules, then the command — at once, or
+    /// on a file of the asynchronous path once nothing is in flight on its namespace.
+    /// </summary>
+    private NvmeStatus Maintenance(ref SubmissionEntry c, EmulatedSubmissionQueue sq)
+    {
+        var status = CheckNamespace(ref c, out EmulatedNamespace? ns);
+        if (!status.IsSuccess)
+            return status;
+        if (ns!.AsyncFile is not null && _core.Media is { } media)
+            return media.AcceptMaintenance(ref c, sq, ns);
+        return RunMaintenance(ref c, ns);
+    }
+
+    /// <summary>Runs a Write Zeroes or Dataset Management whose namespace passed its checks (synchronously).</summary>
+    public NvmeStatus RunMaintenance(ref SubmissionEntry c, EmulatedNamespace ns)
+    {
+        LastErrorLba = 0;
+        if ((NvmOpcode)c.Opcode == NvmOpcode.DatasetManagement)
+            return DatasetManagement(ns, ref c);
+        var status = CheckRange(ref c, ns, out long slba, out int blocks);
+        return status.IsSuccess ? WriteZeroes(ns, ref c, slba, blocks) : status;
+    }
 
     /// <summary>
     /// Write Zeroes (NVM CS 1.0 §3.2.8, PI.md §5): PRCHK and STC must be 0. DEAC=1 deallocates.
@@ -63,41 +98,11 @@ internal sealed unsafe partial class IoCommands
             int n = Math.Min(chunk, blocks - done);
             Span<byte> metadata = _metadata.AsSpan(0, n * ns.MetadataSize);
             metadata.Clear();
-            ContextAt(context, pi, done).Generate(data[..(n * ns.BlockSize)], metadata, n);
+            HostBlockTransfer.At(context, done).Generate(data[..(n * ns.BlockSize)], metadata, n);
             ns.Write(slba + done, n, data, metadata);
         }
         return NvmeStatus.Success;
     }
-
-    /// <summary>Verify (NVM CS 1.0 §3.2.9): reads and checks PI per PRCHK/STC without transferring data.</summary>
-    private NvmeStatus Verify(EmulatedNamespace ns, ref SubmissionEntry c, long slba, int blocks)
-    {
-        var pi = ns.Protection;
-        ProtectionContext context = default;
-        if (pi is not null)
-        {
-            var status = ProtectionChecks.Prepare(pi, ns.Options.StorageTagMask, ref c, (ulong)slba, generating: false, out context);
-            if (!status.IsSuccess)
-                return status;
-        }
-        int chunk = ChunkBlocks(ns);
-        for (int done = 0; done < blocks; done += chunk)
-        {
-            int n = Math.Min(chunk, blocks - done);
-            Span<byte> data = _data.AsSpan(0, n * ns.BlockSize);
-            Span<byte> metadata = _metadata.AsSpan(0, n * ns.MetadataSize);
-            ns.Read(slba + done, n, data, metadata);
-            if (context.Checks != PiChecks.None && !ContextAt(context, pi!, done).Verify(data, metadata, n, out PiError error))
-                return Fail(slba + done, error);
-        }
-        return NvmeStatus.Success;
-    }
-
-    /// <summary>The context for the part of a command that starts <paramref name="blocksDone"/> blocks in (reference tags advance per block, Type 1/2).</summary>
-    private static ProtectionContext ContextAt(in ProtectionContext context, ProtectionFormat pi, int blocksDone)
-        => blocksDone == 0 || pi.Type == PiType.Type3
-            ? context
-            : context.WithInitialReferenceTag(context.ExpectedReferenceTag(blocksDone));
 
     /// <summary>Dataset Management (NVM CS 1.0 §3.2.3): all ranges are checked before any is deallocated.</summary>
     private NvmeStatus DatasetManagement(EmulatedNamespace ns, ref SubmissionEntry c)
@@ -107,7 +112,7 @@ internal sealed unsafe partial class IoCommands
         var status = _prp.Resolve(c.Prp1, c.Prp2, bytes, _core.Registers.PageSize);
         if (!status.IsSuccess)
             return status;
-        Span<byte> list = _transfer.AsSpan(0, bytes);
+        Span<byte> list = _ranges.AsSpan(0, bytes);
         _prp.CopyFromHost(list);
         if ((c.Cdw11 & CommandFields.DsmAttributeDeallocate) == 0)
             return NvmeStatus.Success;   // integral read/write hints only: nothing to do

@@ -5,24 +5,46 @@ using PolledNvme.Queues;
 
 namespace PolledNvme.Emulation;
 
+/// <summary>A Read, Write, Compare or Verify decoded and checked: everything its data path needs.</summary>
+internal unsafe struct BlockCommand
+{
+    public EmulatedNamespace Ns;
+    public NvmOpcode Opcode;
+    public long Slba;
+    public int Blocks;
+    /// <summary>How the blocks lie in the host's buffers (Verify: no transfer).</summary>
+    public HostLayout Layout;
+    /// <summary>The PI of the command (default without PI).</summary>
+    public ProtectionContext Context;
+    /// <summary>Writes: what happens to the PI on the way to the media.</summary>
+    public WriteAction Action;
+    /// <summary>Force Unit Access (writes): durable before the completion.</summary>
+    public bool Fua;
+    /// <summary>Separate metadata in host memory (MPTR), or null.</summary>
+    public byte* HostMetadata;
+
+    /// <summary>Bytes the host's data pointer describes.</summary>
+    public readonly int HostBytes => Blocks * Layout.HostBlockBytes;
+}
+
 /// <summary>
-/// The NVM command set I/O commands (NVM CS 1.0 §3): Read, Write, Compare here; Flush, Write
-/// Zeroes, Dataset Management and Verify in IoCommands.Maintenance.cs. Data moves host ⇄ bounce
-/// buffers ⇄ media; the bounce buffers hold data and metadata apart (the media layout), so the
-/// PI engine always sees separate buffers. Every check that can fail runs before the media or
-/// the host buffer is touched. Buffers are allocated once; nothing is allocated per command.
+/// The NVM command set I/O commands (NVM CS 1.0 §3): decoding and checking every command, and
+/// the synchronous path of Read, Write, Compare and Verify (RAM and null media, and files when
+/// io_uring is unavailable); the asynchronous file path is in IoCommands.Media.cs, Flush, Write
+/// Zeroes and Dataset Management in IoCommands.Maintenance.cs. Data moves between the host's
+/// buffers and the media layout in one pass (<see cref="HostBlockTransfer"/>): straight into
+/// and out of RAM media, or through one media buffer. Every check that can fail before the
+/// media is touched runs first. Buffers are allocated once; nothing is allocated per command.
 /// </summary>
 internal sealed unsafe partial class IoCommands
 {
     private const uint AllNamespaces = 0xFFFF_FFFF;
     private readonly ControllerCore _core;
     private readonly PrpTransfer _prp;
+    private readonly HostBlockTransfer _host = new();
     private readonly int _maxTransfer;
-    private readonly byte[] _transfer;          // host bytes as they travel (extended LBA: interleaved)
-    private readonly byte[] _data;              // block data of the command
-    private readonly byte[] _metadata;          // metadata of the command
-    private readonly byte[] _compareData;       // Compare: the host's data
-    private readonly byte[] _compareMetadata;   // Compare: the host's metadata
+    private readonly byte[] _data;              // the synchronous path's media buffer: block data
+    private readonly byte[] _metadata;          // ... and metadata
 
     public IoCommands(ControllerCore core)
     {
@@ -30,61 +52,121 @@ internal sealed unsafe partial class IoCommands
         _maxTransfer = core.MaxTransferBytes;
         _prp = new PrpTransfer(core.Dma, _maxTransfer);
         // At most maxTransfer/512 blocks per command, each with at most 64 bytes of metadata.
-        int metadataBytes = _maxTransfer / 512 * 64;
-        _transfer = GC.AllocateUninitializedArray<byte>(_maxTransfer, pinned: true);
         _data = GC.AllocateUninitializedArray<byte>(_maxTransfer, pinned: true);
-        _metadata = GC.AllocateUninitializedArray<byte>(metadataBytes, pinned: true);
-        _compareData = GC.AllocateUninitializedArray<byte>(_maxTransfer, pinned: true);
-        _compareMetadata = GC.AllocateUninitializedArray<byte>(metadataBytes, pinned: true);
+        _metadata = GC.AllocateUninitializedArray<byte>(_maxTransfer / 512 * 64, pinned: true);
     }
 
     /// <summary>LBA of the last error, for the Error Information log (0 when none applies).</summary>
     public ulong LastErrorLba { get; private set; }
 
-    /// <summary>Executes one I/O command; <paramref name="result"/> is CQE DW0.</summary>
-    public NvmeStatus Execute(ref SubmissionEntry c, out uint result)
+    /// <summary>
+    /// Executes one I/O command; <paramref name="result"/> is CQE DW0. Returns
+    /// <see cref="AsyncMedia.Accepted"/> when the command went to the asynchronous media path,
+    /// which completes it later.
+    /// </summary>
+    public NvmeStatus Execute(ref SubmissionEntry c, EmulatedSubmissionQueue sq, out uint result)
     {
         result = 0;
         LastErrorLba = 0;
+        var opcode = (NvmOpcode)c.Opcode;
+        if ((c.Flags & 0xC3) == 0)
+        {
+            if (opcode == NvmOpcode.Flush)
+                return Flush(ref c, sq);
+            if (opcode == NvmOpcode.DatasetManagement || opcode == NvmOpcode.WriteZeroes)
+                return Maintenance(ref c, sq);
+        }
+        var status = Decode(ref c, out BlockCommand b);
+        if (!status.IsSuccess)
+            return status;
+        if (b.Ns.AsyncFile is not null && _core.Media is { } media)
+            return media.Accept(ref c, sq, in b);
+        return b.Opcode switch
+        {
+            NvmOpcode.Read => Read(in b),
+            NvmOpcode.Write => Write(in b),
+            NvmOpcode.Compare => Compare(in b),
+            _ => Verify(in b),
+        };
+    }
+
+    /// <summary>
+    /// Decodes and checks a Read, Write, Compare or Verify (and the common rules of every I/O
+    /// command): flags, opcode, namespace, write protection, LBA range, PI fields, then the host
+    /// buffers (PRPs, MPTR), which stay resolved in the PRP walker for the data path.
+    /// </summary>
+    public NvmeStatus Decode(ref SubmissionEntry c, out BlockCommand b)
+    {
+        b = default;
         if ((c.Flags & 0xC3) != 0)
             return NvmeStatus.InvalidField;   // fused operations and SGLs are not supported (PSDT must be 00b)
         var opcode = (NvmOpcode)c.Opcode;
-        if (opcode == NvmOpcode.Flush)
-            return Flush(c.NamespaceId);
-        if (opcode is not (NvmOpcode.Read or NvmOpcode.Write or NvmOpcode.Compare or NvmOpcode.WriteZeroes
-            or NvmOpcode.DatasetManagement or NvmOpcode.Verify))
+        if (opcode is not (NvmOpcode.Read or NvmOpcode.Write or NvmOpcode.Compare or NvmOpcode.Verify))
             return NvmeStatus.InvalidCommandOpcode;
+        var status = CheckNamespace(ref c, out EmulatedNamespace? ns);
+        if (!status.IsSuccess)
+            return status;
+        status = CheckRange(ref c, ns!, out long slba, out int blocks);
+        if (!status.IsSuccess)
+            return status;
 
+        var pi = ns!.Protection;
+        bool pract = pi is not null && (c.Cdw12 & CommandFields.Pract) != 0;
+        if (opcode == NvmOpcode.Compare && pract)
+            return NvmeStatus.InvalidField;   // Compare: PRACT must be 0 (NVM CS 1.0 §3.2.2)
+        b.Ns = ns;
+        b.Opcode = opcode;
+        b.Slba = slba;
+        b.Blocks = blocks;
+        b.Fua = opcode == NvmOpcode.Write && (c.Cdw12 & CommandFields.ForceUnitAccess) != 0;
+        bool generating = opcode == NvmOpcode.Write && pract;
+        if (pi is not null)
+        {
+            status = ProtectionChecks.Prepare(pi, ns.Options.StorageTagMask, ref c, (ulong)slba, generating, out b.Context);
+            if (!status.IsSuccess)
+                return status;
+            // PRACT=1: the controller inserts PI; PRCHK/STC are ignored on a write (PI.md §5).
+            b.Action = generating ? WriteAction.Generate : b.Context.Checks != PiChecks.None ? WriteAction.Verify : WriteAction.Plain;
+        }
+        if (opcode == NvmOpcode.Verify)
+            return NvmeStatus.Success;   // no transfer, no MDTS limit
+        bool withMetadata = opcode == NvmOpcode.Compare ? ns.MetadataSize != 0 : HostCarriesMetadata(ns, pract);
+        b.Layout = new HostLayout(ns.BlockSize, ns.MetadataSize, withMetadata, withMetadata && ns.ExtendedLba);
+        return MapHostBuffers(ref c, ref b);
+    }
+
+    /// <summary>NSID, the extended-format rule and write protection of a command with a namespace.</summary>
+    private NvmeStatus CheckNamespace(ref SubmissionEntry c, out EmulatedNamespace? ns)
+    {
+        ns = null;
         uint index = c.NamespaceId - 1;
         var namespaces = _core.Namespaces;
         if (index >= (uint)namespaces.Length)
             return NvmeStatus.InvalidNamespaceOrFormat;
-        var ns = namespaces[index];
+        ns = namespaces[index];
         // Extended formats (32b/64b guard, storage tags) need Host Behavior LBAFEE=1 (PI.md §3).
         if (ns.Format.IsExtended && !_core.Features.LbaFormatExtensionEnabled)
             return NvmeStatus.InvalidNamespaceOrFormat;
         // A write protected namespace (ro=1) refuses every command that would change it (NSATTR bit 0).
+        var opcode = (NvmOpcode)c.Opcode;
         if (ns.ReadOnly && (opcode is NvmOpcode.Write or NvmOpcode.WriteZeroes
             || (opcode == NvmOpcode.DatasetManagement && (c.Cdw11 & CommandFields.DsmAttributeDeallocate) != 0)))
             return NvmeStatus.NamespaceWriteProtected;
-        if (opcode == NvmOpcode.DatasetManagement)
-            return DatasetManagement(ns, ref c);
+        return NvmeStatus.Success;
+    }
 
-        ulong slba = c.Cdw10 | ((ulong)c.Cdw11 << 32);
-        int blocks = (int)(c.Cdw12 & CommandFields.NlbMask) + 1;
-        if (slba > (ulong)ns.BlockCount || (ulong)blocks > (ulong)ns.BlockCount - slba)
+    /// <summary>SLBA and NLB inside the namespace, with overflow-safe bounds.</summary>
+    private NvmeStatus CheckRange(ref SubmissionEntry c, EmulatedNamespace ns, out long slba, out int blocks)
+    {
+        ulong start = c.Cdw10 | ((ulong)c.Cdw11 << 32);
+        blocks = (int)(c.Cdw12 & CommandFields.NlbMask) + 1;
+        slba = (long)start;
+        if (start > (ulong)ns.BlockCount || (ulong)blocks > (ulong)ns.BlockCount - start)
         {
-            LastErrorLba = slba;
+            LastErrorLba = start;
             return NvmeStatus.LbaOutOfRange;
         }
-        return opcode switch
-        {
-            NvmOpcode.Read => Read(ns, ref c, (long)slba, blocks),
-            NvmOpcode.Write => Write(ns, ref c, (long)slba, blocks),
-            NvmOpcode.Compare => Compare(ns, ref c, (long)slba, blocks),
-            NvmOpcode.WriteZeroes => WriteZeroes(ns, ref c, (long)slba, blocks),
-            _ => Verify(ns, ref c, (long)slba, blocks),
-        };
+        return NvmeStatus.Success;
     }
 
     /// <summary>
@@ -96,179 +178,141 @@ internal sealed unsafe partial class IoCommands
     private static bool HostCarriesMetadata(EmulatedNamespace ns, bool pract)
         => ns.MetadataSize != 0 && !(pract && ns.Protection is { } pi && ns.MetadataSize == pi.TupleSize);
 
-    /// <summary>Resolves the data pointer (and MPTR for separate metadata) of a command moving <paramref name="blocks"/> blocks.</summary>
-    private NvmeStatus MapHostBuffers(EmulatedNamespace ns, ref SubmissionEntry c, int blocks, bool withMetadata, out byte* metadataHost)
+    /// <summary>
+    /// Resolves the data pointer (and MPTR for separate metadata) of a decoded command into the
+    /// PRP walker: at decode, and again when an asynchronous read's media I/O has ended (the
+    /// mappings are looked up when the bytes move, as an IOMMU would).
+    /// </summary>
+    public NvmeStatus MapHostBuffers(ref SubmissionEntry c, ref BlockCommand b)
     {
-        metadataHost = null;
-        int dataBytes = blocks * ns.BlockSize;
-        int metadataBytes = withMetadata ? blocks * ns.MetadataSize : 0;
-        bool interleaved = withMetadata && ns.ExtendedLba;
-        int hostBytes = interleaved ? dataBytes + metadataBytes : dataBytes;
+        b.HostMetadata = null;
+        int hostBytes = b.HostBytes;
         // MDTS counts interleaved metadata; separate metadata travels outside it (NVMe Base §5.17.2.1).
         if (hostBytes > _maxTransfer)
             return NvmeStatus.InvalidField;
         var status = _prp.Resolve(c.Prp1, c.Prp2, hostBytes, _core.Registers.PageSize);
         if (!status.IsSuccess)
             return status;
-        if (withMetadata && !interleaved)
+        if (b.Layout.HostMetadata && !b.Layout.Interleaved)
         {
             if ((c.MetadataPointer & 3) != 0)
                 return NvmeStatus.InvalidField;
             // MPTR with PRPs: one physically contiguous buffer (NVMe Base §4.1.2).
-            metadataHost = (byte*)_core.Dma.Translate(c.MetadataPointer, (ulong)metadataBytes);
-            if (metadataHost == null)
+            b.HostMetadata = (byte*)_core.Dma.Translate(c.MetadataPointer, (ulong)b.Blocks * (ulong)b.Layout.MetadataSize);
+            if (b.HostMetadata == null)
                 return NvmeStatus.DataTransferError;
         }
         return NvmeStatus.Success;
     }
 
-    /// <summary>Copies the host's blocks into <paramref name="data"/>/<paramref name="metadata"/> (separate layout).</summary>
-    private void GatherFromHost(EmulatedNamespace ns, int blocks, bool withMetadata, byte* metadataHost, Span<byte> data, Span<byte> metadata)
+    /// <summary>The synchronous path's media buffer for <paramref name="blocks"/> blocks of <paramref name="ns"/>.</summary>
+    private void Scratch(EmulatedNamespace ns, int blocks, out Span<byte> data, out Span<byte> metadata)
     {
-        int bs = ns.BlockSize, ms = ns.MetadataSize;
-        if (withMetadata && ns.ExtendedLba)
-        {
-            Span<byte> raw = _transfer.AsSpan(0, blocks * (bs + ms));
-            _prp.CopyFromHost(raw);
-            for (int b = 0; b < blocks; b++)
-            {
-                raw.Slice(b * (bs + ms), bs).CopyTo(data.Slice(b * bs));
-                raw.Slice(b * (bs + ms) + bs, ms).CopyTo(metadata.Slice(b * ms));
-            }
-            return;
-        }
-        _prp.CopyFromHost(data[..(blocks * bs)]);
-        if (withMetadata)
-            new ReadOnlySpan<byte>(metadataHost, blocks * ms).CopyTo(metadata);
+        data = _data.AsSpan(0, blocks * ns.BlockSize);
+        metadata = _metadata.AsSpan(0, blocks * ns.MetadataSize);
     }
 
-    /// <summary>Copies blocks from <paramref name="data"/>/<paramref name="metadata"/> into the host's buffers.</summary>
-    private void ScatterToHost(EmulatedNamespace ns, int blocks, bool withMetadata, byte* metadataHost, ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata)
+    private NvmeStatus Read(in BlockCommand b)
     {
-        int bs = ns.BlockSize, ms = ns.MetadataSize;
-        if (withMetadata && ns.ExtendedLba)
+        var ns = b.Ns;
+        // RAM media is read in place; anything else into the media buffer first.
+        if (!ns.TryGetMediaView(b.Slba, b.Blocks, out Span<byte> data, out Span<byte> metadata))
         {
-            Span<byte> raw = _transfer.AsSpan(0, blocks * (bs + ms));
-            for (int b = 0; b < blocks; b++)
-            {
-                data.Slice(b * bs, bs).CopyTo(raw.Slice(b * (bs + ms)));
-                metadata.Slice(b * ms, ms).CopyTo(raw.Slice(b * (bs + ms) + bs));
-            }
-            _prp.CopyToHost(raw);
-            return;
+            Scratch(ns, b.Blocks, out data, out metadata);
+            ns.Read(b.Slba, b.Blocks, data, metadata);
         }
-        _prp.CopyToHost(data[..(blocks * bs)]);
-        if (withMetadata)
-            metadata[..(blocks * ms)].CopyTo(new Span<byte>(metadataHost, blocks * ms));
+        return FinishRead(in b, data, metadata);
     }
 
-    private NvmeStatus Read(EmulatedNamespace ns, ref SubmissionEntry c, long slba, int blocks)
+    /// <summary>The end of every Read: the PI pass into the host's buffers, the counters.</summary>
+    private NvmeStatus FinishRead(in BlockCommand b, ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata)
     {
-        bool pract = ns.Protection is not null && (c.Cdw12 & CommandFields.Pract) != 0;
-        bool withMetadata = HostCarriesMetadata(ns, pract);
-        var status = BeginTransfer(ns, ref c, slba, blocks, withMetadata, generating: false, out ProtectionContext context, out byte* metadataHost);
-        if (!status.IsSuccess)
-            return status;
-
-        Span<byte> data = _data.AsSpan(0, blocks * ns.BlockSize);
-        Span<byte> metadata = _metadata.AsSpan(0, blocks * ns.MetadataSize);
-        ns.Read(slba, blocks, data, metadata);
-        if (context.Checks != PiChecks.None && !context.Verify(data, metadata, blocks, out PiError error))
-            return Fail(slba, error);
-        // PRACT=1 with MS == PI size: the PI is stripped (simply not transferred).
-        ScatterToHost(ns, blocks, withMetadata, metadataHost, data, metadata);
+        if (!_host.FromMedia(_prp, b.HostMetadata, b.Layout, b.Context, data, metadata, b.Blocks, out PiError error))
+            return Fail(b.Slba, error);
         _core.Logs.HostReadCommands++;
-        _core.Logs.CountRead(data.Length);
+        _core.Logs.CountRead((long)b.Blocks * b.Ns.BlockSize);
         return NvmeStatus.Success;
     }
 
-    private NvmeStatus Write(EmulatedNamespace ns, ref SubmissionEntry c, long slba, int blocks)
+    private NvmeStatus Write(in BlockCommand b)
     {
-        var pi = ns.Protection;
-        bool pract = pi is not null && (c.Cdw12 & CommandFields.Pract) != 0;
-        bool withMetadata = HostCarriesMetadata(ns, pract);
-        var status = BeginTransfer(ns, ref c, slba, blocks, withMetadata, generating: pract, out ProtectionContext context, out byte* metadataHost);
-        if (!status.IsSuccess)
-            return status;
-
-        Span<byte> data = _data.AsSpan(0, blocks * ns.BlockSize);
-        Span<byte> metadata = _metadata.AsSpan(0, blocks * ns.MetadataSize);
-        GatherFromHost(ns, blocks, withMetadata, metadataHost, data, metadata);
-        if (pi is not null)
+        var ns = b.Ns;
+        // RAM media is written in place when nothing can fail on the way; a checked write goes
+        // through the media buffer, since a failed check stores nothing.
+        if (b.Action != WriteAction.Verify && ns.TryGetMediaView(b.Slba, b.Blocks, out Span<byte> data, out Span<byte> metadata))
         {
-            if (pract)
-            {
-                // PRACT=1: the controller inserts PI; PRCHK/STC are ignored (PI.md §5). With
-                // MS == PI size nothing came from the host, so the metadata starts out zeroed.
-                if (!withMetadata)
-                    metadata.Clear();
-                context.Generate(data, metadata, blocks);
-            }
-            else if (context.Checks != PiChecks.None && !context.Verify(data, metadata, blocks, out PiError error))
-                return Fail(slba, error);   // checked before anything is stored
+            _host.ToMedia(_prp, b.HostMetadata, b.Layout, b.Context, b.Action, data, metadata, b.Blocks, out _);
         }
-        ns.Write(slba, blocks, data, metadata);
-        _core.Logs.HostWriteCommands++;
-        _core.Logs.CountWritten(data.Length);
+        else
+        {
+            Scratch(ns, b.Blocks, out data, out metadata);
+            if (!_host.ToMedia(_prp, b.HostMetadata, b.Layout, b.Context, b.Action, data, metadata, b.Blocks, out PiError error))
+                return Fail(b.Slba, error);
+            ns.Write(b.Slba, b.Blocks, data, metadata);
+            if (b.Fua)
+                ns.Flush();
+        }
+        CountWrite(in b);
         return NvmeStatus.Success;
+    }
+
+    private void CountWrite(in BlockCommand b)
+    {
+        _core.Logs.HostWriteCommands++;
+        _core.Logs.CountWritten((long)b.Blocks * b.Ns.BlockSize);
     }
 
     /// <summary>Compare (NVM CS 1.0 §3.2.2): PRACT must be 0; metadata is compared without its PI (PI.md §4).</summary>
-    private NvmeStatus Compare(EmulatedNamespace ns, ref SubmissionEntry c, long slba, int blocks)
+    private NvmeStatus Compare(in BlockCommand b)
     {
-        var pi = ns.Protection;
-        if (pi is not null && (c.Cdw12 & CommandFields.Pract) != 0)
-            return NvmeStatus.InvalidField;
-        bool withMetadata = ns.MetadataSize != 0;
-        var status = BeginTransfer(ns, ref c, slba, blocks, withMetadata, generating: false, out ProtectionContext context, out byte* metadataHost);
-        if (!status.IsSuccess)
-            return status;
-
-        int bs = ns.BlockSize, ms = ns.MetadataSize;
-        Span<byte> hostData = _compareData.AsSpan(0, blocks * bs);
-        Span<byte> hostMetadata = _compareMetadata.AsSpan(0, blocks * ms);
-        GatherFromHost(ns, blocks, withMetadata, metadataHost, hostData, hostMetadata);
-        Span<byte> data = _data.AsSpan(0, blocks * bs);
-        Span<byte> metadata = _metadata.AsSpan(0, blocks * ms);
-        ns.Read(slba, blocks, data, metadata);
-        if (context.Checks != PiChecks.None && !context.Verify(data, metadata, blocks, out PiError error))
-            return Fail(slba, error);
-        _core.Logs.HostReadCommands++;
-        _core.Logs.CountRead(data.Length);
-
-        if (!hostData.SequenceEqual(data))
-            return NvmeStatus.CompareFailure;
-        if (ms != 0)
+        var ns = b.Ns;
+        if (!ns.TryGetMediaView(b.Slba, b.Blocks, out Span<byte> data, out Span<byte> metadata))
         {
-            int tupleStart = pi?.TupleOffset ?? ms, tupleEnd = pi is null ? ms : pi.TupleOffset + pi.TupleSize;
-            for (int b = 0; b < blocks; b++)
+            Scratch(ns, b.Blocks, out data, out metadata);
+            ns.Read(b.Slba, b.Blocks, data, metadata);
+        }
+        return FinishCompare(in b, data, metadata);
+    }
+
+    /// <summary>The end of every Compare: the PI checks and the comparison, in one pass over the stored and the host's blocks.</summary>
+    private NvmeStatus FinishCompare(in BlockCommand b, ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata)
+    {
+        bool equal = _host.Compare(_prp, b.HostMetadata, b.Layout, b.Context, b.Ns.Protection, data, metadata, b.Blocks, out bool piFailed, out PiError error);
+        if (piFailed)
+            return Fail(b.Slba, error);
+        _core.Logs.HostReadCommands++;
+        _core.Logs.CountRead((long)b.Blocks * b.Ns.BlockSize);
+        return equal ? NvmeStatus.Success : NvmeStatus.CompareFailure;
+    }
+
+    /// <summary>Verify (NVM CS 1.0 §3.2.9): reads and checks PI per PRCHK/STC without transferring data, in chunks of MDTS.</summary>
+    private NvmeStatus Verify(in BlockCommand b)
+    {
+        var ns = b.Ns;
+        int chunk = ChunkBlocks(ns);
+        for (int done = 0; done < b.Blocks; done += chunk)
+        {
+            int n = Math.Min(chunk, b.Blocks - done);
+            if (!ns.TryGetMediaView(b.Slba + done, n, out Span<byte> data, out Span<byte> metadata))
             {
-                var stored = metadata.Slice(b * ms, ms);
-                var given = hostMetadata.Slice(b * ms, ms);
-                if (!stored[..tupleStart].SequenceEqual(given[..tupleStart]) || !stored[tupleEnd..].SequenceEqual(given[tupleEnd..]))
-                    return NvmeStatus.CompareFailure;
+                Scratch(ns, n, out data, out metadata);
+                ns.Read(b.Slba + done, n, data, metadata);
             }
+            var status = VerifyChunk(in b, done, n, data, metadata);
+            if (!status.IsSuccess)
+                return status;
         }
         return NvmeStatus.Success;
     }
 
-    /// <summary>
-    /// The common start of Read, Write and Compare: the command's PI fields (PRINFO, STC, tags;
-    /// Invalid PI for a type 1 ILBRT that is not the LBA), then the host buffers (PRPs, MPTR).
-    /// </summary>
-    private NvmeStatus BeginTransfer(EmulatedNamespace ns, ref SubmissionEntry c, long slba, int blocks, bool withMetadata,
-        bool generating, out ProtectionContext context, out byte* metadataHost)
-    {
-        context = default;
-        metadataHost = null;
-        if (ns.Protection is { } pi)
-        {
-            var piStatus = ProtectionChecks.Prepare(pi, ns.Options.StorageTagMask, ref c, (ulong)slba, generating, out context);
-            if (!piStatus.IsSuccess)
-                return piStatus;
-        }
-        return MapHostBuffers(ns, ref c, blocks, withMetadata, out metadataHost);
-    }
+    /// <summary>Checks the <paramref name="n"/> blocks of a Verify that start <paramref name="done"/> blocks in.</summary>
+    private NvmeStatus VerifyChunk(in BlockCommand b, int done, int n, ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata)
+        => b.Context.Checks != PiChecks.None && !HostBlockTransfer.At(b.Context, done).Verify(data, metadata, n, out PiError error)
+            ? Fail(b.Slba + done, error)
+            : NvmeStatus.Success;
+
+    /// <summary>Blocks per internal chunk for commands that are not bounded by MDTS.</summary>
+    private int ChunkBlocks(EmulatedNamespace ns) => _maxTransfer / ns.BlockSize;
 
     private NvmeStatus Fail(long slba, in PiError error)
     {

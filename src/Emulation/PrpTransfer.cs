@@ -5,7 +5,9 @@ namespace PolledNvme.Emulation;
 
 /// <summary>
 /// Resolves a command's data pointer (PRP1/PRP2 and PRP lists, NVMe Base 2.0 §4.1.1) into host
-/// segments through the DMA address space, then copies between them and a contiguous buffer.
+/// segments through the DMA address space, then moves bytes between them and the device: as a
+/// stream, front to back (<see cref="Read"/>, <see cref="Write"/>, <see cref="TryTake"/>), so the
+/// PI pass can work on the host's pages in place.
 /// Resolving checks every page before any byte moves, so a bad pointer fails the command with
 /// no partial transfer. One instance per controller, reused by every command (device thread only).
 /// </summary>
@@ -37,6 +39,7 @@ internal sealed unsafe class PrpTransfer
     {
         _segmentCount = 0;
         Length = 0;
+        Rewind();
         if (length == 0)
             return NvmeStatus.Success;
         ulong pageMask = (ulong)pageSize - 1;
@@ -98,22 +101,105 @@ internal sealed unsafe class PrpTransfer
     /// <summary>Copies the resolved host segments into <paramref name="destination"/> (exactly <see cref="Length"/> bytes).</summary>
     public void CopyFromHost(Span<byte> destination)
     {
-        int offset = 0;
-        for (int i = 0; i < _segmentCount; i++)
-        {
-            new ReadOnlySpan<byte>((void*)_segmentAddress[i], _segmentLength[i]).CopyTo(destination.Slice(offset));
-            offset += _segmentLength[i];
-        }
+        Rewind();
+        Read(destination[..Length]);
     }
 
     /// <summary>Copies <paramref name="source"/> (exactly <see cref="Length"/> bytes) into the resolved host segments.</summary>
     public void CopyToHost(ReadOnlySpan<byte> source)
     {
-        int offset = 0;
-        for (int i = 0; i < _segmentCount; i++)
+        Rewind();
+        Write(source[..Length]);
+    }
+
+    // The stream position over the resolved segments: the transfer is read or written front to
+    // back, block by block, without a contiguous copy of it (PrpTransfer.Rewind starts over).
+    private int _cursorSegment;
+    private int _cursorOffset;
+
+    /// <summary>Puts the stream position at the first byte of the transfer.</summary>
+    public void Rewind()
+    {
+        _cursorSegment = 0;
+        _cursorOffset = 0;
+    }
+
+    /// <summary>Bytes from the stream position to the end of its segment (what <see cref="TryTake"/> can give in one span).</summary>
+    public int ContiguousBytes
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _cursorSegment < _segmentCount ? _segmentLength[_cursorSegment] - _cursorOffset : 0;
+    }
+
+    /// <summary>The next <paramref name="length"/> host bytes as one span, when they lie in one segment; advances past them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryTake(int length, out Span<byte> span)
+    {
+        if (length > ContiguousBytes)
         {
-            source.Slice(offset, _segmentLength[i]).CopyTo(new Span<byte>((void*)_segmentAddress[i], _segmentLength[i]));
-            offset += _segmentLength[i];
+            span = default;
+            return false;
+        }
+        span = new Span<byte>((byte*)_segmentAddress[_cursorSegment] + _cursorOffset, length);
+        Advance(length);
+        return true;
+    }
+
+    /// <summary>Copies the next <paramref name="destination"/>.Length host bytes into it.</summary>
+    public void Read(Span<byte> destination)
+    {
+        while (!destination.IsEmpty)
+        {
+            int n = Step(destination.Length);
+            new ReadOnlySpan<byte>((byte*)_segmentAddress[_cursorSegment] + _cursorOffset, n).CopyTo(destination);
+            destination = destination[n..];
+            Advance(n);
+        }
+    }
+
+    /// <summary>Copies <paramref name="source"/> into the next host bytes.</summary>
+    public void Write(ReadOnlySpan<byte> source)
+    {
+        while (!source.IsEmpty)
+        {
+            int n = Step(source.Length);
+            source[..n].CopyTo(new Span<byte>((byte*)_segmentAddress[_cursorSegment] + _cursorOffset, n));
+            source = source[n..];
+            Advance(n);
+        }
+    }
+
+    /// <summary>Whether the next host bytes equal <paramref name="expected"/>; advances past them either way.</summary>
+    public bool Matches(ReadOnlySpan<byte> expected)
+    {
+        bool equal = true;
+        while (!expected.IsEmpty)
+        {
+            int n = Step(expected.Length);
+            equal &= new ReadOnlySpan<byte>((byte*)_segmentAddress[_cursorSegment] + _cursorOffset, n).SequenceEqual(expected[..n]);
+            expected = expected[n..];
+            Advance(n);
+        }
+        return equal;
+    }
+
+    /// <summary>How many of <paramref name="wanted"/> bytes the current segment holds; past the transfer's end is a bug of the caller.</summary>
+    private int Step(int wanted)
+    {
+        int n = Math.Min(wanted, ContiguousBytes);
+        if (n == 0)
+            throw new InvalidOperationException($"the device moved more than the {Length} bytes the command's PRPs describe.");
+        return n;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Advance(int length)
+    {
+        _cursorOffset += length;
+        if (_cursorOffset == _segmentLength[_cursorSegment])
+        {
+            _cursorSegment++;
+            _cursorOffset = 0;
         }
     }
 

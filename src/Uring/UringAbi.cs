@@ -27,6 +27,16 @@ public enum UringOpcode : byte
     Write = 23,
 }
 
+/// <summary><c>rw_flags</c> of READ/WRITE SQEs: the <c>RWF_*</c> flags of preadv2/pwritev2 (include/uapi/linux/fs.h).</summary>
+[Flags]
+public enum UringRwFlags : uint
+{
+    /// <summary>No flag.</summary>
+    None = 0,
+    /// <summary>RWF_DSYNC: the write is durable (data and what is needed to read it back) when it completes, like O_DSYNC.</summary>
+    DataSync = 1u << 1,
+}
+
 /// <summary><c>io_uring_params.flags</c>: IORING_SETUP_*.</summary>
 [Flags]
 public enum UringSetupFlags : uint
@@ -47,6 +57,8 @@ public enum UringSetupFlags : uint
     SubmitAll = 1u << 7,
     /// <summary>IORING_SETUP_COOP_TASKRUN (5.19).</summary>
     CoopTaskRun = 1u << 8,
+    /// <summary>IORING_SETUP_TASKRUN_FLAG (5.19): IORING_SQ_TASKRUN tells when completions wait for task work.</summary>
+    TaskRunFlag = 1u << 9,
     /// <summary>IORING_SETUP_SINGLE_ISSUER (6.0).</summary>
     SingleIssuer = 1u << 12,
     /// <summary>IORING_SETUP_DEFER_TASKRUN (6.1).</summary>
@@ -102,6 +114,7 @@ internal static class UringAbi
 
     // io_uring_sqe.flags.
     public const byte SqeFixedFile = 1 << 0; // IOSQE_FIXED_FILE
+    public const byte SqeIoLink = 1 << 2;    // IOSQE_IO_LINK
 
     // io_uring_sqe.fsync_flags.
     public const uint FsyncDataSync = 1u << 0; // IORING_FSYNC_DATASYNC

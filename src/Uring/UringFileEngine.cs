@@ -258,8 +258,10 @@ public sealed unsafe class UringFileEngine : IDisposable
     /// Makes sure <paramref name="path"/> is a regular file of at least <paramref name="size"/>
     /// bytes of written (non-hole, non-zero) data, like fio's layout step: it extends a
     /// shorter file with pseudo-random blocks and leaves an adequate one untouched.
+    /// <paramref name="progress"/>, when given, is told the bytes written so far and in all
+    /// after each MiB (a long layout is worth showing; this method never prints).
     /// </summary>
-    public static void PrepareFile(string path, long size)
+    public static void PrepareFile(string path, long size, Action<long, long>? progress = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (size <= 0)
@@ -269,11 +271,13 @@ public sealed unsafe class UringFileEngine : IDisposable
             return;
         var chunk = new byte[1 << 20];
         var random = new Random(unchecked((int)size));
-        stream.Position = stream.Length;
+        long start = stream.Length;
+        stream.Position = start;
         while (stream.Position < size)
         {
             random.NextBytes(chunk);
             stream.Write(chunk, 0, (int)Math.Min(chunk.Length, size - stream.Position));
+            progress?.Invoke(stream.Position - start, size - start);
         }
         stream.Flush(flushToDisk: true);
     }

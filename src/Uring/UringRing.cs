@@ -218,6 +218,24 @@ public sealed unsafe partial class UringRing : IDisposable
         return Enter(toSubmit, minComplete, flags);
     }
 
+    /// <summary>
+    /// True when completions may be waiting for this thread to run the kernel's task work (an
+    /// O_DIRECT read that ended in an interrupt, under COOP_TASKRUN or DEFER_TASKRUN): always
+    /// while operations are in flight, unless the ring has IORING_SETUP_TASKRUN_FLAG, which
+    /// says exactly (IORING_SQ_TASKRUN). <see cref="RunTaskWork"/> then posts them.
+    /// </summary>
+    public bool TaskWorkPending
+        => (AppliedFlags & UringSetupFlags.TaskRunFlag) != 0
+            ? (Volatile.Read(ref *_sqFlags) & UringAbi.SqTaskRun) != 0
+            : _inFlight > 0 && (AppliedFlags & (UringSetupFlags.CoopTaskRun | UringSetupFlags.DeferTaskRun)) != 0;
+
+    /// <summary>One io_uring_enter that submits what is prepared and runs pending task work, without waiting.</summary>
+    public void RunTaskWork()
+    {
+        Volatile.Write(ref *_sqTail, _sqTailShadow);
+        Enter(_sqTailShadow - Volatile.Read(ref *_sqHead), 0, UringAbi.EnterGetEvents);
+    }
+
     /// <summary>Completions the kernel has posted and we have not yet consumed (no syscall).</summary>
     public uint ReadyCompletions => Volatile.Read(ref *_cqTail) - _cqHeadShadow;
 

@@ -33,6 +33,14 @@ public sealed record UringRingOptions
     /// <summary>Ask for IORING_SETUP_COOP_TASKRUN (5.19+): no interrupting IPIs for task work.</summary>
     public bool CooperativeTaskRun { get; init; } = true;
 
+    /// <summary>
+    /// Ask for IORING_SETUP_TASKRUN_FLAG (5.19) with the cooperative or deferred task run: the
+    /// kernel then flags when completions wait for this thread to enter the kernel
+    /// (<c>UringRing.TaskWorkPending</c>), so a poller enters only when that is so. Dropped if
+    /// the kernel refuses.
+    /// </summary>
+    public bool TaskRunFlag { get; init; }
+
     internal void Validate()
     {
         if (SqEntries is 0 or > UringAbi.MaxSqEntries)

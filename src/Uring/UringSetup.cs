@@ -24,6 +24,7 @@ internal static unsafe class UringSetup
     [
         UringSetupFlags.DeferTaskRun,
         UringSetupFlags.SingleIssuer,
+        UringSetupFlags.TaskRunFlag,
         UringSetupFlags.CoopTaskRun,
         UringSetupFlags.SubmitAll,
     ];
@@ -43,6 +44,7 @@ internal static unsafe class UringSetup
         if (options.CqEntries != 0) flags |= UringSetupFlags.CqSize;
         if (options.SqPoll) flags |= UringSetupFlags.SqPoll;
         if (options.CooperativeTaskRun && !options.SqPoll) flags |= UringSetupFlags.CoopTaskRun;
+        if (options.TaskRunFlag && !options.SqPoll) flags |= UringSetupFlags.TaskRunFlag;
         // DEFER_TASKRUN requires SINGLE_ISSUER and excludes SQPOLL.
         if (options.SingleIssuer) flags |= options.SqPoll ? UringSetupFlags.SingleIssuer : UringSetupFlags.SingleIssuer | UringSetupFlags.DeferTaskRun;
 

@@ -61,6 +61,15 @@ public static unsafe class UringSqeExtensions
     public static void PreparePunchHole(this ref UringSqe sqe, int fd, ulong offset, ulong length, ulong userData, bool fixedFile = false)
         => sqe.PrepareFallocate(fd, FallocateMode.PunchHole | FallocateMode.KeepSize, offset, length, userData, fixedFile);
 
+    /// <summary>
+    /// IOSQE_IO_LINK: the next SQE of the same submission starts only after this one completed
+    /// in full; if this one fails or transfers less, the next completes with -ECANCELED.
+    /// </summary>
+    public static void LinkNext(this ref UringSqe sqe) => sqe.Flags |= UringAbi.SqeIoLink;
+
+    /// <summary>Sets the <c>rw_flags</c> of a READ/WRITE (fixed or not) SQE, e.g. RWF_DSYNC for a durable write.</summary>
+    public static void SetRwFlags(this ref UringSqe sqe, UringRwFlags flags) => sqe.OpFlags = (uint)flags;
+
     private static void PrepareRw(this ref UringSqe sqe, UringOpcode opcode, int fd, ulong address, uint length, ulong offset, ulong userData, bool fixedFile)
     {
         sqe.Opcode = opcode;

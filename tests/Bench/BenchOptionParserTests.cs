@@ -53,7 +53,9 @@ public class BenchOptionParserTests
     {
         var a = BenchOptionParser.Parse(["--rw=randread", "--bs=8k", "--iodepth=4", "--numjobs=2", "--runtime=3", "--name=x"]);
         var b = BenchOptionParser.Parse(["--rw", "randread", "--bs", "8k", "--iodepth", "4", "--numjobs", "2", "--runtime", "3", "--name", "x"]);
-        Assert.That(b, Is.EqualTo(a));
+        Assert.That(b with { Typed = a.Typed, Sources = a.Sources }, Is.EqualTo(a));
+        Assert.That(b.Typed, Is.EqualTo(a.Typed), "job options as typed");
+        Assert.That(b.Sources, Is.EquivalentTo(a.Sources), "where each option was given: the same flags");
         Assert.Multiple(() =>
         {
             Assert.That(a.Pattern, Is.EqualTo(RwPattern.RandRead));
@@ -96,7 +98,7 @@ public class BenchOptionParserTests
 
     [TestCase("--bs=4x", "--bs")]
     [TestCase("--bs=100", "--bs")]
-    [TestCase("--bs=4k,8k", "--bs")]
+    [TestCase("--bs=4k,8k,16k,32k", "--bs")]
     [TestCase("--rw=sideways", "--rw")]
     [TestCase("--rwmixread=101", "--rwmixread")]
     [TestCase("--iodepth=0", "--iodepth")]
@@ -135,9 +137,22 @@ public class BenchOptionParserTests
     }
 
     [Test]
-    public void A_flag_given_twice_is_refused()
+    public void A_flag_given_twice_takes_the_last_value_as_fio_does()
     {
-        var ex = Assert.Throws<UsageException>(() => BenchOptionParser.Parse(["--bs=4k", "--bs", "8k"]));
-        Assert.That(ex!.Flag, Is.EqualTo("--bs"));
+        var o = BenchOptionParser.Parse(["--bs=4k", "--bs", "8k", "--rw=read", "--rw=randwrite"]);
+        Assert.That(o.BlockSizes.Read.Min, Is.EqualTo(8192));
+        Assert.That(o.Pattern, Is.EqualTo(RwPattern.RandWrite));
+        Assert.That(o.Typed.Where(kv => kv.Key == "bs").Select(kv => kv.Value), Is.EqualTo(new[] { "4k", "8k" }), "fio lists both in job options");
+    }
+
+    [Test]
+    public void Per_direction_block_sizes_follow_fio()
+    {
+        var o = BenchOptionParser.Parse(["--bs=8k,32k"]);
+        Assert.That((o.BlockSizes.Read.Min, o.BlockSizes.Write.Min, o.BlockSizes.Trim.Min), Is.EqualTo((8192, 32768, 32768)));
+        o = BenchOptionParser.Parse(["--bs=8k,32k,"]);
+        Assert.That((o.BlockSizes.Read.Min, o.BlockSizes.Write.Min, o.BlockSizes.Trim.Min), Is.EqualTo((8192, 32768, 4096)), "a trailing comma keeps the default");
+        o = BenchOptionParser.Parse(["--bs=,8k"]);
+        Assert.That((o.BlockSizes.Read.Min, o.BlockSizes.Write.Min, o.BlockSizes.Trim.Min), Is.EqualTo((4096, 8192, 8192)));
     }
 }

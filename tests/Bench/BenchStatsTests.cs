@@ -14,9 +14,9 @@ public class BenchStatsTests
     {
         var a = new DirectionStats();
         var b = new DirectionStats();
-        for (int i = 1; i <= 1000; i++) a.Record(i * 1000, 4096, IoResultKind.Ok);      // 1..1000 µs
-        for (int i = 1; i <= 1000; i++) b.Record(1_000_000 + i * 1000, 4096, IoResultKind.Ok);
-        b.Record(5_000_000, 4096, IoResultKind.GuardError);
+        for (int i = 1; i <= 1000; i++) a.Record(100, i * 1000, 4096, IoResultKind.Ok);      // 1..1000 µs
+        for (int i = 1; i <= 1000; i++) b.Record(100, 1_000_000 + i * 1000, 4096, IoResultKind.Ok);
+        b.Record(100, 5_000_000, 4096, IoResultKind.GuardError);
         var total = new DirectionStats();
         total.Add(a);
         total.Add(b);
@@ -24,26 +24,31 @@ public class BenchStatsTests
         {
             Assert.That(total.Ios, Is.EqualTo(2001));
             Assert.That(total.Bytes, Is.EqualTo(2000L * 4096), "failed I/Os move no bytes");
-            Assert.That(total.MinNs, Is.EqualTo(1000));
-            Assert.That(total.MaxNs, Is.EqualTo(5_000_000));
+            Assert.That(total.Clat!.Min, Is.EqualTo(1000));
+            Assert.That(total.Clat.Max, Is.EqualTo(5_000_000));
+            Assert.That(total.Lat!.Max, Is.EqualTo(5_000_100), "lat = slat + clat");
+            Assert.That(total.Slat!.Mean, Is.EqualTo(100));
             Assert.That(total.PiErrors, Is.EqualTo(1));
-            Assert.That(total.Latency.TotalCount, Is.EqualTo(2001));
+            Assert.That(total.Clat.Histogram!.TotalCount, Is.EqualTo(2001));
             // Median of 1..1000 µs ∪ 1001..2000 µs (+ one 5 ms) is ~1000 µs; HdrHistogram keeps 3 digits.
-            Assert.That(total.Latency.GetValueAtPercentile(50), Is.EqualTo(1_000_000).Within(1_000_000 / 500));
+            Assert.That(total.Clat.Percentile(50), Is.EqualTo(1_000_000).Within(1_000_000 / 500));
         });
     }
 
     [Test]
     public void Timeline_keeps_every_completion_when_it_coarsens()
     {
-        var t = new IopsTimeline(TimeSpan.FromMilliseconds(10), capacity: 8);
+        var t = new RunTimeline(TimeSpan.FromMilliseconds(10), capacity: 8);
         long start = 1_000_000;
         t.Start(start);
         long tick10ms = Stopwatch.Frequency / 100;
-        for (int i = 0; i < 40; i++) t.Record(start + i * tick10ms / 2);   // 20 buckets' worth at 10 ms
+        for (int i = 0; i < 40; i++) t.Record(start + i * tick10ms / 2, i % 2, 4096, 1000 + i);   // 20 buckets' worth at 10 ms
         double seconds = t.BucketSeconds;
         Assert.That(seconds, Is.EqualTo(0.04).Within(1e-6), "10 ms doubled twice to fit 8 buckets");
-        Assert.That(t.ToIops().Sum() * seconds, Is.EqualTo(40).Within(1e-6));
+        Assert.That(t.Iops(0).Sum() * seconds, Is.EqualTo(20).Within(1e-6));
+        Assert.That(t.Iops(1).Sum() * seconds, Is.EqualTo(20).Within(1e-6));
+        Assert.That(t.BytesPerSecond(1).Sum() * seconds, Is.EqualTo(20 * 4096).Within(1e-6));
+        Assert.That(t.MaxLatencyNs(1).Where(double.IsFinite).Max(), Is.EqualTo(1039));
     }
 
     [Test]

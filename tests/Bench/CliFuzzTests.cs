@@ -48,8 +48,13 @@ public partial class CliFuzzTests
         string dir = Directory.CreateDirectory(Path.Combine(_root, "dir")).FullName;
         string image = Path.Combine(_root, "ns.img");
         string output = Directory.CreateDirectory(Path.Combine(_root, "out")).FullName;
+        // Logs named after a job land in the working directory: the fuzzer's own, under the root, for its run.
+        string cwd = Directory.CreateDirectory(Path.Combine(_root, "cwd")).FullName;
+        _savedDirectory = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = cwd;
         _files = new FuzzFiles(dir, image, Path.Combine(_root, "kernel.bin"), Path.Combine(_root, "data.bin"), Path.Combine(_root, "meta.bin"),
-            output, Path.Combine(_root, "missing"), Path.Combine(_root, "alias.img"), Path.GetRelativePath(Environment.CurrentDirectory, image), Path.Combine(_root, "hard.img"));
+            output, Path.Combine(_root, "missing"), Path.Combine(_root, "alias.img"), Path.GetRelativePath(Environment.CurrentDirectory, image), Path.Combine(_root, "hard.img"),
+            Directory.CreateDirectory(Path.Combine(_root, "jobs")).FullName, Path.Combine(_root, "logtrap"), cwd);
         var layout = CliRunner.Run("bench", $"--device={_files.ImageDevice}", "--rw=write", "--verify", "--size=512k", "--progress=0", "--pin=0");
         Assert.That(layout.ExitCode, Is.EqualTo(0), layout.Stderr);
         var bytes = new byte[1 << 20];
@@ -58,6 +63,12 @@ public partial class CliFuzzTests
         File.WriteAllBytes(_files.Data, bytes[..(64 << 10)]);
         File.WriteAllBytes(_files.Metadata, bytes[..4096]);
         File.CreateSymbolicLink(_files.ImageSymlink, image);
+        // fio's log names that are the image: PREFIX_KIND.1.log beside the prefix, and a job "trap"'s logs in the working directory.
+        foreach (string kind in FuzzFiles.LogKinds)
+        {
+            File.CreateSymbolicLink($"{_files.LogTrap}_{kind}.1.log", image);
+            File.CreateSymbolicLink(Path.Combine(cwd, $"trap_{kind}.1.log"), image);
+        }
         Assert.That(link(image, _files.ImageHardLink), Is.EqualTo(0));
         _pristine = (File.ReadAllBytes(image), File.ReadAllBytes(image + ".pnvmefmt"), bytes, Snapshot());
     }
@@ -87,8 +98,14 @@ public partial class CliFuzzTests
         file.Write(content);
     }
 
+    private string _savedDirectory = "";
+
     [OneTimeTearDown]
-    public void DeleteFiles() => Directory.Delete(_root, recursive: true);
+    public void DeleteFiles()
+    {
+        Environment.CurrentDirectory = _savedDirectory;
+        Directory.Delete(_root, recursive: true);
+    }
 
     private static int EnvInt(string name, int fallback)
         => int.TryParse(Environment.GetEnvironmentVariable(name), out int value) ? value : fallback;
@@ -228,10 +245,20 @@ public partial class CliFuzzTests
         if (args[0] != "bench") return false;
         try
         {
-            var options = BenchOptionParser.Parse(args[1..]);
-            return options.HasWrites || (options.Verify && !options.VerifyOnly);
+            // Every job, from the command line or a job file: one that writes, trims or lays out for
+            // --verify, or whose device lays out a uring: file or re-lays an image.
+            foreach (var job in BenchArguments.Parse(args[1..], _ => null, new StringReader("")).Jobs)
+            {
+                var o = job.Options;
+                if (o.HasWrites || o.HasTrims || (o.Verify && !o.VerifyOnly)) return true;
+                string? device = PolledNvme.Bench.Engines.JobDevices.Resolve(o);
+                if (device is null) continue;
+                if (device.StartsWith("uring:", StringComparison.Ordinal) && device.Contains("size", StringComparison.Ordinal)) return true;
+                if (device.StartsWith("emu:", StringComparison.Ordinal) && EmulatedControllerOptions.Parse(device).Namespaces.Any(n => n.FormatMedia)) return true;
+            }
+            return false;
         }
-        catch (UsageException)
+        catch (Exception e) when (e is UsageException or ArgumentException or IOException)
         {
             return false;
         }

@@ -10,9 +10,16 @@ namespace PolledNvme.Tests.Bench;
 /// other spellings of the image (symlink, relative path, hard link) that outputs must never be
 /// allowed to name.
 /// </summary>
+/// <param name="JobDirectory">Where the generator writes its job files.</param>
+/// <param name="LogTrap">A log name prefix whose fio log file (<c>PREFIX_lat.1.log</c>, ...) is a symlink to the image.</param>
+/// <param name="WorkingDirectory">The fuzzer's working directory, where logs named after a job go (<c>trap_lat.1.log</c> there is the image too).</param>
 internal sealed record FuzzFiles(string Directory, string Image, string UringFile, string Data, string Metadata,
-    string OutputDirectory, string Missing, string ImageSymlink, string ImageRelative, string ImageHardLink)
+    string OutputDirectory, string Missing, string ImageSymlink, string ImageRelative, string ImageHardLink,
+    string JobDirectory, string LogTrap, string WorkingDirectory)
 {
+    /// <summary>The fio log kinds, as in their file names: every one of them a trap.</summary>
+    public static readonly string[] LogKinds = ["lat", "slat", "clat", "bw", "iops"];
+
     /// <summary>The emulated device string the image was laid out with.</summary>
     public string ImageDevice => $"emu:{Image},lbads=4096,ms=8,pi=1,size=1M";
 }
@@ -69,10 +76,15 @@ internal sealed partial class CliFuzzVectors(FuzzFiles files)
     // What a clean command reads from stdin, when it does (else a random length).
     private int? _stdinLength;
 
+    // The vector's index: job files are named by it, so a vector re-generated writes the same file.
+    private int _index;
+
     /// <summary>Vector <paramref name="index"/> of <paramref name="seed"/>.</summary>
     public CliFuzzVector Generate(int seed, int index)
     {
-        var r = new Random(HashCode.Combine(seed, index));
+        // Not HashCode.Combine: its hashes change from process to process, and a vector must be the same in every run.
+        var r = new Random(unchecked(seed * 1_000_003 + index));
+        _index = index;
         _deviceIsImage = false;
         _deviceIsUringFile = false;
         _clean = r.Next(3) == 0;
@@ -102,42 +114,6 @@ internal sealed partial class CliFuzzVectors(FuzzFiles files)
         r.NextBytes(stdin);
         return new CliFuzzVector([.. args], stdin);
     }
-
-    private void Bench(Random r, List<string> args)
-    {
-        // Nearly always a device and a short run; the fuzzer's stop request bounds the rest.
-        if (r.Next(40) != 0) Flag(r, args, "device", Device(r));
-        if (r.Next(4) != 0) Flag(r, args, "runtime", Choose(r, Times));
-        int flags = r.Next(0, 6);
-        for (int i = 0; i < flags; i++)
-        {
-            string name = r.Next(3) == 0 ? Pick(r, BenchOptionParser.SwitchFlags) : Pick(r, BenchOptionParser.ValueFlags);
-            if (BenchOptionParser.SwitchFlags.Contains(name))
-                args.Add(r.Next(6) switch { 0 => $"--{name}=0", 1 => $"--{name}=1", 2 => $"--{name}={Pick(r, Garbage)}", _ => $"--{name}" });
-            else if (name != "device" && name != "runtime")
-                Flag(r, args, name, BenchValue(r, name));
-        }
-    }
-
-    private string BenchValue(Random r, string name) => name switch
-    {
-        "rw" or "readwrite" => Choose(r, (["read", "write", "randread", "randwrite", "rw", "readwrite", "randrw"], ["trim", "READ", ""])),
-        "rwmixread" or "rwmixwrite" => Choose(r, (["0", "30", "50", "100"], ["101", "-1", "x"])),
-        "bs" or "blocksize" => Choose(r, (["512", "4k", "8k", "64k"], ["1m", "16m", "3", "0", "4k,8k", "4k:8k", "-4k"])),
-        "iodepth" => Choose(r, (["1", "2", "8", "32"], ["256", "4096", "0", "-1", "99999"])),
-        "numjobs" => Choose(r, (["1", "2"], ["3", "17", "0", "257"])),
-        "size" or "offset" => Choose(r, Sizes),
-        "ramp_time" => Choose(r, Times),
-        "randseed" => Choose(r, Tags),
-        "output-format" => Choose(r, (["normal", "json"], ["xml", "JSON"])),
-        "output" => OutputPath(r, ".txt"),
-        "plot" => OutputPath(r, r.Next(2) == 0 ? ".png" : ".svg"),
-        "prchk" => Choose(r, (["guard", "guard,app,ref", "none", "app,ref", "ref"], ["storage", "bogus", "", "guard,,ref"])),
-        "apptag" or "apptag-mask" or "storage-tag" => Choose(r, Tags),
-        "host-pi" => Choose(r, (["generate", "verify", "both", "none"], ["maybe"])),
-        "name" => Choose(r, (["job1", "\u00e9t\u00e9", "x y"], ["", "a\u0001b"])),
-        _ => Pick(r, Garbage),
-    };
 
     private void List(Random r, List<string> args)
     {

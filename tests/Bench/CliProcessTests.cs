@@ -93,13 +93,7 @@ public partial class CliProcessTests
             using var reaper = new ProcessReaper(process);
             var stderr = process.StandardError.ReadToEndAsync();
             var stdout = new System.Text.StringBuilder();
-            // The header's last line is written once the device is open and the run is about to start.
-            string? line;
-            while ((line = process.StandardOutput.ReadLine()) is not null)
-            {
-                stdout.AppendLine(line);
-                if (line.StartsWith("Starting ", StringComparison.Ordinal)) break;
-            }
+            string? line = CliRunner.ReadUntilStarted(process, stdout);
             Assert.That(line, Is.Not.Null, () => $"no header: {stdout}{stderr.Result}");   // lazily: stderr ends only when the process does
             Assert.That(Directory.GetFiles(temp, "pnvme-*"), Is.Not.Empty, "the temp image exists while the run goes on");
             Assert.That(kill(process.Id, signal), Is.EqualTo(0));

@@ -82,6 +82,22 @@ internal static class CliRunner
         return new Outcome(process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>
+    /// Reads a bench process's stdout into <paramref name="stdout"/> up to the header's last line
+    /// (<c>Starting N thread(s)</c>, written once the devices are open and the run is about to
+    /// start); returns that line, or null when the output ended first.
+    /// </summary>
+    public static string? ReadUntilStarted(Process process, System.Text.StringBuilder stdout)
+    {
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            stdout.AppendLine(line);
+            if (line.StartsWith("Starting ", StringComparison.Ordinal)) break;
+        }
+        return line;
+    }
+
     /// <summary>Asserts that <paramref name="stderr"/> shows no .NET stack trace or crash banner.</summary>
     public static void AssertNoStackTrace(string stderr, string context = "")
     {

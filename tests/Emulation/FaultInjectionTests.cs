@@ -5,13 +5,38 @@ using PolledNvme.Queues;
 
 namespace PolledNvme.Tests.Emulation;
 
-/// <summary>FaultInjector: forced statuses, dropped and delayed completions, CSTS.CFS, bad corruption requests.</summary>
+/// <summary>
+/// FaultInjector: forced statuses, dropped and delayed completions, CSTS.CFS, bad corruption
+/// requests; the command faults on RAM media (synchronous) and on a file (the asynchronous media path).
+/// </summary>
 public class FaultInjectionTests
 {
-    [Test]
-    public void ForcedStatusHitsOnlyTheNextMatchingCommand()
+    private string? _dir;
+
+    [TearDown]
+    public void TearDown()
     {
-        using var host = TestHost.Create();
+        if (_dir is not null)
+            Directory.Delete(_dir, recursive: true);
+        _dir = null;
+    }
+
+    /// <summary>An inline controller over RAM, or over a file (whose commands complete on the asynchronous media path).</summary>
+    private TestHost Host(bool file) => file
+        ? TestHost.Create(ns =>
+        {
+            _dir ??= Directory.CreateTempSubdirectory("pnvme-fault-").FullName;
+            ns.Backend = MediaBackendKind.File;
+            ns.FilePath = Path.Combine(_dir, "ns.img");
+            ns.DirectIo = false;
+        })
+        : TestHost.Create();
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ForcedStatusHitsOnlyTheNextMatchingCommand(bool file)
+    {
+        using var host = Host(file);
         var q = host.Start();
         var data = host.Alloc(512);
         host.Controller.Faults.FailNextCommand(FaultQueue.Io, (byte)NvmOpcode.Read, NvmeStatus.UnrecoveredReadError);
@@ -31,10 +56,11 @@ public class FaultInjectionTests
         Assert.Throws<ArgumentException>(() => host.Controller.Faults.FailNextCommand(FaultQueue.Io, 1, NvmeStatus.Success));
     }
 
-    [Test]
-    public void DroppedCompletionNeverArrives()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void DroppedCompletionNeverArrives(bool file)
     {
-        using var host = TestHost.Create();
+        using var host = Host(file);
         var q = host.Start();
         var data = host.Alloc(512);
         host.Controller.Faults.DropNextCompletion(FaultQueue.Io, (byte)NvmOpcode.Write);
@@ -47,10 +73,11 @@ public class FaultInjectionTests
         Assert.That(next.SqHead, Is.EqualTo(2), "the dropped command was consumed");
     }
 
-    [Test]
-    public void DelayedCompletionArrivesAfterTheDelay()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void DelayedCompletionArrivesAfterTheDelay(bool file)
     {
-        using var host = TestHost.Create();
+        using var host = Host(file);
         var q = host.Start();
         var data = host.Alloc(512);
         host.Controller.Faults.DelayNextCompletion(FaultQueue.Io, (byte)NvmOpcode.Write, TimeSpan.FromMilliseconds(30));
@@ -70,10 +97,11 @@ public class FaultInjectionTests
         Assert.That(completion.Status, Is.Zero);
     }
 
-    [Test]
-    public void FatalStatusStopsTheControllerUntilReset()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void FatalStatusStopsTheControllerUntilReset(bool file)
     {
-        using var host = TestHost.Create();
+        using var host = Host(file);
         var q = host.Start();
         host.Controller.Faults.SetFatalStatus();
         Assert.That(host.Csts & ControllerStatus.Fatal, Is.Not.Zero);

@@ -1,20 +1,44 @@
 using NUnit.Framework;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Emulation;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Tests.Emulation;
 
-/// <summary>The device's per-command path allocates nothing (DESIGN.md hot-path rules).</summary>
+/// <summary>
+/// The device's per-command path allocates nothing (DESIGN.md hot-path rules): on RAM media
+/// (synchronous) and on a file (the asynchronous media path: media commands, buffers and ring
+/// entries all come from what was set up with the queues).
+/// </summary>
 public class HotPathAllocationTests
 {
-    [TestCase(0, 8, false)]
-    [TestCase(0, 8, true)]
-    [TestCase(1, 64, true)]
-    [TestCase(2, 16, true)]
-    public void ReadsAndWritesWithPiAllocateNothing(int pif, int ms, bool mset)
+    private string? _dir;
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (_dir is not null)
+            Directory.Delete(_dir, recursive: true);
+        _dir = null;
+    }
+
+    [TestCase(0, 8, false, false)]
+    [TestCase(0, 8, true, false)]
+    [TestCase(1, 64, true, false)]
+    [TestCase(2, 16, true, false)]
+    [TestCase(0, 8, false, true)]
+    [TestCase(2, 16, true, true)]
+    public void ReadsAndWritesWithPiAllocateNothing(int pif, int ms, bool mset, bool file)
     {
         using var host = TestHost.Create(ns =>
         {
+            if (file)
+            {
+                _dir = Directory.CreateTempSubdirectory("pnvme-alloc-").FullName;
+                ns.Backend = MediaBackendKind.File;
+                ns.FilePath = Path.Combine(_dir, "ns.img");
+                ns.DirectIo = false;
+            }
             ns.BlockSize = 4096;
             ns.MetadataSize = ms;
             ns.StorageTagSize = pif == 1 ? 16 : 0;

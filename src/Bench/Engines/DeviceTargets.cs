@@ -24,8 +24,10 @@ public static class DeviceTargets
     /// </summary>
     /// <param name="spec">The parsed device string.</param>
     /// <param name="writes">Whether the run writes: a read-only run on <c>uring:</c> shares the file with other readers.</param>
+    /// <param name="direct">The default device's <c>direct=</c> (fio's <c>direct</c> option; null = page cache); other devices carry it in their string.</param>
+    /// <param name="defaultBytes">Bytes the default device must hold: it grows past 1 GiB for the jobs that need it.</param>
     /// <exception cref="UsageException">The device does not fit the string (e.g. an image recorded with another format).</exception>
-    public static IBenchTarget OpenForBench(DeviceSpec spec, bool writes = true)
+    public static IBenchTarget OpenForBench(DeviceSpec spec, bool writes = true, bool? direct = null, long defaultBytes = 0)
     {
         switch (spec.Kind)
         {
@@ -37,7 +39,7 @@ public static class DeviceTargets
                 {
                     // Jobs pin from the lowest allowed core up; the emulated controller's device thread gets the last one.
                     string cpu = Environment.ProcessorCount > 1 ? $",cpu={CoreAffinity.LastAllowedCpu()}" : "";
-                    return WrapController(OpenController(DeviceSpec.Parse($"emu:{path},{DefaultNamespaceOptions}{cpu}")), retainsData: true, deleteOnDispose: path);
+                    return WrapController(OpenController(DeviceSpec.Parse($"emu:{path},{DefaultOptions(direct, defaultBytes)}{cpu}")), retainsData: true, deleteOnDispose: path);
                 }
                 catch
                 {
@@ -49,6 +51,15 @@ public static class DeviceTargets
             default:
                 return WrapController(OpenController(spec), spec.RetainsData, deleteOnDispose: null);
         }
+    }
+
+    // The default namespace with fio's direct and a size that holds the jobs' regions (whole 4 KiB blocks).
+    private static string DefaultOptions(bool? direct, long bytes)
+    {
+        string options = direct == true ? DefaultNamespaceOptions.Replace("direct=0", "direct=1", StringComparison.Ordinal) : DefaultNamespaceOptions;
+        return bytes > 1L << 30
+            ? options.Replace("size=1G", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"size={(bytes + 4095) / 4096 * 4096}"), StringComparison.Ordinal)
+            : options;
     }
 
     private static NvmeBenchTarget WrapController(NvmeController controller, bool retainsData, string? deleteOnDispose)

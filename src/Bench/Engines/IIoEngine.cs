@@ -10,6 +10,8 @@ public enum IoDirection : byte
     Read = 0,
     /// <summary>Write.</summary>
     Write = 1,
+    /// <summary>Trim: Dataset Management deallocate (a punched hole on uring: files). fio's DDIR_TRIM.</summary>
+    Trim = 2,
 }
 
 /// <summary>How one I/O ended, as the benchmark counts it.</summary>
@@ -49,6 +51,12 @@ public interface IIoCompletionSink
 {
     /// <summary>The I/O submitted in <paramref name="slot"/> finished.</summary>
     void OnCompleted(int slot, in IoOutcome result);
+
+    /// <summary>
+    /// The I/O prepared in <paramref name="slot"/> goes to the device now (<paramref name="ticks"/>,
+    /// Stopwatch): for engines whose <see cref="IIoEngine.Submit"/> only prepares it.
+    /// </summary>
+    void OnIssued(int slot, long ticks);
 }
 
 /// <summary>The shape of the namespace a run works on.</summary>
@@ -73,7 +81,7 @@ public sealed record NamespaceGeometry(int BlockSize, int MetadataSize, long Blo
 
 /// <summary>What every job's engine is told when it opens.</summary>
 /// <param name="IoDepth">Commands in flight; slots are 0..IoDepth-1.</param>
-/// <param name="BlocksPerIo">Logical blocks per I/O (bs / block size).</param>
+/// <param name="MaxBlocksPerIo">Most logical blocks of one I/O (the largest bs / block size): each slot's buffer holds that many.</param>
 /// <param name="WritePract">PRACT for writes: the controller generates PI.</param>
 /// <param name="ReadPract">PRACT for reads: the controller checks and strips PI.</param>
 /// <param name="Checks">PRCHK (and STC) bits for reads and writes.</param>
@@ -83,7 +91,7 @@ public sealed record NamespaceGeometry(int BlockSize, int MetadataSize, long Blo
 /// <param name="HostGenerate">The host computes PI for writes.</param>
 /// <param name="HostVerify">The host verifies PI of reads.</param>
 /// <param name="HostChecks">What the host's verify compares: every field the format has, whatever the controller checks.</param>
-public sealed record JobIoSettings(int IoDepth, int BlocksPerIo, bool WritePract, bool ReadPract, PiChecks Checks,
+public sealed record JobIoSettings(int IoDepth, int MaxBlocksPerIo, bool WritePract, bool ReadPract, PiChecks Checks,
     ushort AppTag, ushort AppTagMask, ulong StorageTag, bool HostGenerate, bool HostVerify, PiChecks HostChecks = PiChecks.None);
 
 /// <summary>
@@ -117,9 +125,12 @@ public interface IBenchTarget : IDisposable
     int MaxIoBytes { get; }
     /// <summary>
     /// Does what opening deferred until the run's flags were checked (laying out a <c>uring:</c>
-    /// file to <c>size=</c>): called once, after the plan and before any job opens.
+    /// file to <c>size=</c>): called once, after every job's plan and before any job opens.
+    /// <paramref name="progress"/>, when given, hears of the lay-out's bytes done and in all.
     /// </summary>
-    void Prepare();
+    void Prepare(Action<long, long>? progress = null);
+    /// <summary>Why trims cannot run on this target, or null when they can.</summary>
+    string? TrimUnsupportedReason { get; }
     /// <summary>Opens job <paramref name="jobIndex"/>'s engine. Called on the job's own thread.</summary>
     IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink);
 }
@@ -131,13 +142,17 @@ public interface IBenchTarget : IDisposable
 public interface IIoEngine : IDisposable
 {
     /// <summary>
-    /// The host data of <paramref name="slot"/> (BlocksPerIo × BlockSize bytes, no metadata):
+    /// The host data of <paramref name="slot"/> (MaxBlocksPerIo × BlockSize bytes, no metadata):
     /// filled by the job before a write, read by the job after a read completes.
     /// </summary>
     Span<byte> HostBuffer(int slot);
 
-    /// <summary>Submits an I/O of <see cref="JobIoSettings.BlocksPerIo"/> blocks at <paramref name="lba"/> from/into <paramref name="slot"/>.</summary>
-    void Submit(int slot, IoDirection direction, long lba);
+    /// <summary>
+    /// Submits an I/O of <paramref name="blocks"/> blocks at <paramref name="lba"/> from/into
+    /// <paramref name="slot"/>. Returns true when the command is on the device (doorbell rung);
+    /// false when it is only prepared and <see cref="IIoCompletionSink.OnIssued"/> reports it later.
+    /// </summary>
+    bool Submit(int slot, IoDirection direction, long lba, int blocks);
 
     /// <summary>Reaps up to <paramref name="maxCompletions"/> completions, calling the sink for each; returns how many.</summary>
     int Poll(int maxCompletions);

@@ -61,7 +61,12 @@ public sealed class NvmeBenchTarget : IBenchTarget
     public int MaxIoBytes => (int)Math.Min(int.MaxValue, Controller.MaxTransferBytes / Math.Max(1L, Namespace.DataBytes(1, false)) * Namespace.BlockSize);
 
     /// <inheritdoc />
-    public void Prepare() { }   // the controller was opened ready
+    public void Prepare(Action<long, long>? progress = null) { }   // the controller was opened ready
+
+    /// <inheritdoc />
+    public string? TrimUnsupportedReason => (Controller.Identify.Oncs & Driver.Spec.IdentifyController.OncsDatasetManagement) != 0
+        ? null
+        : $"{Controller.Address} does not support Dataset Management (Identify Controller ONCS bit 2 is 0)";
 
     /// <inheritdoc />
     public IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink)

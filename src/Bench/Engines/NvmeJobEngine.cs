@@ -28,7 +28,7 @@ internal sealed class NvmeJobEngine : IIoEngine
     private readonly IoProtectionOptions _writePi;
     private readonly IoProtectionOptions _readPi;
     private readonly IoProtectionOptions _hostPi;
-    private readonly int _blocks;
+    private readonly int _maxBlocks;
     private readonly bool _direct;
 
     public NvmeJobEngine(NvmeBenchTarget target, JobIoSettings settings, IIoCompletionSink sink)
@@ -36,23 +36,23 @@ internal sealed class NvmeJobEngine : IIoEngine
         _ns = target.Namespace;
         _sink = sink;
         _settings = settings;
-        _blocks = settings.BlocksPerIo;
+        _maxBlocks = settings.MaxBlocksPerIo;
         var checks = settings.Checks;
         _writePi = new IoProtectionOptions { Pract = settings.WritePract, Checks = checks, ApplicationTag = settings.AppTag, ApplicationTagMask = settings.AppTagMask, StorageTag = settings.StorageTag };
         _readPi = new IoProtectionOptions { Pract = settings.ReadPract, Checks = checks, ApplicationTag = settings.AppTag, ApplicationTagMask = settings.AppTagMask, StorageTag = settings.StorageTag };
         _hostPi = _readPi with { Checks = settings.HostChecks };
-        long hostBytes = (long)_blocks * _ns.BlockSize;
+        long hostBytes = (long)_maxBlocks * _ns.BlockSize;
         // Direct: the host buffer is the DMA buffer, when both directions move data only and the host does no PI.
         _direct = !settings.HostGenerate && !settings.HostVerify
-            && _ns.DataBytes(_blocks, settings.WritePract) == hostBytes && _ns.MetadataBytes(_blocks, settings.WritePract) == 0
-            && _ns.DataBytes(_blocks, settings.ReadPract) == hostBytes && _ns.MetadataBytes(_blocks, settings.ReadPract) == 0;
+            && _ns.DataBytes(1, settings.WritePract) == _ns.BlockSize && _ns.MetadataBytes(1, settings.WritePract) == 0
+            && _ns.DataBytes(1, settings.ReadPract) == _ns.BlockSize && _ns.MetadataBytes(1, settings.ReadPract) == 0;
 
         _pair = target.Controller.CreateIoQueuePair(Math.Min(target.Controller.MaxQueueEntries, settings.IoDepth + 1));
         _slots = new Slot[settings.IoDepth];
         try
         {
-            long dataBytes = Math.Max(_ns.DataBytes(_blocks, false), hostBytes);
-            long metaBytes = _ns.MetadataBytes(_blocks, false);
+            long dataBytes = Math.Max(_ns.DataBytes(_maxBlocks, false), hostBytes);
+            long metaBytes = _ns.MetadataBytes(_maxBlocks, false);
             var memory = target.Controller.Memory;
             for (int i = 0; i < _slots.Length; i++)
             {
@@ -71,29 +71,36 @@ internal sealed class NvmeJobEngine : IIoEngine
     public Span<byte> HostBuffer(int slot)
     {
         var s = _slots[slot];
-        return s.Host is null ? s.Data.Span[..(_blocks * _ns.BlockSize)] : s.Host;
+        return s.Host is null ? s.Data.Span[..(_maxBlocks * _ns.BlockSize)] : s.Host;
     }
 
-    public void Submit(int slot, IoDirection direction, long lba)
+    // The queue pair rings the SQ tail doorbell in Read/Write/Deallocate: the command is on the device when they return.
+    public bool Submit(int slot, IoDirection direction, long lba, int blocks)
     {
         var s = _slots[slot];
         s.Lba = lba;
+        s.Blocks = blocks;
         s.Direction = direction;
         ulong slba = (ulong)lba;
         if (direction == IoDirection.Write)
         {
             bool pract = _settings.WritePract;
             if (_settings.HostGenerate)
-                HostProtection.GenerateInto(_ns, in _writePi, slba, s.Host, s.Data, s.Metadata, _blocks);
+                HostProtection.GenerateInto(_ns, in _writePi, slba, s.Host, s.Data, s.Metadata, blocks);
             else if (s.Host is not null)
-                LayOut(s.Host, s.Data.Span, pract);
-            _pair.Write(_ns, slba, _blocks, s.Data, _ns.MetadataBytes(_blocks, pract) == 0 ? null : s.Metadata, in _writePi, OnCompletion, s);
+                LayOut(s.Host, s.Data.Span, pract, blocks);
+            _pair.Write(_ns, slba, blocks, s.Data, _ns.MetadataBytes(blocks, pract) == 0 ? null : s.Metadata, in _writePi, OnCompletion, s);
+        }
+        else if (direction == IoDirection.Read)
+        {
+            bool pract = _settings.ReadPract;
+            _pair.Read(_ns, slba, blocks, s.Data, _ns.MetadataBytes(blocks, pract) == 0 ? null : s.Metadata, in _readPi, OnCompletion, s);
         }
         else
         {
-            bool pract = _settings.ReadPract;
-            _pair.Read(_ns, slba, _blocks, s.Data, _ns.MetadataBytes(_blocks, pract) == 0 ? null : s.Metadata, in _readPi, OnCompletion, s);
+            _pair.Deallocate(_ns, slba, blocks, OnCompletion, s);
         }
+        return true;
     }
 
     public int Poll(int maxCompletions) => _pair.ProcessCompletions(maxCompletions);
@@ -110,7 +117,7 @@ internal sealed class NvmeJobEngine : IIoEngine
         {
             if (_settings.HostVerify)
             {
-                if (!HostProtection.TryVerifyFrom(_ns, in _hostPi, (ulong)s.Lba, s.Data, s.Metadata, s.Host, _blocks, out PiError error))
+                if (!HostProtection.TryVerifyFrom(_ns, in _hostPi, (ulong)s.Lba, s.Data, s.Metadata, s.Host, s.Blocks, out PiError error))
                 {
                     _sink.OnCompleted(s.Index, new IoOutcome(KindOf(error.Kind), 0, s.Lba + error.BlockIndex));
                     return;
@@ -118,7 +125,7 @@ internal sealed class NvmeJobEngine : IIoEngine
             }
             else
             {
-                Gather(s.Data.Span, s.Host, _settings.ReadPract);
+                Gather(s.Data.Span, s.Host, _settings.ReadPract, s.Blocks);
             }
         }
         _sink.OnCompleted(s.Index, IoOutcome.Ok);
@@ -126,12 +133,12 @@ internal sealed class NvmeJobEngine : IIoEngine
 
     // Host data → extended-LBA DMA buffer when metadata travels with the data but the host
     // does not generate PI (PRACT=1 with MS > PI size: the controller overwrites the PI part).
-    private void LayOut(ReadOnlySpan<byte> host, Span<byte> dma, bool pract)
+    private void LayOut(ReadOnlySpan<byte> host, Span<byte> dma, bool pract, int blocks)
     {
         int stride = (int)(_ns.DataBytes(1, pract));
         int bs = _ns.BlockSize;
-        if (stride == bs) { host.CopyTo(dma); return; }
-        for (int b = 0; b < _blocks; b++)
+        if (stride == bs) { host[..(blocks * bs)].CopyTo(dma); return; }
+        for (int b = 0; b < blocks; b++)
         {
             host.Slice(b * bs, bs).CopyTo(dma.Slice(b * stride, bs));
             dma.Slice(b * stride + bs, stride - bs).Clear();
@@ -139,12 +146,12 @@ internal sealed class NvmeJobEngine : IIoEngine
     }
 
     // Extended-LBA DMA buffer → host data (the metadata of each block is skipped).
-    private void Gather(ReadOnlySpan<byte> dma, Span<byte> host, bool pract)
+    private void Gather(ReadOnlySpan<byte> dma, Span<byte> host, bool pract, int blocks)
     {
         int stride = (int)(_ns.DataBytes(1, pract));
         int bs = _ns.BlockSize;
-        if (stride == bs) { dma[..host.Length].CopyTo(host); return; }
-        for (int b = 0; b < _blocks; b++)
+        if (stride == bs) { dma[..(blocks * bs)].CopyTo(host); return; }
+        for (int b = 0; b < blocks; b++)
             dma.Slice(b * stride, bs).CopyTo(host.Slice(b * bs, bs));
     }
 
@@ -185,6 +192,7 @@ internal sealed class NvmeJobEngine : IIoEngine
         public readonly DmaBuffer? Metadata = metadata;
         public readonly byte[]? Host = host;
         public long Lba;
+        public int Blocks;
         public IoDirection Direction;
     }
 }

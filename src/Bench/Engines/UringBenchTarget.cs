@@ -83,17 +83,22 @@ public sealed class UringBenchTarget : IBenchTarget
     public int MaxIoBytes => 16 << 20;
 
     /// <inheritdoc />
+    public string? TrimUnsupportedReason => Path.StartsWith("/dev/", StringComparison.Ordinal)
+        ? $"{Path} is a block device: trims through io_uring punch holes in files only"
+        : null;
+
+    /// <inheritdoc />
     public IIoEngine OpenJob(int jobIndex, JobIoSettings settings, IIoCompletionSink sink)
         => new UringJobEngine(this, settings, sink);
 
     /// <inheritdoc />
-    public void Prepare()
+    public void Prepare(Action<long, long>? progress = null)
     {
         if (_layOutTo is not { } size)
             return;
         // Laying out writes the file whatever the run does: exclusively, then shared again for a read-only run's readers.
         _lockHolder = NativeFile.OpenLocked(Path, writable: true, direct: Direct, create: true, FileLockMode.Exclusive);
-        UringFileEngine.PrepareFile(Path, size);
+        UringFileEngine.PrepareFile(Path, size, progress);
         if (!_writes)
             FileLock.Acquire(_lockHolder, FileLockMode.Shared);
         _layOutTo = null;

@@ -22,6 +22,7 @@ public sealed record UringDeviceOptions(string Path, bool Direct, long? Size)
         string[] parts = device[Scheme.Length..].Split(',');
         string path = parts[0];
         if (path.Length == 0) throw Bad("needs a file or block device path, e.g. uring:/tmp/fio.img,size=1G");
+        if (path.Contains('\0')) throw Bad("the path contains a NUL character");
         if (path.Contains('=')) throw Bad($"'{path}' looks like a key; the path comes first, e.g. uring:/tmp/fio.img,{path}");
         bool? direct = null;
         long? size = null;

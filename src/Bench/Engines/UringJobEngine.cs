@@ -7,6 +7,8 @@ namespace PolledNvme.Bench.Engines;
 /// registered with the ring, one registered buffer holding every slot. <see cref="Submit"/> only
 /// fills an SQE; <see cref="Poll"/> submits the batch in one <c>io_uring_enter</c> and, when
 /// nothing is ready, waits in the kernel for one completion (as fio's io_uring engine does).
+/// The prepared I/Os are reported issued just before that call (their submission latency ends
+/// there; the kernel's submission work counts in their completion latency). Trims punch holes.
 /// </summary>
 internal sealed unsafe class UringJobEngine : IIoEngine
 {
@@ -15,6 +17,9 @@ internal sealed unsafe class UringJobEngine : IIoEngine
     private readonly AlignedBuffer _buffers;
     private readonly IIoCompletionSink _sink;
     private readonly long[] _slotLba;
+    private readonly int[] _slotExpected;
+    private readonly int[] _prepared;
+    private int _preparedCount;
     private readonly int _ioBytes;
     private readonly int _sector;
     private readonly int _fd;
@@ -25,8 +30,10 @@ internal sealed unsafe class UringJobEngine : IIoEngine
     {
         _sink = sink;
         _sector = target.Geometry.BlockSize;
-        _ioBytes = settings.BlocksPerIo * _sector;
+        _ioBytes = settings.MaxBlocksPerIo * _sector;
         _slotLba = new long[settings.IoDepth];
+        _slotExpected = new int[settings.IoDepth];
+        _prepared = new int[settings.IoDepth];
         _cqes = new UringCqe[Math.Min(settings.IoDepth, 256)];
         _file = NativeFile.OpenSame(target.Path, target.LockHolder, writable: true, direct: target.Direct);
         try
@@ -51,22 +58,34 @@ internal sealed unsafe class UringJobEngine : IIoEngine
 
     public Span<byte> HostBuffer(int slot) => _buffers.Slice(slot * _ioBytes, _ioBytes);
 
-    public void Submit(int slot, IoDirection direction, long lba)
+    public bool Submit(int slot, IoDirection direction, long lba, int blocks)
     {
         _slotLba[slot] = lba;
         byte* buffer = _buffers.Pointer + (nint)slot * _ioBytes;
         ulong offset = (ulong)lba * (ulong)_sector;
+        uint length = (uint)(blocks * _sector);
         ref UringSqe sqe = ref _ring.GetSqe();
         if (direction == IoDirection.Write)
-            sqe.PrepareWriteFixed(_fd, buffer, (uint)_ioBytes, offset, 0, (ulong)slot, _fixedFile);
+            sqe.PrepareWriteFixed(_fd, buffer, length, offset, 0, (ulong)slot, _fixedFile);
+        else if (direction == IoDirection.Read)
+            sqe.PrepareReadFixed(_fd, buffer, length, offset, 0, (ulong)slot, _fixedFile);
         else
-            sqe.PrepareReadFixed(_fd, buffer, (uint)_ioBytes, offset, 0, (ulong)slot, _fixedFile);
+            sqe.PreparePunchHole(_fd, offset, length, (ulong)slot, _fixedFile);
+        _slotExpected[slot] = direction == IoDirection.Trim ? 0 : (int)length;
+        _prepared[_preparedCount++] = slot;
+        return false;
     }
 
     public int Poll(int maxCompletions)
     {
         if (_ring.InFlight == 0 && _ring.Unsubmitted == 0)
             return 0;
+        if (_preparedCount > 0)
+        {
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (int i = 0; i < _preparedCount; i++) _sink.OnIssued(_prepared[i], now);
+            _preparedCount = 0;
+        }
         _ring.SubmitAndWait(_ring.ReadyCompletions == 0 ? 1u : 0u);
         int total = 0;
         while (total < maxCompletions)
@@ -77,7 +96,7 @@ internal sealed unsafe class UringJobEngine : IIoEngine
             {
                 int slot = (int)_cqes[i].UserData;
                 int result = _cqes[i].Result;
-                if (result == _ioBytes)
+                if (result == _slotExpected[slot])
                     _sink.OnCompleted(slot, IoOutcome.Ok);
                 else
                     _sink.OnCompleted(slot, new IoOutcome(IoResultKind.OtherError, result < 0 ? result : -5 /* EIO: short transfer */, _slotLba[slot]));

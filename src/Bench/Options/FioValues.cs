@@ -13,7 +13,10 @@ namespace PolledNvme.Bench.Options;
 public static class FioValues
 {
     /// <summary>Parses a byte count such as <c>4k</c>, <c>1m</c>, <c>2g</c>, <c>1000ki</c>, <c>512</c>.</summary>
-    public static long ParseSize(string flag, string text)
+    /// <param name="flag">The flag, for messages.</param>
+    /// <param name="text">The value as typed.</param>
+    /// <param name="kbBase">fio's <c>kb_base</c>: 1024 (default: <c>k</c> = 1024, <c>ki</c> = 1000) or 1000 (<c>k</c> = 1000, <c>ki</c> = 1024).</param>
+    public static long ParseSize(string flag, string text, int kbBase = 1024)
     {
         string t = text.Trim().ToLowerInvariant();
         if (t.Length == 0) throw new UsageException(flag, "needs a size, e.g. 4k or 1g");
@@ -23,8 +26,8 @@ public static class FioValues
             throw new UsageException(flag, $"'{text}' is not a size (a number with an optional k/m/g/t/p suffix)");
         string suffix = t[digits..];
         if (suffix.EndsWith('b')) suffix = suffix[..^1];   // "kb", "kib", "b"
-        bool decimalIec = suffix.EndsWith('i');            // fio: "ki" = 1000 under kb_base=1024
-        if (decimalIec) suffix = suffix[..^1];
+        bool iec = suffix.EndsWith('i');                   // fio: "ki" = 1000 under kb_base=1024, 1024 under kb_base=1000
+        if (iec) suffix = suffix[..^1];
         int power = suffix switch
         {
             "" => 0,
@@ -35,12 +38,13 @@ public static class FioValues
             "p" => 5,
             _ => throw new UsageException(flag, $"'{text}' has an unknown suffix '{t[digits..]}' (use k, m, g, t or p)"),
         };
-        if (decimalIec && power == 0)
+        if (iec && power == 0)
             throw new UsageException(flag, $"'{text}' has an unknown suffix '{t[digits..]}'");
         if (!decimal.TryParse(t.AsSpan(0, digits), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal number))
             throw new UsageException(flag, $"'{text}' is not a number, or is too large");
         decimal unit = 1;
-        for (int i = 0; i < power; i++) unit *= decimalIec ? 1000 : 1024;
+        int step = iec == (kbBase == 1024) ? 1000 : 1024;
+        for (int i = 0; i < power; i++) unit *= step;
         // Compared before multiplying: the product of two large decimals overflows (OverflowException).
         if (number > long.MaxValue / unit)
             throw new UsageException(flag, $"'{text}' is too large (at most {long.MaxValue} bytes, 8191p)");

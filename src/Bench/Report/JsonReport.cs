@@ -1,143 +1,218 @@
 using System.Globalization;
 using System.Text.Json;
-using HdrHistogram;
+using PolledNvme.Bench.Options;
 using PolledNvme.Bench.Run;
 
 namespace PolledNvme.Bench.Report;
 
 /// <summary>
-/// The report as fio's <c>--output-format=json</c> shapes it (<c>"fio version"</c>, <c>jobs[]</c>
-/// with <c>jobname</c>, <c>read</c>/<c>write</c>/<c>trim</c> holding <c>io_bytes</c>, <c>bw</c>
-/// (KiB/s), <c>iops</c>, <c>runtime</c> (ms), <c>clat_ns</c> with <c>percentile</c>), plus a
-/// <c>"pi"</c> object per job and a top-level <c>"pnvme"</c> object with the device, PI
-/// settings and the all-jobs total. Written with <see cref="Utf8JsonWriter"/>: no reflection.
+/// The report with the keys, types and nesting of fio 3.33's <c>--output-format=json</c>
+/// (stat.c's show_thread_status_json): <c>"fio version"</c>, <c>timestamp</c>, <c>global
+/// options</c>, <c>jobs[]</c> with <c>job options</c> as typed, <c>read</c>/<c>write</c>/<c>trim</c>
+/// with slat/clat/lat, percentiles, bandwidth and IOPS samples, <c>sync</c>, CPU, depth
+/// distributions and latency buckets; with <c>json+</c> each reported latency also carries
+/// fio's <c>bins</c>. Floats are written as fio writes them (<c>%f</c>), so they stay floats in
+/// any reader. pnvme's own figures are in a <c>"pi"</c> and a <c>"pnvme"</c> object per job and
+/// a top-level <c>"pnvme"</c> object. Written with <see cref="Utf8JsonWriter"/>: no reflection.
 /// </summary>
 public static class JsonReport
 {
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
     /// <summary>Writes the report to <paramref name="output"/>.</summary>
-    public static void Write(BenchResult result, Stream output)
+    public static void Write(BenchResult result, Stream output, bool plus = false)
     {
         using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
-        var plan = result.Plan;
-        var o = plan.Options;
         w.WriteStartObject();
         w.WriteString("fio version", ReportFacts.Version);
-        w.WriteNumber("timestamp", result.StartedAt.ToUnixTimeSeconds());
-        w.WriteNumber("timestamp_ms", result.StartedAt.ToUnixTimeMilliseconds());
-        w.WriteString("time", result.StartedAt.ToString("ddd MMM d HH:mm:ss yyyy", CultureInfo.InvariantCulture));
-        w.WriteStartObject("global options");
-        w.WriteString("filename", o.Device ?? result.DeviceDescription);
-        w.WriteString("ioengine", result.EngineName);
-        w.WriteEndObject();
+        var now = DateTimeOffset.UtcNow;
+        w.WriteNumber("timestamp", now.ToUnixTimeSeconds());
+        w.WriteNumber("timestamp_ms", now.ToUnixTimeMilliseconds());
+        w.WriteString("time", CTime(now.ToLocalTime()));
+        WriteOptions(w, "global options", result.Run.GlobalTyped);
+        var groups = result.Jobs.GroupBy(j => j.GroupId).ToDictionary(g => g.Key, g => (IReadOnlyList<JobResult>)g.ToArray());
+        long elapsed = (long)Math.Round(result.WallTime.TotalSeconds);
         w.WriteStartArray("jobs");
-        foreach (var job in result.Jobs) WriteJob(w, o.Name, job, plan);
+        foreach (var job in result.Reported) WriteJob(w, job, groups[job.GroupId], elapsed, plus);
         w.WriteEndArray();
 
         w.WriteStartObject("pnvme");
-        w.WriteString("device", result.DeviceDescription);
-        w.WriteString("engine", result.EngineName);
-        WriteNamespace(w, plan);
-        WritePiSettings(w, plan);
-        w.WriteNumber("process_usr_cpu_s", result.ProcessCpu.User.TotalSeconds);
-        w.WriteNumber("process_sys_cpu_s", result.ProcessCpu.System.TotalSeconds);
-        w.WriteNumber("wall_s", result.WallTime.TotalSeconds);
+        w.WriteString("version", ReportFacts.Version);
+        WriteFloat(w, "process_usr_cpu_s", result.ProcessCpu.User.TotalSeconds);
+        WriteFloat(w, "process_sys_cpu_s", result.ProcessCpu.System.TotalSeconds);
+        WriteFloat(w, "wall_s", result.WallTime.TotalSeconds);
         w.WritePropertyName("total");
-        WriteJob(w, o.Name, result.Total, plan);
+        WriteJob(w, result.Total, result.Jobs, elapsed, plus, "total");
         w.WriteEndObject();
         w.WriteEndObject();
         w.Flush();
     }
 
-    private static void WriteJob(Utf8JsonWriter w, string name, JobResult job, BenchPlan plan)
+    /// <summary>C's ctime(3) format, as fio's "time": <c>Thu Dec  3 09:39:36 2026</c>.</summary>
+    public static string CTime(DateTimeOffset t) => string.Create(Inv, $"{t:ddd MMM} {t.Day,2} {t:HH:mm:ss yyyy}");
+
+    /// <summary>fio's float format (<c>%f</c>: six decimals), so integral values stay floats.</summary>
+    public static void WriteFloat(Utf8JsonWriter w, string name, double value)
     {
-        var o = plan.Options;
-        w.WriteStartObject();
-        w.WriteString("jobname", job.Index < 0 ? "total" : name);
-        w.WriteNumber("groupid", 0);
-        w.WriteNumber("job_index", job.Index);
-        w.WriteNumber("error", job.OtherErrors + job.PiErrors + job.VerifyErrors > 0 ? 1 : 0);
-        w.WriteNumber("eta", 0);
-        w.WriteNumber("elapsed", (long)Math.Round(job.Elapsed.TotalSeconds));
-        w.WriteStartObject("job options");
-        w.WriteString("name", o.Name);
-        w.WriteString("rw", ReportFacts.RwName(o.Pattern));
-        w.WriteString("bs", o.BlockSizeBytes.ToString(CultureInfo.InvariantCulture));
-        w.WriteString("iodepth", o.IoDepth.ToString(CultureInfo.InvariantCulture));
-        w.WriteString("numjobs", o.NumJobs.ToString(CultureInfo.InvariantCulture));
-        if (o.HasReads && o.HasWrites) w.WriteString("rwmixread", o.ReadMixPercent.ToString(CultureInfo.InvariantCulture));
-        if (o.Runtime is { } rt) w.WriteString("runtime", rt.TotalSeconds.ToString(CultureInfo.InvariantCulture));
-        if (o.TimeBased) w.WriteString("time_based", "1");
-        if (o.Verify) w.WriteString("verify", "pattern");
+        w.WritePropertyName(name);
+        w.WriteRawValue(double.IsFinite(value) ? value.ToString("F6", Inv) : "0.000000", skipInputValidation: true);
+    }
+
+    private static void WriteOptions(Utf8JsonWriter w, string name, IReadOnlyList<KeyValuePair<string, string>> options)
+    {
+        if (options.Count == 0) return;   // fio leaves an empty list out
+        w.WriteStartObject(name);
+        foreach (var (key, value) in options) w.WriteString(key, value);
         w.WriteEndObject();
-        WriteDirection(w, "read", job.Reads, job.Elapsed);
-        WriteDirection(w, "write", job.Writes, job.Elapsed);
-        WriteDirection(w, "trim", new DirectionStats(), job.Elapsed);
+    }
+
+    private static void WriteJob(Utf8JsonWriter w, JobResult job, IReadOnlyList<JobResult> group, long elapsed, bool plus, string? name = null)
+    {
+        var o = job.Options;
+        w.WriteStartObject();
+        w.WriteString("jobname", name ?? o.Name);
+        w.WriteNumber("groupid", job.GroupId);
+        // fio's error is an errno: EILSEQ (84) for data that failed verification, EIO (5) for failed I/O.
+        w.WriteNumber("error", job.PiErrors + job.OtherErrors > 0 ? 5 : job.VerifyErrors > 0 ? 84 : 0);
+        w.WriteNumber("eta", 0);
+        w.WriteNumber("elapsed", elapsed);
+        WriteOptions(w, "job options", o.Typed);
+        for (int d = 0; d < 3; d++) WriteDirection(w, job, group, d, plus);
+        w.WriteStartObject("sync");
+        w.WriteNumber("total_ios", 0);
+        w.WriteStartObject("lat_ns");
+        WriteLatencySummary(w, null);
+        w.WriteEndObject();
+        w.WriteEndObject();
+
         w.WriteNumber("job_runtime", (long)job.Elapsed.TotalMilliseconds);
-        w.WriteNumber("usr_cpu", ReportFacts.CpuPercent(job.Cpu.User, job.Elapsed));
-        w.WriteNumber("sys_cpu", ReportFacts.CpuPercent(job.Cpu.System, job.Elapsed));
+        WriteFloat(w, "usr_cpu", ReportFacts.CpuPercent(job.Cpu.User, job.Elapsed));
+        WriteFloat(w, "sys_cpu", ReportFacts.CpuPercent(job.Cpu.System, job.Elapsed));
         w.WriteNumber("ctx", job.Cpu.ContextSwitches);
-        w.WriteNumber("majf", 0);
-        w.WriteNumber("minf", 0);
+        w.WriteNumber("majf", job.Cpu.MajorFaults);
+        w.WriteNumber("minf", job.Cpu.MinorFaults);
+        long ios = job.Stats.Sum(s => s.Ios);
+        WriteBuckets(w, "iodepth_level", ReportFacts.DepthLabels, ReportFacts.Distribution(job.Depth.Level, ios));
+        WriteBuckets(w, "iodepth_submit", ReportFacts.BatchLabels, ReportFacts.Distribution(job.Depth.Submit, job.Depth.SubmitCalls));
+        WriteBuckets(w, "iodepth_complete", ReportFacts.BatchLabels, ReportFacts.Distribution(job.Depth.Complete, job.Depth.CompleteCalls));
+        var (ns, us, ms) = ReportFacts.LatencyBuckets(job);
+        WriteBuckets(w, "latency_ns", ReportFacts.LatencyLabels, ns);
+        WriteBuckets(w, "latency_us", ReportFacts.LatencyLabels, us);
+        WriteBuckets(w, "latency_ms", ReportFacts.LatencyMsLabels, ms);
+        w.WriteNumber("latency_depth", o.IoDepth);
+        w.WriteNumber("latency_target", 0);
+        WriteFloat(w, "latency_percentile", 100.0);
+        w.WriteNumber("latency_window", 0);
+        if (o.Description is { Length: > 0 } description) w.WriteString("desc", description);
+        WritePi(w, job);
+        WritePnvme(w, job);
+        w.WriteEndObject();
+    }
+
+    private static void WriteDirection(Utf8JsonWriter w, JobResult job, IReadOnlyList<JobResult> group, int d, bool plus)
+    {
+        var s = job.Stats[d];
+        var o = job.Options;
+        w.WriteStartObject(ReportFacts.DirectionNames[d]);
+        long bwBytes = ReportFacts.BytesPerSecond(job, d);
+        w.WriteNumber("io_bytes", s.Bytes);
+        w.WriteNumber("io_kbytes", s.Bytes >> 10);
+        w.WriteNumber("bw_bytes", bwBytes);
+        w.WriteNumber("bw", bwBytes / 1024);
+        WriteFloat(w, "iops", ReportFacts.Iops(job, d));
+        w.WriteNumber("runtime", ReportFacts.RuntimeMs(job, d));
+        w.WriteNumber("total_ios", s.Ios);
+        w.WriteNumber("short_ios", 0);
+        w.WriteNumber("drop_ios", 0);
+        WriteLatency(w, "slat_ns", s.Slat, o.SlatPercentiles, o.Percentiles, plus);
+        WriteLatency(w, "clat_ns", s.Clat, o.ClatPercentiles, o.Percentiles, plus);
+        WriteLatency(w, "lat_ns", s.Lat, o.LatPercentiles, o.Percentiles, plus);
+
+        var bw = s.Bandwidth;
+        w.WriteNumber("bw_min", bw.Min);
+        w.WriteNumber("bw_max", bw.Max);
+        WriteFloat(w, "bw_agg", bw.Samples == 0 ? 0 : ReportFacts.PercentOfAggregate(bw.Mean, ReportFacts.GroupAggregate(group, d)));
+        WriteFloat(w, "bw_mean", bw.Mean);
+        WriteFloat(w, "bw_dev", bw.StdDev);
+        w.WriteNumber("bw_samples", bw.Samples);
+        var iops = s.IopsSamples;
+        w.WriteNumber("iops_min", iops.Min);
+        w.WriteNumber("iops_max", iops.Max);
+        WriteFloat(w, "iops_mean", iops.Mean);
+        WriteFloat(w, "iops_stddev", iops.StdDev);
+        w.WriteNumber("iops_samples", iops.Samples);
+        w.WriteEndObject();
+    }
+
+    private static void WriteLatency(Utf8JsonWriter w, string name, LatencyStats? stats, bool percentiles, double[] list, bool plus)
+    {
+        w.WriteStartObject(name);
+        WriteLatencySummary(w, stats);
+        if (percentiles && stats is { Count: > 0, Histogram: not null })
+        {
+            w.WriteStartObject("percentile");
+            foreach (double p in list)
+                w.WriteNumber(p.ToString("F6", Inv), stats.Percentile(p));
+            w.WriteEndObject();
+            if (plus)
+            {
+                w.WriteStartObject("bins");
+                foreach (var (index, count) in FioBins.Of(stats))
+                    w.WriteNumber(FioBins.IndexToValue(index).ToString(Inv), count);
+                w.WriteEndObject();
+            }
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteLatencySummary(Utf8JsonWriter w, LatencyStats? s)
+    {
+        w.WriteNumber("min", s?.Min ?? 0);
+        w.WriteNumber("max", s?.Max ?? 0);
+        WriteFloat(w, "mean", s?.Mean ?? 0);
+        WriteFloat(w, "stddev", s?.StdDev ?? 0);
+        w.WriteNumber("N", s?.Count ?? 0);
+    }
+
+    private static void WriteBuckets(Utf8JsonWriter w, string name, string[] labels, double[] values)
+    {
+        w.WriteStartObject(name);
+        for (int i = 0; i < labels.Length; i++) WriteFloat(w, labels[i], values[i]);
+        w.WriteEndObject();
+    }
+
+    private static void WritePi(Utf8JsonWriter w, JobResult job)
+    {
         w.WriteStartObject("pi");
-        WriteErrors(w, "read", job.Reads);
-        WriteErrors(w, "write", job.Writes);
+        for (int d = 0; d < 3; d++)
+        {
+            var s = job.Stats[d];
+            w.WriteStartObject(ReportFacts.DirectionNames[d]);
+            w.WriteNumber("guard", s.ErrorsByKind[(int)Engines.IoResultKind.GuardError]);
+            w.WriteNumber("app", s.ErrorsByKind[(int)Engines.IoResultKind.AppTagError]);
+            w.WriteNumber("ref", s.ErrorsByKind[(int)Engines.IoResultKind.RefTagError]);
+            w.WriteNumber("storage", s.ErrorsByKind[(int)Engines.IoResultKind.StorageTagError]);
+            w.WriteEndObject();
+        }
         w.WriteNumber("pi_errors", job.PiErrors);
         w.WriteNumber("verify_errors", job.VerifyErrors);
         w.WriteNumber("other_errors", job.OtherErrors);
         if (job.FirstError is { } first) w.WriteString("first_error", first);
         w.WriteEndObject();
-        w.WriteEndObject();
     }
 
-    private static void WriteDirection(Utf8JsonWriter w, string name, DirectionStats s, TimeSpan elapsed)
+    private static void WritePnvme(Utf8JsonWriter w, JobResult job)
     {
-        w.WriteStartObject(name);
-        double bps = ReportFacts.BytesPerSecond(s, elapsed);
-        w.WriteNumber("io_bytes", s.Bytes);
-        w.WriteNumber("io_kbytes", s.Bytes / 1024);
-        w.WriteNumber("bw_bytes", (long)bps);
-        w.WriteNumber("bw", (long)(bps / 1024));
-        w.WriteNumber("iops", ReportFacts.Iops(s, elapsed));
-        w.WriteNumber("runtime", s.Ios == 0 ? 0 : (long)elapsed.TotalMilliseconds);
-        w.WriteNumber("total_ios", s.Ios);
-        w.WriteNumber("short_ios", 0);
-        w.WriteNumber("drop_ios", 0);
-        w.WriteStartObject("clat_ns");
-        WriteLatency(w, s);
-        w.WriteStartObject("percentile");
-        foreach (double p in ReportFacts.Percentiles)
-            w.WriteNumber(p.ToString("F6", CultureInfo.InvariantCulture), s.Ios == 0 ? 0 : s.Latency.GetValueAtPercentile(p));
-        w.WriteEndObject();
-        w.WriteEndObject();
-        // No separate submission latency is measured: lat_ns equals clat_ns (fio's lat = slat + clat).
-        w.WriteStartObject("lat_ns");
-        WriteLatency(w, s);
-        w.WriteEndObject();
-        w.WriteEndObject();
-    }
-
-    private static void WriteLatency(Utf8JsonWriter w, DirectionStats s)
-    {
-        w.WriteNumber("min", s.Ios == 0 ? 0 : s.MinNs);
-        w.WriteNumber("max", s.MaxNs);
-        w.WriteNumber("mean", s.Ios == 0 ? 0 : s.Latency.GetMean());
-        w.WriteNumber("stddev", s.Ios == 0 ? 0 : s.Latency.GetStdDeviation());
-        w.WriteNumber("N", s.Ios);
-    }
-
-    private static void WriteErrors(Utf8JsonWriter w, string name, DirectionStats s)
-    {
-        w.WriteStartObject(name);
-        w.WriteNumber("guard", s.ErrorsByKind[(int)Engines.IoResultKind.GuardError]);
-        w.WriteNumber("app", s.ErrorsByKind[(int)Engines.IoResultKind.AppTagError]);
-        w.WriteNumber("ref", s.ErrorsByKind[(int)Engines.IoResultKind.RefTagError]);
-        w.WriteNumber("storage", s.ErrorsByKind[(int)Engines.IoResultKind.StorageTagError]);
-        w.WriteEndObject();
-    }
-
-    private static void WriteNamespace(Utf8JsonWriter w, BenchPlan plan)
-    {
+        var plan = job.Plan;
         var g = plan.Geometry;
+        w.WriteStartObject("pnvme");
+        w.WriteString("device", job.Target.Device);
+        w.WriteString("description", job.Target.Description);
+        w.WriteString("engine", job.Target.EngineName);
+        w.WriteNumber("jobs", job.Jobs);
+        if (job.CloneIndex >= 0) w.WriteNumber("clone", job.CloneIndex);
+        w.WriteBoolean("pinned", job.Pinned);
+        w.WriteNumber("allocated_bytes", job.AllocatedBytes);
         w.WriteStartObject("namespace");
         w.WriteNumber("block_size", g.BlockSize);
         w.WriteNumber("metadata_size", g.MetadataSize);
@@ -148,10 +223,6 @@ public static class JsonReport
         w.WriteBoolean("extended_lba", g.ExtendedLba);
         w.WriteNumber("storage_tag_bits", g.StorageTagBits);
         w.WriteEndObject();
-    }
-
-    private static void WritePiSettings(Utf8JsonWriter w, BenchPlan plan)
-    {
         var s = plan.Settings;
         w.WriteStartObject("pi_settings");
         w.WriteBoolean("pract_write", s.WritePract);
@@ -162,6 +233,7 @@ public static class JsonReport
         w.WriteNumber("storage_tag", s.StorageTag);
         w.WriteString("host_pi", ReportFacts.HostPiName(plan.HostPi));
         w.WriteBoolean("verify", plan.Options.Verify);
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 }

@@ -20,7 +20,7 @@ internal static unsafe partial class NativeThread
     [LibraryImport("libc", SetLastError = true)]
     private static partial int sched_setaffinity(int pid, nint cpusetsize, ulong* mask);
 
-    /// <summary>User time, system time and context switches of the calling thread.</summary>
+    /// <summary>User time, system time, context switches and page faults of the calling thread.</summary>
     public static CpuSample SampleThread()
     {
         if (!OperatingSystem.IsLinux()) return default;
@@ -29,24 +29,36 @@ internal static unsafe partial class NativeThread
         return new CpuSample(
             TimeSpan.FromMicroseconds(u.UtimeSec * 1_000_000 + u.UtimeUsec),
             TimeSpan.FromMicroseconds(u.StimeSec * 1_000_000 + u.StimeUsec),
-            u.NvCsw + u.NivCsw);
+            u.NvCsw + u.NivCsw, u.MajFlt, u.MinFlt);
     }
 
     /// <summary>Pins the calling thread to <paramref name="cpu"/>; returns false when the kernel refuses.</summary>
-    public static bool PinCurrentThread(int cpu)
+    public static bool PinCurrentThread(int cpu) => SetAffinity([cpu]);
+
+    /// <summary>Lets the calling thread run only on <paramref name="cpus"/> (fio's cpus_allowed); returns false when the kernel refuses.</summary>
+    public static bool SetAffinity(ReadOnlySpan<int> cpus)
     {
-        if (!OperatingSystem.IsLinux() || cpu < 0 || cpu >= 64 * 16) return false;
+        if (!OperatingSystem.IsLinux() || cpus.IsEmpty) return false;
         ulong* mask = stackalloc ulong[16];
         new Span<ulong>(mask, 16).Clear();
-        mask[cpu / 64] = 1UL << (cpu % 64);
+        foreach (int cpu in cpus)
+        {
+            if (cpu < 0 || cpu >= 64 * 16) return false;
+            mask[cpu / 64] |= 1UL << (cpu % 64);
+        }
         return sched_setaffinity(0, 16 * sizeof(ulong), mask) == 0;
     }
 }
 
-/// <summary>CPU time of a thread at one moment.</summary>
-public readonly record struct CpuSample(TimeSpan User, TimeSpan System, long ContextSwitches)
+/// <summary>CPU time, context switches and page faults (major, minor) of a thread at one moment.</summary>
+public readonly record struct CpuSample(TimeSpan User, TimeSpan System, long ContextSwitches, long MajorFaults = 0, long MinorFaults = 0)
 {
     /// <summary>The difference <paramref name="end"/> − <paramref name="start"/>.</summary>
     public static CpuSample operator -(CpuSample end, CpuSample start)
-        => new(end.User - start.User, end.System - start.System, end.ContextSwitches - start.ContextSwitches);
+        => new(end.User - start.User, end.System - start.System, end.ContextSwitches - start.ContextSwitches,
+            end.MajorFaults - start.MajorFaults, end.MinorFaults - start.MinorFaults);
+
+    /// <summary>The sum of two samples (a group's jobs).</summary>
+    public static CpuSample operator +(CpuSample a, CpuSample b)
+        => new(a.User + b.User, a.System + b.System, a.ContextSwitches + b.ContextSwitches, a.MajorFaults + b.MajorFaults, a.MinorFaults + b.MinorFaults);
 }

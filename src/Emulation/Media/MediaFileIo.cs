@@ -147,6 +147,9 @@ internal sealed unsafe class MediaFileIo : IDisposable
     /// <summary>True when block-aligned data can bypass the page cache (O_DIRECT).</summary>
     public bool IsDirect => _direct is not null;
 
+    /// <summary>The O_DIRECT descriptor, or -1.</summary>
+    public int DirectFd => _direct?.Fd ?? -1;
+
     /// <summary>False once the filesystem (or a pre-5.6 kernel) refused to punch holes.</summary>
     public bool PunchSupported { get; set; }
 

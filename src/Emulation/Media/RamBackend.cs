@@ -17,6 +17,9 @@ internal sealed unsafe class RamBackend : IMediaBackend
     public bool RetainsData => true;
 
 
+    /// <summary>The media bytes at <paramref name="offset"/> in place (the data path reads and writes RAM media without a copy).</summary>
+    public Span<byte> Span(long offset, int length) => new(At(offset, length), length);
+
     /// <inheritdoc/>
     public void Read(long offset, Span<byte> destination) => new ReadOnlySpan<byte>(At(offset, destination.Length), destination.Length).CopyTo(destination);
 

@@ -8,7 +8,8 @@ namespace PolledNvme.Emulation.Media;
 /// with the format recorded in a sidecar (<see cref="MediaFormatRecord"/>) and checked on open.
 /// Block-aligned data goes through an O_DIRECT descriptor and a registered bounce buffer
 /// (READ_FIXED / WRITE_FIXED) where the filesystem supports O_DIRECT; metadata and unaligned
-/// ranges through a buffered descriptor. Zeroing punches holes (FALLOCATE) for whole pages;
+/// ranges through a buffered descriptor. The metadata region is also kept in memory
+/// (<see cref="MetadataMirror"/>, when small enough): reads of it take no system call. Zeroing punches holes (FALLOCATE) for whole pages;
 /// Flush is fdatasync. Where io_uring is unavailable the same operations run as synchronous
 /// system calls (<see cref="MediaFileIo"/>). The file is locked while open: exclusively, or
 /// shared when read-only. Format NVM is atomic (<see cref="MediaFormatCommit"/>). Used by one
@@ -24,6 +25,7 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
     private readonly Func<UringRing> _createRing;
     private MediaFileIo _io;
     private MediaFormatRecord _format;
+    private MetadataMirror? _mirror;
     private Func<MediaOperation, long, int>? _faults;
 
     private UringFileBackend(string path, MediaFileIo io, bool readOnly, bool preferDirect, Func<UringRing> createRing)
@@ -122,7 +124,53 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
                 "Add format=1 to re-lay it (erases its contents).");
         _format = found;
         Length = found.MediaLength;
+        LoadMirror();
         return false;
+    }
+
+    /// <summary>The metadata region in memory (<see cref="MetadataMirror"/>), or null (none, or too large).</summary>
+    public MetadataMirror? Mirror => _mirror;
+
+    /// <summary>Mirrors the metadata region of the file as it is now (an existing image being opened).</summary>
+    private void LoadMirror()
+    {
+        _mirror?.Dispose();
+        _mirror = MetadataMirror.For(_format);
+        try
+        {
+            _mirror?.Load((offset, span) => _io.TransferBuffered(UringOpcode.Read, offset, span, MediaOperation.Read));
+        }
+        catch
+        {
+            DropMirror();
+            throw;
+        }
+    }
+
+    /// <summary>After a failed change of the metadata region: the mirror takes the file's bytes again, or goes (reads then use the file).</summary>
+    private void ResyncMirror(long offset, long length)
+    {
+        if (_mirror is not { } mirror || !mirror.Covers(offset, length))
+            return;
+        try
+        {
+            for (long done = 0; done < length;)
+            {
+                int n = (int)Math.Min(length - done, 1 << 20);
+                _io.TransferBuffered(UringOpcode.Read, offset + done, mirror.At(offset + done, n), MediaOperation.Read);
+                done += n;
+            }
+        }
+        catch (IOException)
+        {
+            DropMirror();
+        }
+    }
+
+    private void DropMirror()
+    {
+        _mirror?.Dispose();
+        _mirror = null;
     }
 
     /// <summary>The backing file.</summary>
@@ -139,6 +187,12 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
 
     /// <summary>Why io_uring is not used (its setup error), or null.</summary>
     public string? FallbackReason => _io.FallbackReason;
+
+    /// <summary>The buffered descriptor (metadata, unaligned data), for the media ring's registered files.</summary>
+    public int BufferedFd => _io.Buffered.Fd;
+
+    /// <summary>The O_DIRECT descriptor, or -1 when the file system has no O_DIRECT or direct=0.</summary>
+    public int DirectFd => _io.DirectFd;
 
     /// <summary>The format the file is laid out for.</summary>
     public MediaFormatRecord Format => _format;
@@ -167,6 +221,11 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
     public void Read(long offset, Span<byte> destination)
     {
         Check(offset, destination.Length);
+        if (_mirror is { } mirror && mirror.Covers(offset, destination.Length))
+        {
+            mirror.At(offset, destination.Length).CopyTo(destination);
+            return;
+        }
         if (CanGoDirect(offset, destination.Length))
         {
             for (int done = 0; done < destination.Length; done += MediaFileIo.BounceSize)
@@ -195,7 +254,17 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
             }
             return;
         }
-        _io.TransferBuffered(UringOpcode.Write, offset, source, MediaOperation.Write);
+        try
+        {
+            _io.TransferBuffered(UringOpcode.Write, offset, source, MediaOperation.Write);
+        }
+        catch (IOException)
+        {
+            ResyncMirror(offset, source.Length);   // part of it may have reached the file
+            throw;
+        }
+        if (_mirror is { } mirror && mirror.Covers(offset, source.Length))
+            source.CopyTo(mirror.At(offset, source.Length));
     }
 
     /// <inheritdoc/>
@@ -204,6 +273,26 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
     {
         Check(offset, length);
         CheckWritable();
+        try
+        {
+            ZeroFile(offset, length);
+        }
+        catch (IOException)
+        {
+            ResyncMirror(offset, length);
+            throw;
+        }
+        if (_mirror is { } mirror && mirror.Covers(offset, length))
+            for (long done = 0; done < length;)
+            {
+                int n = (int)Math.Min(length - done, int.MaxValue);
+                mirror.At(offset + done, n).Clear();
+                done += n;
+            }
+    }
+
+    private void ZeroFile(long offset, long length)
+    {
         long end = offset + length;
         long holeStart = (offset + Page - 1) / Page * Page;
         long holeEnd = end / Page * Page;
@@ -241,6 +330,10 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
         _format = format;
         Length = format.MediaLength;
         old.Dispose(); // the replaced image's inode and its lock go with it
+        // Every block is deallocated: the mirror is the fill pattern, no read needed.
+        _mirror?.Dispose();
+        _mirror = MetadataMirror.For(format);
+        _mirror?.Fill(metadataFill);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -283,5 +376,6 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
     {
         _io.Dispose(); // drains the ring before the buffers go away
         _zeros.Dispose();
+        DropMirror();
     }
 }

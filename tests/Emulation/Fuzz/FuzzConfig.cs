@@ -47,7 +47,8 @@ internal sealed record FuzzConfig(string Name, int Weight, EmulatedControllerMod
     /// The controllers of every run: RAM, file and null backends; 16b/32b/64b guard, PI types
     /// 1-3 first and last, extended and separate metadata, metadata without PI, no metadata;
     /// 512 and 4096-byte blocks; small and large MDTS, queues of 2 entries up to 256; an inline
-    /// device (deterministic) and a threaded one (the device thread must survive everything).
+    /// device (deterministic) and a threaded one (the device thread must survive everything; its
+    /// file namespace completes out of order on the asynchronous media path).
     /// </summary>
     public static FuzzConfig[] All { get; } =
     [
@@ -63,6 +64,7 @@ internal sealed record FuzzConfig(string Name, int Weight, EmulatedControllerMod
         new("ram-nopi-tiny", 15, EmulatedControllerMode.Inline, Mdts: 1, MaxQueueEntries: 2, IoQueuePairs: 3, DoorbellStride: 3, FormatPercent: 8,
             [Ns(MediaBackendKind.Ram, 4096, 0, kib: 512), Ns(MediaBackendKind.Ram, 512, 16, kib: 256), Ns(MediaBackendKind.Ram, 512, 8, pi: 1, sts: 8, first: true, extended: true, kib: 256)]),
         new("threaded", 15, EmulatedControllerMode.Threaded, Mdts: 5, MaxQueueEntries: 64, IoQueuePairs: 4, DoorbellStride: 0, FormatPercent: 8,
-            [Ns(MediaBackendKind.Ram, 4096, 16, pi: 1, sts: 8, extended: true), Ns(MediaBackendKind.Ram, 512, 8, pi: 3, first: true)]),
+            [Ns(MediaBackendKind.Ram, 4096, 16, pi: 1, sts: 8, extended: true), Ns(MediaBackendKind.Ram, 512, 8, pi: 3, first: true),
+             Ns(MediaBackendKind.File, 4096, 8, pi: 1, extended: true)]),
     ];
 }

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Text;
+using PolledNvme.Tools.PiCrashWriter;
 
 namespace PolledNvme.Tests.Emulation.Media;
 
 /// <summary>
-/// tools/PiCrashWriter as a real child process: it opens an image as an emulated namespace (so
-/// it holds the image's lock) and rewrites every block, generation after generation, until it is
-/// killed (SIGKILL).
+/// tools/PiCrashWriter as a real child process: it opens an image as an emulated controller (so
+/// it holds the image's lock), deallocates part of it and rewrites every block, generation after
+/// generation, until it is killed (SIGKILL).
 /// </summary>
 internal sealed class CrashWriterChild : IDisposable
 {
@@ -22,8 +23,11 @@ internal sealed class CrashWriterChild : IDisposable
         _lastDone = firstGeneration - 1;
     }
 
-    /// <summary>Starts the writer on <paramref name="path"/> (created when missing) over <paramref name="blocks"/> blocks.</summary>
-    public static CrashWriterChild Start(string path, int blocks, int firstGeneration)
+    /// <summary>Starts the writer on <paramref name="path"/> (created when missing) over <paramref name="blocks"/> blocks of <paramref name="format"/> (default: the 64b guard one).</summary>
+    public static CrashWriterChild Start(string path, int blocks, int firstGeneration) => Start(CrashFormat.Guard64, path, blocks, firstGeneration);
+
+    /// <inheritdoc cref="Start(string, int, int)"/>
+    public static CrashWriterChild Start(CrashFormat format, string path, int blocks, int firstGeneration)
     {
         string writer = Path.Combine(AppContext.BaseDirectory, "PolledNvme.Tests.PiCrashWriter.dll");
         string dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
@@ -33,7 +37,7 @@ internal sealed class CrashWriterChild : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string arg in (string[])[writer, path, blocks.ToString(), firstGeneration.ToString()])
+        foreach (string arg in (string[])[writer, format.Name, path, blocks.ToString(), firstGeneration.ToString()])
             start.ArgumentList.Add(arg);
         var child = new CrashWriterChild(Process.Start(start)!, firstGeneration);
         child._process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
