@@ -16,6 +16,7 @@ internal sealed partial class ScriptedTcpTarget
         public ushort Qid;
         public bool Connected;
         public bool SqFlowDisabled;
+        public bool Draining;
         public ControllerState? Controller;
         public readonly Dictionary<ushort, PendingWrite> Writes = new();
     }
@@ -47,8 +48,21 @@ internal sealed partial class ScriptedTcpTarget
             resp[11] = (byte)((c.HeaderDigest ? 1 : 0) | (c.DataDigest ? 2 : 0));
             BinaryPrimitives.WriteUInt32LittleEndian(resp.AsSpan(12), MaxH2CData);
             socket.Send(resp);
-            while (ReadPdu(c))
+            try
             {
+                while (ReadPdu(c))
+                {
+                }
+            }
+            catch (SocketException)
+            {
+                // An answer failed because the host ended the connection (its close after an
+                // H2CTermReq resets it while our answers are unread): what the host sent before,
+                // the H2CTermReq among it, is still queued here. Read it; answer nothing more.
+                c.Draining = true;
+                while (ReadPdu(c))
+                {
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
@@ -103,6 +117,8 @@ internal sealed partial class ScriptedTcpTarget
                     throw new IOException("data digest mismatch from the host");
             }
         }
+        if (c.Draining)
+            return true;
         switch (type)
         {
             case 0x04:
