@@ -3,7 +3,7 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 RESULTS ?= TestResults
 
-.PHONY: all build test test-long fuzz fuzz-cli run bench pack qemu-test clean
+.PHONY: all build test test-long fuzz fuzz-cli run bench pack qemu-test fabrics-test fabrics-bench clean
 
 all: build
 
@@ -57,6 +57,17 @@ pack:
 # The real VFIO path against QEMU's NVMe controller in a TCG guest (scripts/qemu-test.sh; needs root for apt).
 qemu-test:
 	scripts/qemu-test.sh
+
+# The NVMe/TCP transport against Linux's nvmet in one TCG guest boot, from the guest and from the host
+# through QEMU user networking, with the benchmark against the kernel's initiator (scripts/fabrics-test.sh).
+fabrics-test: build
+	scripts/fabrics-test.sh
+
+# The same boot with longer benchmark runs (BENCH_SECONDS, default 10): our initiator vs the kernel's
+# (nvme-tcp + fio io_uring) at 4 KiB randread QD1 and QD32, IOPS and CPU per I/O. TCG: indicative only.
+BENCH_SECONDS ?= 10
+fabrics-bench: build
+	FABRICS_BENCH_SECONDS=$(BENCH_SECONDS) scripts/fabrics-test.sh
 
 clean:
 	$(DOTNET) clean PolledNvme.sln -c $(CONFIG) --nologo -v:q

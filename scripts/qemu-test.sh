@@ -13,96 +13,18 @@
 #        QEMU_BOOT_TIMEOUT seconds for the guest kernel to reach /init (default 90; retried once).
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cache=${QEMU_CACHE:-$repo/.cache/qemu}
+script=qemu-test
+# shellcheck source=scripts/qemu-common.sh
+. "$(dirname "$0")/qemu-common.sh"
 timeout_s=${QEMU_TIMEOUT:-240}
 boot_timeout_s=${QEMU_BOOT_TIMEOUT:-90}
 modules=(nvme vfio-pci vfio_iommu_type1 crct10dif_generic crc64_rocksoft_generic)
 packages=(qemu-system-x86 busybox-static cpio kmod clang lld)
 
-log() { printf 'qemu-test: %s\n' "$*"; }
-die() { printf 'qemu-test: error: %s\n' "$*" >&2; exit 1; }
-
-install_packages() {
-  local need=() p
-  for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
-  [ ${#need[@]} -eq 0 ] && return
-  [ "$(id -u)" -eq 0 ] || die "packages ${need[*]} are missing and installing them needs root"
-  log "installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-}
-
-# The Debian kernel that linux-image-amd64 depends on, unpacked with a fresh modules.dep.
-fetch_kernel() {
-  local pkg
-  pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-  [ -n "$pkg" ] || die "apt-cache depends linux-image-amd64 names no kernel package (apt-get update?)"
-  kdir=$cache/kernel/$pkg
-  if [ ! -e "$kdir/.done" ]; then
-    log "fetching $pkg"
-    rm -rf "$kdir" && mkdir -p "$kdir" "$cache/deb"
-    # apt's sandbox user cannot write into the cache; downloading as root is fine here.
-    (cd "$cache/deb" && apt-get download -q "$pkg" >/dev/null 2>"$cache/apt-download.log") \
-      || { cat "$cache/apt-download.log" >&2; die "apt-get download $pkg failed"; }
-    dpkg -x "$cache"/deb/"${pkg}"_*.deb "$kdir"
-    kver=$(ls "$kdir/lib/modules")
-    depmod -b "$kdir" "$kver"
-    touch "$kdir/.done"
-  fi
-  kver=$(ls "$kdir/lib/modules")
-  vmlinuz=$kdir/boot/vmlinuz-$kver
-  [ -f "$vmlinuz" ] || die "no kernel image $vmlinuz in $pkg"
-}
-
-build_guest_program() {
-  # Rebuild only when a source the guest program is made of changed.
-  if [ -x "$cache/guest/pnvme-guest-test" ] && [ -z "$(find "$repo/src" "$repo/tests/GuestTest" "$repo/tests/Conformance" \
-      "$repo/Directory.Build.props" "$repo/Directory.Packages.props" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) \
-      -not -path '*/obj/*' -not -path '*/bin/*' -newer "$cache/guest/pnvme-guest-test" -print -quit)" ]; then
-    log "guest program up to date"
-    return
-  fi
-  log "publishing tests/GuestTest (NativeAOT)"
-  dotnet publish "$repo/tests/GuestTest/PolledNvme.GuestTest.csproj" -c Release -r linux-x64 \
-    -p:PublishAot=true -p:InvariantGlobalization=true -p:StripSymbols=true \
-    -o "$cache/guest" --nologo -v:q >"$cache/publish.log" 2>&1 \
-    || { cat "$cache/publish.log" >&2; die "dotnet publish of the guest program failed"; }
-}
-
-# Copies a host binary's shared libraries (and the loader) into the initramfs root.
-copy_libraries() {
-  local binary=$1 root=$2 lib
-  for lib in $(ldd "$binary" | grep -o '/[^ ]*'); do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done
-}
-
 build_initramfs() {
-  local root=$cache/initramfs mod line ko
-  rm -rf "$root"
-  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,mnt/huge,lib/modules/"$kver"}
-  cp /bin/busybox "$root/bin/busybox"
-  for applet in $("$root/bin/busybox" --list); do
-    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
-  done
-  # The modules with their dependencies; busybox modprobe reads the modules.dep made here.
-  for mod in "${modules[@]}"; do
-    while read -r line; do
-      case $line in
-        insmod\ *)
-          ko=${line#insmod }; ko=${ko%% *}
-          mkdir -p "$root$(dirname "${ko#"$kdir"}")"
-          cp "$ko" "$root${ko#"$kdir"}"
-          ;;
-      esac
-    done < <(modprobe -d "$kdir" -S "$kver" --show-depends "$mod")
-  done
-  cp "$kdir/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/"
-  depmod -b "$root" "$kver"
-  cp "$cache/guest/pnvme-guest-test" "$root/bin/"
-  copy_libraries "$cache/guest/pnvme-guest-test" "$root"
+  local root=$cache/initramfs
+  initramfs_base "$root" "${modules[@]}"
+  mkdir -p "$root/mnt/huge"
   # The guest binds the controller with our own setup script (bash, like on a real host).
   cp /bin/bash "$root/bin/bash"
   copy_libraries /bin/bash "$root"
@@ -139,7 +61,7 @@ fi
 report "$rc"
 INIT
   chmod +x "$root/init"
-  (cd "$root" && find . | cpio -o -H newc --quiet >"$cache/initramfs.cpio")
+  initramfs_pack "$root" "$cache/initramfs.cpio"
 }
 
 # Boots one configuration; prints its summary line; returns 0 on pass.
@@ -149,8 +71,7 @@ run_config() {
     start=$(date +%s.%N)
     boot "$name" "$props" "$controller" "$out" && rc=0 || rc=$?
     end=$(date +%s.%N)
-    # The console has CRs and terminal escapes (SeaBIOS clears the screen): strip them first.
-    tr -d '\r' <"$out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' >"$out.txt"
+    console_text "$out" "$out.txt"
     # A kernel that panics while booting under a loaded TCG host is retried once; anything
     # after the guest program started is a result.
     if [ "$attempt" -eq 1 ] && ! grep -q '^init:' "$out.txt"; then
@@ -185,41 +106,24 @@ run_config() {
 # 124 when the whole run took longer than QEMU_TIMEOUT, 125 when the guest's /init did not
 # start within QEMU_BOOT_TIMEOUT (a kernel stuck while booting on a loaded TCG host).
 boot() {
-  local name=$1 props=$2 controller=$3 out=$4 image=$cache/nvm-$1.img rc pid waited=0
+  local name=$1 props=$2 controller=$3 out=$4 image=$cache/nvm-$1.img rc
   rm -f "$image" && truncate -s 64M "$image"
-  qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 -m 1G \
-    -nographic -no-reboot -nic none \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04 -device intel-iommu,intremap=on \
+  qemu_start "$out" -smp 1 -m 1G -nic none -device intel-iommu,intremap=on \
     -kernel "$vmlinuz" -initrd "$cache/initramfs.cpio" \
     -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check edd=off pnvme_config=$name" \
     -drive "file=$image,if=none,id=nvm,format=raw" \
     -device "nvme,serial=deadbeef,id=nvme0,$controller" \
-    -device "nvme-ns,drive=nvm,nsid=1,$props" </dev/null >"$out" 2>&1 &
-  pid=$!
-  qemu_pid=$pid
-  rc=
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    waited=$((waited + 1))
-    if [ "$waited" -ge "$boot_timeout_s" ] && ! grep -q 'init: ' "$out"; then rc=125; break; fi
-    if [ "$waited" -ge "$timeout_s" ]; then rc=124; break; fi
-  done
-  if [ -n "$rc" ]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  else
-    wait "$pid" && rc=0 || rc=$?
-  fi
-  qemu_pid=
+    -device "nvme-ns,drive=nvm,nsid=1,$props"
+  qemu_wait "$out" "$timeout_s" "$boot_timeout_s" && rc=0 || rc=$?
   rm -f "$image"
   return "$rc"
 }
 
 main() {
   # Never leave a QEMU behind when interrupted.
-  trap 'if [ -n "${qemu_pid:-}" ]; then kill "$qemu_pid" 2>/dev/null; fi' EXIT
+  trap qemu_stop EXIT
   mkdir -p "$cache"
-  install_packages
+  install_packages "${packages[@]}"
   command -v dotnet >/dev/null || die "the .NET SDK (dotnet) is not on PATH"
   fetch_kernel
   build_guest_program

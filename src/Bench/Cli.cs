@@ -34,6 +34,7 @@ internal static class Cli
         ["set-feature"] = FeatureCommands.Set,
         ["io-passthru"] = PassthruCommand.Io,
         ["admin-passthru"] = PassthruCommand.Admin,
+        ["discover"] = DiscoverCommand.Run,
         ["crc"] = (args, stdout, stderr) => CrcCommand.Run(args, stdout, stderr),
     };
 
@@ -101,8 +102,9 @@ internal static class Cli
           set-feature   Set Features
           io-passthru   an I/O command built from its dwords
           admin-passthru an admin command built from its dwords
+          discover      NVMe/TCP discovery log (pnvme discover tcp:ADDR[:PORT], -o json)
 
-        the device: emu:PATH[,..] mem:[..] null:[..] pci:BDF (first argument, or --device DEV);
+        the device: emu:PATH[,..] mem:[..] null:[..] pci:BDF tcp:ADDR:PORT/SUBNQN[,..] (first argument, or --device DEV);
         'pnvme <command> --help' lists a command's options.
 
         exit codes: 0 success; 1 the device or a command failed (NVMe status printed by name),

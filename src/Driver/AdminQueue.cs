@@ -117,6 +117,60 @@ internal sealed class AdminQueue : IDisposable
         }
     }
 
+    /// <summary>
+    /// Submits <paramref name="command"/> without waiting, from any thread, if the admin queue is
+    /// free right now (no other thread runs an admin command) and has a request slot; false
+    /// otherwise. Its completion goes to <paramref name="handler"/> on whichever thread reaps it
+    /// next (<see cref="TryProcessCompletions"/>, or a synchronous command's wait). What a
+    /// transport's polling thread uses for Keep Alive (NVMe/TCP KATO) without blocking the I/O path.
+    /// </summary>
+    public bool TrySubmitBackground(in SubmissionEntry command, IAdminBackgroundCompletion handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        if (!Monitor.TryEnter(_lock))
+            return false;
+        try
+        {
+            AdminRequest? request = _requests.TryRent();
+            if (request is null)
+                return false;
+            request.Command = command;
+            request.Done = false;
+            request.Background = handler;
+            try
+            {
+                _pair.Submit(request, publish: true);
+            }
+            catch
+            {
+                request.Background = null;
+                _requests.Return(request);
+                throw;
+            }
+            return true;
+        }
+        finally
+        {
+            Monitor.Exit(_lock);
+        }
+    }
+
+    /// <summary>Reaps admin completions if no other thread is using the admin queue right now; false when it was busy.</summary>
+    public bool TryProcessCompletions()
+    {
+        if (!Monitor.TryEnter(_lock))
+            return false;
+        try
+        {
+            _pair.ProcessCompletions();
+            return true;
+        }
+        finally
+        {
+            Monitor.Exit(_lock);
+        }
+    }
+
     /// <summary>After the controller was disabled: fail in-flight commands and restart the queue pair.</summary>
     public void ResetAfterDisable()
     {
@@ -134,6 +188,7 @@ internal sealed class AdminQueue : IDisposable
         public CompletionEntry Completion;
         public volatile bool Done;
         public bool Abandoned;
+        public IAdminBackgroundCompletion? Background;
         private NvmeRequestPool<AdminRequest>? _owner;
 
         public AdminRequest(ushort id) : base(id) { }
@@ -153,6 +208,14 @@ internal sealed class AdminQueue : IDisposable
             ReleaseData();
             Completion = completion;
             Done = true;
+            if (Background is { } handler)
+            {
+                // Nobody waits for it: back to the pool first, then tell whoever submitted it.
+                Background = null;
+                _owner?.Return(this);
+                handler.OnAdminCompleted(in completion);
+                return;
+            }
             if (Abandoned)
             {
                 // Its caller gave up (timeout or fatal status); nobody else will return it.
@@ -163,4 +226,11 @@ internal sealed class AdminQueue : IDisposable
 
         public void Bind(NvmeRequestPool<AdminRequest> owner) => _owner = owner;
     }
+}
+
+/// <summary>Receives the completion of a command submitted with <see cref="AdminQueue.TrySubmitBackground"/>.</summary>
+internal interface IAdminBackgroundCompletion
+{
+    /// <summary>Called on the thread that reaped the completion, under the admin queue's lock; must not wait for the admin queue.</summary>
+    void OnAdminCompleted(in CompletionEntry completion);
 }

@@ -66,7 +66,7 @@ public sealed partial class NvmeController
     /// <summary>Number of Queues (FID 07h, §5.27.1.5): asks for NSQR/NCQR (0's based), DW0 says what was granted.</summary>
     private void SetNumberOfQueues()
     {
-        uint wanted = (uint)Math.Clamp(_options.RequestedIoQueues, 1, 65535) - 1;
+        uint wanted = (uint)Math.Clamp(Transport.RequestedIoQueues ?? _options.RequestedIoQueues, 1, 65535) - 1;
         CompletionEntry cqe = _admin.Execute(AdminCommandBuilder.SetFeatures(FeatureId.NumberOfQueues, wanted | (wanted << 16)));
         int granted = (int)Math.Min(cqe.Result & 0xFFFF, cqe.Result >> 16) + 1;
         MaxIoQueuePairs = Math.Min(granted, (int)wanted + 1);
@@ -153,7 +153,10 @@ public sealed partial class NvmeController
     /// pairs, which stay usable. The commands are failed only after the controller stopped, so
     /// their buffers are not reused while it could still reach them. Call it while no other
     /// thread submits on those queue pairs (e.g. from their owning thread, or with them
-    /// quiesced). Also the way out of Controller Fatal Status.
+    /// quiesced). Also the way out of Controller Fatal Status. On NVMe over Fabrics it reconnects:
+    /// the old association ends (every connection closes) and a new one is made (admin Connect
+    /// with a new controller ID, then each I/O queue's Connect); it throws if the target cannot
+    /// be reached, and can be called again later.
     /// </summary>
     public void Reset()
     {
@@ -164,7 +167,7 @@ public sealed partial class NvmeController
         bool stopped = false;
         try
         {
-            _registers.Disable();
+            Transport.StopForReset(_registers);
             stopped = true;
         }
         finally

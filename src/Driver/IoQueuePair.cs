@@ -25,6 +25,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     private readonly NvmeController _controller;
     private readonly DmaAllocator _memory;
     private readonly int _maxTransferBytes;
+    private readonly string? _protectionUnsupported;   // the transport carries no PI/metadata (NVMe/TCP): why
     private int _ownerThreadId;
     private bool _batchDoorbells;
     private bool _disposed;
@@ -39,6 +40,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         Id = id;
         _memory = controller.Memory;
         _maxTransferBytes = controller.MaxTransferBytes;
+        _protectionUnsupported = _transport.ProtectionUnsupportedReason;
         _wire = _transport.CreateIoQueuePair(new QueuePairSettings(id, entries, _memory, controller.PageSize, _maxTransferBytes));
         try
         {

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using PolledNvme.Driver.Spec;
+using PolledNvme.Protection;
 using PolledNvme.Queues;
 
 namespace PolledNvme.Driver;
@@ -129,6 +130,8 @@ public sealed partial class IoQueuePair
         Enter(ns);
         ArgumentNullException.ThrowIfNull(data);
         CheckBlocks(blocks);
+        if (_protectionUnsupported is not null && (metadata is not null || pi.Pract || pi.Checks != 0))
+            ThrowProtectionUnsupported(ns, opcode, in pi, metadata is not null);
         long dataBytes = ns.DataBytes(blocks, pi.Pract);
         long metadataBytes = ns.MetadataBytes(blocks, pi.Pract);
         CheckBuffers(ns, opcode, blocks, in pi, data, metadata, dataBytes, metadataBytes);
@@ -160,6 +163,8 @@ public sealed partial class IoQueuePair
     {
         Enter(ns);
         CheckBlocks(blocks);
+        if (_protectionUnsupported is not null && (pi.Pract || pi.Checks != 0))
+            ThrowProtectionUnsupported(ns, opcode, in pi, metadata: false);
         IoRequest r = Rent(opcode, ns.Id, slba, blocks);
         r.Command.Cdw12 |= extraCdw12;
         try
@@ -231,6 +236,20 @@ public sealed partial class IoQueuePair
     {
         if (!DmaBufferChecks.FitLayout(data, metadata, dataBytes, metadataBytes))
             DmaBufferChecks.ThrowBufferSizes(ns, opcode.ToString(), blocks, pi.Pract, data, metadata, dataBytes, metadataBytes);
+    }
+
+    /// <summary>
+    /// PI options or a metadata buffer on a transport that carries neither (NVMe/TCP): refused
+    /// rather than sent, since a namespace without PI would silently ignore them and the caller
+    /// would believe the data protected. Only a namespace formatted with PI takes PI options there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowProtectionUnsupported(Namespace ns, NvmOpcode opcode, in IoProtectionOptions pi, bool metadata)
+    {
+        if (!metadata && ns.PiType != PiType.None)
+            return;
+        string what = metadata ? "a separate metadata buffer" : $"PI options (PRACT={(pi.Pract ? 1 : 0)}, checks {pi.Checks})";
+        throw new ArgumentException($"{opcode} on namespace {ns.Id} of {_controller.Address} with {what}: {_protectionUnsupported}", metadata ? "metadata" : "pi");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

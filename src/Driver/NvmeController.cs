@@ -117,8 +117,8 @@ public sealed partial class NvmeController : IDisposable
     /// <summary>I/O queue pairs the controller granted (Set Features Number of Queues).</summary>
     public int MaxIoQueuePairs { get; private set; }
 
-    /// <summary>Largest I/O queue size (CAP.MQES + 1).</summary>
-    public int MaxQueueEntries => Capabilities.Mqes + 1;
+    /// <summary>Largest I/O queue size (CAP.MQES + 1, or less when the transport was told a smaller one, e.g. NVMe/TCP <c>qsize=</c>).</summary>
+    public int MaxQueueEntries => Math.Min(Capabilities.Mqes + 1, Transport.MaxIoQueueEntries);
 
     /// <summary>True when the controller supports extended LBA formats (CTRATT.ELBAS) and Host Behavior Support LBAFEE was set.</summary>
     public bool ExtendedLbaFormatsEnabled { get; private set; }

@@ -50,7 +50,7 @@ internal sealed partial class CliFuzzVectors(FuzzFiles files)
     }.ToDictionary(s => s.Name, StringComparer.Ordinal);
 
     /// <summary>Every command the generator draws (a test compares it with pnvme's own list).</summary>
-    public static IReadOnlyList<string> Covered { get; } = [.. Tools.Keys, "bench", "crc", "list"];
+    public static IReadOnlyList<string> Covered { get; } = [.. Tools.Keys, "bench", "crc", "list", "discover"];
 
     /// <summary>The option table of an nvme-cli-style tool, or null.</summary>
     public static ToolSpec? SpecOf(string command) => Tools.GetValueOrDefault(command);
@@ -102,6 +102,7 @@ internal sealed partial class CliFuzzVectors(FuzzFiles files)
             case "bench": Bench(r, args); break;
             case "crc": Crc(r, args); break;
             case "list": List(r, args); break;
+            case "discover": Discover(r, args); break;
             default:
                 if (Tools.TryGetValue(command, out var spec)) Tool(r, spec, args);
                 else if (r.Next(2) == 0) args.Add(Device(r, controllerOnly: true));
@@ -118,6 +119,42 @@ internal sealed partial class CliFuzzVectors(FuzzFiles files)
     {
         if (r.Next(3) == 0) Flag(r, args, Pick(r, ["output-format", "o"]), Choose(r, (["normal", "json"], ["xml"])));
         if (r.Next(10) == 0) Flag(r, args, "device", Device(r, controllerOnly: true));
+    }
+
+    /// <summary>
+    /// <c>discover</c> command lines that reach no network: the only addresses are the loopback's,
+    /// on port 1 (nothing listens: refused at once), or strings refused before any connect. Never
+    /// mutated, since a mutated address could be a host name (a DNS query) or another machine.
+    /// </summary>
+    private void Discover(Random r, List<string> args)
+    {
+        _clean = true;
+        string address = Pick(r, ["127.0.0.1", "[::1]"]);
+        string keys = r.Next(3) != 0 ? "" : Pick(r, [",hostnqn=nqn.2024-01.io.example:fuzz", ",hdgst=1,ddgst=1", ",kato=0", ",bogus=1", ",ddgst=2",
+            ",hostnqn=host", ",hostid=x", ",kato=-1", ",hdgst=1,hdgst=0", "," + Pick(r, Garbage)]);
+        switch (r.Next(6))
+        {
+            case 0 or 1:
+                args.Add($"tcp:{address}:1{Pick(r, ["", "", "/nqn.2014-08.org.nvmexpress.discovery", "/", "/x"])}{keys}");
+                break;
+            case 2:
+                Flag(r, args, "device", $"tcp:{address}:{Pick(r, ["1", "0", "70000", "x", ""])}{keys}");
+                break;
+            case 3:
+                args.AddRange(["-t", Pick(r, ["tcp", "tcp", "rdma", "fc", ""]), "-a", address.Trim('[', ']'), "-s", Pick(r, ["1", "1", "0", "65536", "x"])]);
+                if (r.Next(3) == 0) args.AddRange(["-q", Pick(r, ["nqn.2024-01.io.example:host", "host", ""])]);
+                if (r.Next(3) == 0) args.AddRange(["-I", Pick(r, ["4c4c4544-0039-3510-804c-c6c04f4e3632", "x"])]);
+                if (r.Next(4) == 0) args.Add($"tcp:{address}:1");   // both forms: refused
+                break;
+            case 4:
+                args.Add(Device(r, controllerOnly: true));   // not an NVMe/TCP address: refused
+                _clean = true;
+                break;
+            default:
+                if (r.Next(2) == 0) args.AddRange(["-s", "1"]);   // options of the -a form without -a
+                break;
+        }
+        if (r.Next(3) == 0) Flag(r, args, Pick(r, ["output-format", "o"]), Pick(r, ["normal", "json", "binary", "xml"]));
     }
 
     /// <summary>An nvme-cli-style command line: the device somewhere, options of the command's own table in any spelling.</summary>

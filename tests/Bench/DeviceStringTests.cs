@@ -60,6 +60,11 @@ public class DeviceStringTests
         new object[] { "pci:", "is not a PCI address" },
         new object[] { "pci:0000:01:00.9", "function" },
         new object[] { "pci:0000:01:00.0,foo=1", "is not a PCI address" },
+        new object[] { "tcp:127.0.0.1:4420/nqn.2024-01.io.example:x,bogus=1", "unknown key 'bogus'" },
+        new object[] { "tcp:127.0.0.1:4420/nqn.2024-01.io.example:x,ddgst=2", "ddgst: '2' is not valid" },
+        new object[] { "tcp:127.0.0.1:70000/nqn.2024-01.io.example:x", "port '70000' is not a TCP port" },
+        new object[] { "tcp:127.0.0.1:4420/", "subsystem NQN after '/' is empty" },
+        new object[] { "tcp:127.0.0.1:4420/nqn.2024-01.io.example:x,hostnqn=host1", "hostnqn 'host1' is not an NQN" },
         new object[] { "uring:", "uring: needs a file" },
         new object[] { "uring:size=1M", "path comes first" },
     ];

@@ -1,4 +1,5 @@
 using PolledNvme.Bench.Options;
+using PolledNvme.Driver.Tcp;
 using PolledNvme.Driver.Transport;
 using PolledNvme.Emulation;
 using PolledNvme.Emulation.Media;
@@ -129,6 +130,16 @@ public sealed class DeviceSpec
                     throw new UsageException("--device", e.Message, e);
                 }
                 return new DeviceSpec(text, DeviceKind.Pci, null, null);
+            case NvmeTcpOptions.Scheme:
+                try
+                {
+                    NvmeTcpOptions.Parse(text);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException("--device", Naming(text, MessageOf(e)), e);
+                }
+                return new DeviceSpec(text, DeviceKind.Registered, null, null);
             case "uring":
                 return new DeviceSpec(text, DeviceKind.Uring, null, UringDeviceOptions.Parse(text));
             default:

@@ -11,7 +11,7 @@ internal static class NvmeCliCommands
     private const string Passthru = "not decoded by pnvme; admin-passthru reads the page (Identify: --opcode=6 --cdw10=CNS --data-len=4096 -r)";
     private const string NotReported = "not implemented by pnvme nor by its emulated controller; on a real controller (pci:) admin-passthru sends the command";
     private const string NoKernelDevice = "pnvme drives the controller itself from user space: there is no kernel device, subsystem or sysfs entry";
-    private const string NoFabrics = "NVMe over Fabrics host commands: pnvme's device strings name the controller directly";
+    private const string NoFabrics = "NVMe over Fabrics host commands: pnvme connects by itself, the device string names the controller (tcp:ADDR:PORT/SUBNQN[,hostnqn=,hdgst=1,ddgst=1]); pnvme discover reads a discovery log";
 
     /// <summary>Command → why pnvme does not have it.</summary>
     public static readonly IReadOnlyDictionary<string, string> Refused = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -77,7 +77,6 @@ internal static class NvmeCliCommands
         ["subsystem-reset"] = NotReported + " (no NVM subsystem reset)",
         ["ns-rescan"] = NoKernelDevice,
         ["show-regs"] = NoKernelDevice + "; pnvme id-ctrl shows what the registers say through Identify",
-        ["discover"] = NoFabrics,
         ["connect-all"] = NoFabrics,
         ["connect"] = NoFabrics,
         ["disconnect"] = NoFabrics,

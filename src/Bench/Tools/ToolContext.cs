@@ -31,7 +31,7 @@ internal sealed record ToolSpec(string Name, string Usage, string Description, I
 internal static class ToolContext
 {
     /// <summary><c>--device</c>: pnvme's long form of the positional device.</summary>
-    public static readonly CliOption Device = CliOption.Of("device", '\0', "DEV", "the device, if not given as the first argument: emu:PATH[,...] mem:[...] null:[...] pci:DDDD:BB:DD.F");
+    public static readonly CliOption Device = CliOption.Of("device", '\0', "DEV", "the device, if not given as the first argument: emu:PATH[,...] mem:[...] null:[...] pci:DDDD:BB:DD.F tcp:ADDR:PORT/SUBNQN[,...]");
 
     /// <summary><c>-n/--namespace-id</c>.</summary>
     public static readonly CliOption NamespaceId = CliOption.Of("namespace-id", 'n', "NSID", "namespace (default: the first active one)");
@@ -79,7 +79,7 @@ internal static class ToolContext
         if (flag is not null && positional is not null && flag != positional)
             throw new UsageException("--device", $"'{flag}' and the positional device '{positional}' differ: give one");
         return flag ?? positional ?? throw new UsageException("<device>",
-            "is required, as the first argument or --device (emu:PATH[,...], mem:[...], null:[...] or pci:DDDD:BB:DD.F)");
+            "is required, as the first argument or --device (emu:PATH[,...], mem:[...], null:[...], pci:DDDD:BB:DD.F or tcp:ADDR:PORT/SUBNQN[,...])");
     }
 
     /// <summary><c>-o</c> (and <c>-b</c> when the command has it); binary only where <paramref name="binaryAllowed"/>.</summary>

@@ -71,6 +71,8 @@ public readonly record struct NvmeStatus(ushort Value)
     public static NvmeStatus AbortedByRequest => Create(StatusCodeType.Generic, 0x07);
     /// <summary>Command Aborted due to SQ Deletion (0h/08h).</summary>
     public static NvmeStatus AbortedSqDeletion => Create(StatusCodeType.Generic, 0x08);
+    /// <summary>Transient Transport Error (0h/22h): a transport error the command may survive if retried (NVMe/TCP: a data digest mismatch).</summary>
+    public static NvmeStatus TransientTransportError => Create(StatusCodeType.Generic, 0x22);
     /// <summary>Invalid Namespace or Format (0h/0Bh).</summary>
     public static NvmeStatus InvalidNamespaceOrFormat => Create(StatusCodeType.Generic, 0x0B, true);
     /// <summary>Command Sequence Error (0h/0Ch).</summary>
@@ -121,6 +123,9 @@ public readonly record struct NvmeStatus(ushort Value)
     public static NvmeStatus DeallocatedOrUnwrittenBlock => Create(StatusCodeType.MediaAndDataIntegrity, 0x87);
     /// <summary>End-to-end Storage Tag Check Error (2h/88h).</summary>
     public static NvmeStatus EndToEndStorageTagCheckError => Create(StatusCodeType.MediaAndDataIntegrity, 0x88);
+
+    /// <summary>Host Pathing Error (3h/70h): the host lost its path to the controller (NVMe/TCP: the connection failed); the command's outcome is unknown.</summary>
+    public static NvmeStatus HostPathingError => Create(StatusCodeType.PathRelated, 0x70);
 
     /// <summary>The spec name of a status (NVMe Base 2.0 Figs 95-97, NVM CS 1.0 Figs 30-32).</summary>
     public static string NameOf(StatusCodeType type, byte code) => (type, code) switch

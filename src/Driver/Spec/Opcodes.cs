@@ -97,6 +97,8 @@ public enum LogPageId : byte
     SmartHealth = 0x02,
     /// <summary>Firmware Slot Information.</summary>
     FirmwareSlot = 0x03,
+    /// <summary>Discovery (NVMe Base 2.0 §5.16.1.23): a 1024-byte header, then 1024-byte entries; discovery controllers only.</summary>
+    Discovery = 0x70,
 }
 
 /// <summary>Command dword layouts shared by host and controller.</summary>

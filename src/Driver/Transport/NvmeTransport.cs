@@ -91,6 +91,28 @@ public abstract class NvmeTransport : IDmaMapper, IDisposable
     internal virtual uint StatusWhilePolling() => GetProperty32(Spec.ControllerRegisters.Csts);
 
     /// <summary>
+    /// Stops the controller for <see cref="NvmeController.Reset"/> so that it no longer touches
+    /// the commands the reset is about to fail. PCIe (default): CC.EN = 0 and wait for CSTS.RDY = 0.
+    /// Fabrics: end the association (close every queue's connection; the target's controller
+    /// goes with it); <see cref="ConnectAdminQueue"/> then creates a new one. Must not throw
+    /// because the controller is already gone.
+    /// </summary>
+    internal virtual void StopForReset(ControllerRegisterState registers) => registers.Disable();
+
+    /// <summary>I/O queues to ask the controller for, when the transport was told (NVMe/TCP <c>queues=</c>); null: the controller options decide.</summary>
+    internal virtual int? RequestedIoQueues => null;
+
+    /// <summary>The largest I/O queue (entries) the transport creates (NVMe/TCP <c>qsize=</c>), on top of CAP.MQES + 1.</summary>
+    internal virtual int MaxIoQueueEntries => int.MaxValue;
+
+    /// <summary>
+    /// Why this transport cannot carry protection information options or a separate metadata
+    /// buffer on a namespace without PI (NVMe/TCP: no metadata travels, and Linux nvmet exposes
+    /// PI on RDMA ports only); null when it can. The I/O queue pair refuses such commands with it.
+    /// </summary>
+    internal virtual string? ProtectionUnsupportedReason => null;
+
+    /// <summary>
     /// Creates the admin queue pair (PCIe: rings, clamped to CAP.MQES; TCP: the connection and
     /// its ICReq/ICResp). Called before any property is read.
     /// </summary>

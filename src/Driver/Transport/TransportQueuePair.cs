@@ -96,6 +96,10 @@ public abstract class TransportQueuePair : IDisposable
         _inFlight++;
     }
 
+    /// <summary>True when command id <paramref name="commandId"/> (below <see cref="Depth"/>) is outstanding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private protected bool IsTracked(ushort commandId) => _trackers[commandId].Request is { InFlight: true };
+
     /// <summary>Checks that a request may be submitted: not in flight, and its command id fits the trackers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private protected void CheckSubmit(NvmeRequest request)

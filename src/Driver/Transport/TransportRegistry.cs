@@ -7,7 +7,7 @@ namespace PolledNvme.Driver.Transport;
 /// <summary>
 /// Maps the scheme of a device string (<c>pci:0000:01:00.0</c> → <c>pci</c>) to the function
 /// that opens its transport. <see cref="NvmeController.Open(string, NvmeControllerOptions?)"/>
-/// and pnvme's <c>--device</c> both go through it. Built in: <c>pci</c> (VFIO). The
+/// and pnvme's <c>--device</c> both go through it. Built in: <c>pci</c> (VFIO) and <c>tcp</c> (NVMe/TCP). The
 /// PolledNvme.Emulation package registers <c>emu</c>, <c>mem</c> and <c>null</c> when an
 /// application references it: its module initializer runs when the assembly is first used, and
 /// because a referenced assembly that nothing touched yet is not loaded, an unknown scheme
@@ -26,6 +26,7 @@ public static class TransportRegistry
     private static readonly Dictionary<string, Func<string, NvmeTransport>> s_openers = new(StringComparer.Ordinal)
     {
         [PciAddress.Scheme.TrimEnd(':')] = OpenPci,
+        [Tcp.NvmeTcpOptions.Scheme] = Tcp.NvmeTcpTransport.Open,
     };
     private static bool s_emulationProbed;
 
