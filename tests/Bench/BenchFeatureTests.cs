@@ -203,6 +203,18 @@ public class BenchFeatureTests
     }
 
     [Test]
+    public void What_one_pass_submits_reaches_the_controller_as_one_batch()
+    {
+        // 32 I/Os at iodepth 32: the first pass fills every slot, and one doorbell (one send on
+        // tcp:) publishes them, so fio's submit distribution has the whole run in its 17-32 bin.
+        var run = CliRunner.Run("bench", "--device=mem:size=16M", "--rw=randread", "--iodepth=32", "--io_size=128k", "--progress=0", "--pin=0", "--output-format=json");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
+        var j = Job(run.Stdout);
+        Assert.That(j.GetProperty("read").GetProperty("total_ios").GetInt64(), Is.EqualTo(32));
+        Assert.That(j.GetProperty("iodepth_submit").GetProperty("32").GetDouble(), Is.EqualTo(100).Within(0.1), run.Stdout);
+    }
+
+    [Test]
     public void Json_plus_adds_bins_only_where_percentiles_are_reported()
     {
         var run = CliRunner.Run("bench", "--device=mem:size=8M", "--runtime=200ms", "--progress=0", "--output-format=json+", "--pin=0");
