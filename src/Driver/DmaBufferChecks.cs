@@ -24,6 +24,16 @@ internal static class DmaBufferChecks
             ThrowUnusable(buffer, memory, paramName);
     }
 
+    /// <summary>
+    /// The checks of <see cref="Lease"/> without taking the lease: for a Try form that found the
+    /// queue full, so that misuse still throws rather than hide behind "try again".
+    /// </summary>
+    public static void RequireUsable(DmaBuffer buffer, DmaAllocator memory, string paramName)
+    {
+        if (buffer.Allocator != memory || buffer.IsDisposed)
+            ThrowUnusable(buffer, memory, paramName);
+    }
+
     /// <summary>Throws naming <paramref name="paramName"/> when <paramref name="buffer"/> is disposed (host-side use: no DMA, no lease).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void RequireAlive(DmaBuffer buffer, string paramName)

@@ -20,67 +20,67 @@ public sealed partial class IoQueuePair
 {
     /// <summary>Reads <paramref name="blocks"/> blocks at <paramref name="slba"/> into <paramref name="data"/> (and <paramref name="metadata"/> for separate metadata).</summary>
     public ValueTask ReadAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata = null, in IoProtectionOptions pi = default)
-        => SubmitTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi).ArmAwaitableAndSubmit(this);
+        => SubmitTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi)!.ArmAwaitableAndSubmit(this);
 
     /// <summary>Callback form of <see cref="ReadAsync"/>.</summary>
     public void Read(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
-        => SubmitTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi).SubmitWithCallback(this, callback, state);
+        => SubmitTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi)!.SubmitWithCallback(this, callback, state);
 
     /// <summary>Writes <paramref name="blocks"/> blocks at <paramref name="slba"/> from <paramref name="data"/> (and <paramref name="metadata"/>).</summary>
     public ValueTask WriteAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata = null, in IoProtectionOptions pi = default)
-        => SubmitTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi).ArmAwaitableAndSubmit(this);
+        => SubmitTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi)!.ArmAwaitableAndSubmit(this);
 
     /// <summary>Callback form of <see cref="WriteAsync"/>.</summary>
     public void Write(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
-        => SubmitTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi).SubmitWithCallback(this, callback, state);
+        => SubmitTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi)!.SubmitWithCallback(this, callback, state);
 
     /// <summary>Compares stored blocks with <paramref name="data"/>; a mismatch fails with CompareFailure (SCT 2h, SC 85h).</summary>
     public ValueTask CompareAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata = null, in IoProtectionOptions pi = default)
-        => SubmitTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi).ArmAwaitableAndSubmit(this);
+        => SubmitTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi)!.ArmAwaitableAndSubmit(this);
 
     /// <summary>Callback form of <see cref="CompareAsync"/>.</summary>
     public void Compare(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
-        => SubmitTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi).SubmitWithCallback(this, callback, state);
+        => SubmitTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi)!.SubmitWithCallback(this, callback, state);
 
     /// <summary>Has the controller read and check blocks without transferring them (PRACT=1 and PRCHK select the checks).</summary>
     public ValueTask VerifyAsync(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi = default)
-        => SubmitRange(NvmOpcode.Verify, ns, slba, blocks, in pi, 0).ArmAwaitableAndSubmit(this);
+        => SubmitRange(NvmOpcode.Verify, ns, slba, blocks, in pi, 0)!.ArmAwaitableAndSubmit(this);
 
     /// <summary>Callback form of <see cref="VerifyAsync"/>.</summary>
     public void Verify(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
-        => SubmitRange(NvmOpcode.Verify, ns, slba, blocks, in pi, 0).SubmitWithCallback(this, callback, state);
+        => SubmitRange(NvmOpcode.Verify, ns, slba, blocks, in pi, 0)!.SubmitWithCallback(this, callback, state);
 
     /// <summary>
     /// Zeroes blocks (PI.md §5: PRCHK must be 0; with PRACT the controller writes PI built from
     /// the tags). <paramref name="deallocate"/> sets DEAC.
     /// </summary>
     public ValueTask WriteZeroesAsync(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi = default, bool deallocate = false)
-        => SubmitRange(NvmOpcode.WriteZeroes, ns, slba, blocks, in pi, deallocate ? CommandFields.Deallocate : 0).ArmAwaitableAndSubmit(this);
+        => SubmitRange(NvmOpcode.WriteZeroes, ns, slba, blocks, in pi, deallocate ? CommandFields.Deallocate : 0)!.ArmAwaitableAndSubmit(this);
 
     /// <summary>Callback form of <see cref="WriteZeroesAsync"/>.</summary>
     public void WriteZeroes(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, bool deallocate, IoCompletionCallback callback, object? state)
-        => SubmitRange(NvmOpcode.WriteZeroes, ns, slba, blocks, in pi, deallocate ? CommandFields.Deallocate : 0).SubmitWithCallback(this, callback, state);
+        => SubmitRange(NvmOpcode.WriteZeroes, ns, slba, blocks, in pi, deallocate ? CommandFields.Deallocate : 0)!.SubmitWithCallback(this, callback, state);
 
     /// <summary>Commits the volatile write cache of the namespace (Flush 00h).</summary>
-    public ValueTask FlushAsync(Namespace ns) => SubmitFlush(ns).ArmAwaitableAndSubmit(this);
+    public ValueTask FlushAsync(Namespace ns) => SubmitFlush(ns)!.ArmAwaitableAndSubmit(this);
 
     /// <summary>Callback form of <see cref="FlushAsync"/>.</summary>
     public void Flush(Namespace ns, IoCompletionCallback callback, object? state)
-        => SubmitFlush(ns).SubmitWithCallback(this, callback, state);
+        => SubmitFlush(ns)!.SubmitWithCallback(this, callback, state);
 
-    private IoRequest SubmitFlush(Namespace ns)
+    private IoRequest? SubmitFlush(Namespace ns, bool tryOnly = false)
     {
         Enter(ns);
-        return Rent(NvmOpcode.Flush, ns.Id, 0, 0);
+        return Rent(NvmOpcode.Flush, ns.Id, 0, 0, tryOnly);
     }
 
     /// <summary>Deallocates one range (Dataset Management with AD = 1), using this request slot's own range buffer.</summary>
     public ValueTask DeallocateAsync(Namespace ns, ulong slba, int blocks)
-        => SubmitDeallocate(ns, slba, blocks).ArmAwaitableAndSubmit(this);
+        => SubmitDeallocate(ns, slba, blocks)!.ArmAwaitableAndSubmit(this);
 
     /// <summary>Callback form of <see cref="DeallocateAsync(Namespace, ulong, int)"/>.</summary>
     public void Deallocate(Namespace ns, ulong slba, int blocks, IoCompletionCallback callback, object? state)
-        => SubmitDeallocate(ns, slba, blocks).SubmitWithCallback(this, callback, state);
+        => SubmitDeallocate(ns, slba, blocks)!.SubmitWithCallback(this, callback, state);
 
     /// <summary>Deallocates <paramref name="rangeCount"/> ranges (1..256) written with <see cref="DatasetRange.Write"/> into <paramref name="ranges"/>.</summary>
     public ValueTask DeallocateAsync(Namespace ns, DmaBuffer ranges, int rangeCount)
@@ -91,7 +91,7 @@ public sealed partial class IoQueuePair
             throw new ArgumentOutOfRangeException(nameof(rangeCount), $"Dataset Management takes 1..256 ranges (NR is 8 bits, 0's based); got {rangeCount}.");
         if (ranges.Length < rangeCount * DatasetRange.Size)
             throw new ArgumentException($"{rangeCount} ranges need {rangeCount * DatasetRange.Size} bytes; the buffer has {ranges.Length}.", nameof(ranges));
-        IoRequest r = Rent(NvmOpcode.DatasetManagement, ns.Id, 0, 0);
+        IoRequest r = Rent(NvmOpcode.DatasetManagement, ns.Id, 0, 0)!;
         r.Command.Cdw10 = (uint)(rangeCount - 1);
         r.Command.Cdw11 = CommandFields.DsmAttributeDeallocate;
         try
@@ -107,12 +107,14 @@ public sealed partial class IoQueuePair
         return r.ArmAwaitableAndSubmit(this);
     }
 
-    private IoRequest SubmitDeallocate(Namespace ns, ulong slba, int blocks)
+    private IoRequest? SubmitDeallocate(Namespace ns, ulong slba, int blocks, bool tryOnly = false)
     {
         Enter(ns);
         if (blocks <= 0)
             throw new ArgumentOutOfRangeException(nameof(blocks), $"A range needs at least one block; got {blocks}.");
-        IoRequest r = Rent(NvmOpcode.DatasetManagement, ns.Id, slba, blocks);
+        IoRequest? r = Rent(NvmOpcode.DatasetManagement, ns.Id, slba, blocks, tryOnly);
+        if (r is null)
+            return null;
         int offset = r.CommandId * DatasetRange.Size;
         new DatasetRange(slba, (uint)blocks).Write(_rangeMemory.Span.Slice(offset, DatasetRange.Size), 0);
         r.Command.Cdw10 = 0;                   // one range
@@ -125,7 +127,7 @@ public sealed partial class IoQueuePair
         return r;
     }
 
-    private IoRequest SubmitTransfer(NvmOpcode opcode, Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi)
+    private IoRequest? SubmitTransfer(NvmOpcode opcode, Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, bool tryOnly = false)
     {
         Enter(ns);
         ArgumentNullException.ThrowIfNull(data);
@@ -138,7 +140,14 @@ public sealed partial class IoQueuePair
         if (dataBytes > _maxTransferBytes)
             ThrowBeyondMdts(ns, blocks, dataBytes);
 
-        IoRequest r = Rent(opcode, ns.Id, slba, blocks);
+        IoRequest? r = Rent(opcode, ns.Id, slba, blocks, tryOnly);
+        if (r is null)
+        {
+            DmaBufferChecks.RequireUsable(data, _memory, nameof(data));
+            if (metadata is not null)
+                DmaBufferChecks.RequireUsable(metadata, _memory, nameof(metadata));
+            return null;
+        }
         try
         {
             LeaseData(r, data, nameof(data));
@@ -159,13 +168,15 @@ public sealed partial class IoQueuePair
         return r;
     }
 
-    private IoRequest SubmitRange(NvmOpcode opcode, Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, uint extraCdw12)
+    private IoRequest? SubmitRange(NvmOpcode opcode, Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, uint extraCdw12, bool tryOnly = false)
     {
         Enter(ns);
         CheckBlocks(blocks);
         if (_protectionUnsupported is not null && (pi.Pract || pi.Checks != 0))
             ThrowProtectionUnsupported(ns, opcode, in pi, metadata: false);
-        IoRequest r = Rent(opcode, ns.Id, slba, blocks);
+        IoRequest? r = Rent(opcode, ns.Id, slba, blocks, tryOnly);
+        if (r is null)
+            return null;
         r.Command.Cdw12 |= extraCdw12;
         try
         {
@@ -179,11 +190,17 @@ public sealed partial class IoQueuePair
         return r;
     }
 
-    /// <summary>Rents a request and fills CDW0/1/10/11/12 (NLB is 0's based); the caller ran <see cref="Enter(Namespace)"/>.</summary>
+    /// <summary>
+    /// Rents a request and fills CDW0/1/10/11/12 (NLB is 0's based); the caller ran
+    /// <see cref="Enter(Namespace)"/> and checked its arguments. With no free slot: null when
+    /// <paramref name="tryOnly"/> (the Try forms), else <see cref="QueueFullException"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private IoRequest Rent(NvmOpcode opcode, uint nsid, ulong slba, int blocks)
+    private IoRequest? Rent(NvmOpcode opcode, uint nsid, ulong slba, int blocks, bool tryOnly = false)
     {
-        IoRequest r = _requests.Rent();
+        IoRequest? r = tryOnly ? _requests.TryRent() : _requests.Rent();
+        if (r is null)
+            return null;
         r.Command = default;
         r.Command.Opcode = (byte)opcode;
         r.Command.NamespaceId = nsid;
