@@ -11,6 +11,8 @@ namespace PolledNvme.Queues;
 /// stale reference can never reach the slot's next owner. A command holds a lease on the
 /// buffers it uses: <see cref="Dispose"/> while a command is outstanding only marks the buffer
 /// disposed, and its memory goes back to the pool when the last such command completes.
+/// <see cref="Slice"/> gives views of part of a buffer (an arena carved once, I/O at offsets
+/// inside it) that lease the whole buffer's memory.
 /// </summary>
 public sealed unsafe class DmaBuffer : IDisposable
 {
@@ -20,6 +22,9 @@ public sealed unsafe class DmaBuffer : IDisposable
     private const int DisposedBit = int.MinValue;
     private readonly DmaAllocator? _allocator;
     private readonly byte* _pointer;
+    // The allocated buffer whose memory a slice views (null for an allocated buffer): leases
+    // and disposal of the memory are the root's; a slice's own _state only marks the handle dead.
+    private readonly DmaBuffer? _root;
     private int _state;
 
     internal DmaBuffer(DmaAllocator? allocator, nint pointer, int length, int capacity, ulong iova, int sizeClass)
@@ -30,6 +35,17 @@ public sealed unsafe class DmaBuffer : IDisposable
         Capacity = capacity;
         Iova = iova;
         SizeClass = sizeClass;
+    }
+
+    private DmaBuffer(DmaBuffer root, byte* pointer, int length, ulong iova)
+    {
+        _root = root;
+        _allocator = root._allocator;
+        _pointer = pointer;
+        Length = length;
+        Capacity = length;
+        Iova = iova;
+        SizeClass = -1;
     }
 
     /// <summary>
@@ -47,8 +63,8 @@ public sealed unsafe class DmaBuffer : IDisposable
     /// <summary>Host address of the slot, for the allocator (valid after Dispose, unlike <see cref="Pointer"/>).</summary>
     internal nint SlotAddress => (nint)_pointer;
 
-    /// <summary>Commands currently holding the memory (tests and diagnostics).</summary>
-    internal int Leases => Volatile.Read(ref _state) & int.MaxValue;
+    /// <summary>Commands currently holding the memory (tests and diagnostics; a slice reports its root's).</summary>
+    internal int Leases => _root?.Leases ?? Volatile.Read(ref _state) & int.MaxValue;
 
     /// <summary>Usable bytes (what was asked for).</summary>
     public int Length { get; }
@@ -79,7 +95,32 @@ public sealed unsafe class DmaBuffer : IDisposable
     /// True after <see cref="Dispose"/> (or after its allocator was disposed), even while a
     /// command that was submitted before still holds its memory.
     /// </summary>
-    public bool IsDisposed => Volatile.Read(ref _state) < 0;
+    public bool IsDisposed => Volatile.Read(ref _state) < 0 || (_root is not null && _root.IsDisposed);
+
+    /// <summary>
+    /// A view of <paramref name="length"/> bytes at <paramref name="offset"/>: a buffer like any
+    /// other for commands (its own <see cref="Iova"/>, <see cref="Span"/> and
+    /// <see cref="Length"/>, which bounds what a command may transfer), over this buffer's
+    /// memory. Slice an arena once and reuse the slices: a slice is an object, but using it
+    /// allocates nothing. A command on a slice leases the whole buffer, so disposing the buffer
+    /// while that command is outstanding keeps the memory the command's. Disposing a slice kills
+    /// only that handle; disposing the buffer kills every slice of it.
+    /// </summary>
+    /// <param name="offset">Start of the view; a multiple of 4, as a DMA address must be (PRP entries are dword aligned).</param>
+    /// <param name="length">Bytes in the view, at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the buffer, or <paramref name="offset"/> is not a multiple of 4.</exception>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    public DmaBuffer Slice(int offset, int length)
+    {
+        ThrowIfDisposed();
+        if ((uint)offset >= (uint)Length || (offset & 3) != 0)
+            throw new ArgumentOutOfRangeException(nameof(offset),
+                $"A slice starts inside the buffer at a multiple of 4 bytes (DMA addresses are dword aligned): 0..{Length - 1}; got {offset}.");
+        if (length <= 0 || length > Length - offset)
+            throw new ArgumentOutOfRangeException(nameof(length),
+                $"A slice at offset {offset} of this {Length}-byte buffer holds 1..{Length - offset} bytes; got {length}.");
+        return new DmaBuffer(_root ?? this, _pointer + offset, length, Iova + (ulong)offset);
+    }
 
     /// <summary>IOVA of the byte at <paramref name="offset"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -93,10 +134,16 @@ public sealed unsafe class DmaBuffer : IDisposable
     /// allocator's pool now, or, when commands submitted with this buffer are still
     /// outstanding, when the last of them completes (or is failed by a reset or the queue
     /// pair's disposal); until then it stays theirs. Never throws; a second call does nothing.
-    /// May be called from any thread.
+    /// May be called from any thread. On a <see cref="Slice"/> it kills only that handle: the
+    /// memory stays the buffer's.
     /// </summary>
     public void Dispose()
     {
+        if (_root is not null)
+        {
+            Interlocked.Or(ref _state, DisposedBit);   // the memory is the root's
+            return;
+        }
         int before = Interlocked.Or(ref _state, DisposedBit);
         if (before == 0)
             _allocator?.Return(this);
@@ -110,6 +157,8 @@ public sealed unsafe class DmaBuffer : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryAcquireLease()
     {
+        if (_root is not null)
+            return _state >= 0 && _root.TryAcquireLease();
         int state = _state;
         return (state >= 0 && Interlocked.CompareExchange(ref _state, state + 1, state) == state) || TryAcquireLeaseSlow();
     }
@@ -134,6 +183,11 @@ public sealed unsafe class DmaBuffer : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ReleaseLease()
     {
+        if (_root is not null)
+        {
+            _root.ReleaseLease();
+            return;
+        }
         int after = Interlocked.Decrement(ref _state);
         Debug.Assert((after & int.MaxValue) != int.MaxValue, "lease released that was never taken");
         if (after == DisposedBit)
@@ -146,7 +200,7 @@ public sealed unsafe class DmaBuffer : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfDisposed()
     {
-        if (_state < 0)
+        if (_state < 0 || (_root is not null && _root._state < 0))
             ThrowDisposed();
     }
 
