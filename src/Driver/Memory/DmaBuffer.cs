@@ -26,6 +26,7 @@ public sealed unsafe class DmaBuffer : IDisposable
     // and disposal of the memory are the root's; a slice's own _state only marks the handle dead.
     private readonly DmaBuffer? _root;
     private int _state;
+    private DmaMemoryManager? _memory;
 
     internal DmaBuffer(DmaAllocator? allocator, nint pointer, int length, int capacity, ulong iova, int sizeClass)
     {
@@ -89,6 +90,22 @@ public sealed unsafe class DmaBuffer : IDisposable
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get { ThrowIfDisposed(); return new Span<byte>(_pointer, Length); }
+    }
+
+    /// <summary>
+    /// The buffer's bytes as <see cref="Memory{T}"/>, for APIs that take it. Made on first use
+    /// and kept, so reading it again allocates nothing. Its <c>Span</c> throws
+    /// <see cref="ObjectDisposedException"/> once the buffer is disposed; <c>Pin()</c> leases the
+    /// memory until the handle is disposed (as a command does).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    public Memory<byte> Memory
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return (_memory ??= new DmaMemoryManager(this)).Memory;
+        }
     }
 
     /// <summary>
