@@ -115,29 +115,50 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     /// Called from a thread that does not own the pair, or <paramref name="task"/> was already
     /// waited or awaited (the message says which).
     /// </exception>
-    public void Wait(ValueTask task, TimeSpan? timeout = null)
+    public void Wait(ValueTask task, TimeSpan? timeout = null) => Wait(task, CancellationToken.None, timeout);
+
+    /// <summary>
+    /// <see cref="Wait(ValueTask, TimeSpan?)"/> that also stops when
+    /// <paramref name="cancellationToken"/> is cancelled: <see cref="OperationCanceledException"/>,
+    /// and the command stays outstanding, as after a timeout (it completes on a later poll; the
+    /// task can still be waited then). Checked before polling and every 1024 empty polls.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the task completed.</exception>
+    /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair, or the task was already waited or awaited.</exception>
+    public void Wait(ValueTask task, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         CheckOwnerThread();
         long start = Stopwatch.GetTimestamp();
         int spins = 0;
         while (!task.IsCompleted)
-            PollStep(ref spins, start, timeout);
+            PollStep(ref spins, start, timeout, cancellationToken);
         task.GetAwaiter().GetResult();
     }
 
-    /// <summary>Polls until no command is outstanding (same fatal/timeout rules as <see cref="Wait"/>).</summary>
+    /// <summary>Polls until no command is outstanding (same fatal/timeout rules as <see cref="Wait(ValueTask, TimeSpan?)"/>).</summary>
     /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair.</exception>
-    public void Drain(TimeSpan? timeout = null)
+    public void Drain(TimeSpan? timeout = null) => Drain(CancellationToken.None, timeout);
+
+    /// <summary>
+    /// <see cref="Drain(TimeSpan?)"/> that also stops when <paramref name="cancellationToken"/> is
+    /// cancelled (<see cref="OperationCanceledException"/>; the commands stay outstanding).
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled while commands were outstanding.</exception>
+    /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair.</exception>
+    public void Drain(CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         CheckOwnerThread();
         long start = Stopwatch.GetTimestamp();
         int spins = 0;
         while (_wire.InFlight != 0)
-            PollStep(ref spins, start, timeout);
+            PollStep(ref spins, start, timeout, cancellationToken);
     }
 
-    private void PollStep(ref int spins, long start, TimeSpan? timeout)
+    private void PollStep(ref int spins, long start, TimeSpan? timeout, CancellationToken cancellationToken)
     {
+        // The first step checks the token before polling, then every 1024 empty polls with CSTS.
+        if (spins == 0 && cancellationToken.IsCancellationRequested)
+            ThrowCancelled(cancellationToken);
         if (ProcessCompletions() != 0 || (++spins & 1023) != 0)
             return;
         uint csts = _controller.ReadStatusWhilePolling();
@@ -147,12 +168,19 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             FailInFlight(NvmeStatus.AbortedSqDeletion, controllerStopped: false);
             throw fatal;
         }
+        if (cancellationToken.IsCancellationRequested)
+            ThrowCancelled(cancellationToken);
         TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
         if (Stopwatch.GetElapsedTime(start) > limit)
             throw new TimeoutException($"Queue pair {Id}: nothing completed within {limit.TotalSeconds:0.###} s ({_wire.InFlight} commands outstanding, CSTS = 0x{csts:X8}). The completion may have been lost: Abort the command or reset the controller.");
         if ((spins & 0xFFFF) == 0)
             Thread.Yield();
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowCancelled(CancellationToken cancellationToken) => throw new OperationCanceledException(
+        $"Queue pair {Id}: the wait was cancelled with {_wire.InFlight} commands outstanding; they stay outstanding and complete on a later poll (Abort them or reset the controller to end them).",
+        cancellationToken);
 
     /// <summary>
     /// Submits a caller-built command (raw path, e.g. vendor or invalid opcodes). PRPs are

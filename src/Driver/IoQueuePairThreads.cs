@@ -17,7 +17,7 @@ public sealed partial class IoQueuePair
 
     /// <summary>
     /// Makes the calling thread the owner of this queue pair: from now on only it may submit,
-    /// poll (<see cref="ProcessCompletions"/>, <see cref="Wait"/>, <see cref="Drain"/>,
+    /// poll (<see cref="ProcessCompletions"/>, <see cref="Wait(ValueTask, TimeSpan?)"/>, <see cref="Drain(TimeSpan?)"/>,
     /// <see cref="RingDoorbell"/>) and await its commands. Not needed when the thread that
     /// first uses the pair is the one that keeps it (that thread becomes the owner); call it to
     /// take over a pair that was released with <see cref="ReleaseThread"/> or whose owner

@@ -75,7 +75,7 @@ public class QueuePairBenchmarks
 
     /// <summary>
     /// The same reads in the awaitable form: <see cref="QueueDepth"/> ValueTasks in a ring, each
-    /// waited with <see cref="IoQueuePair.Wait"/> in submission order and replaced by a new read.
+    /// waited with <see cref="IoQueuePair.Wait(ValueTask, TimeSpan?)"/> in submission order and replaced by a new read.
     /// </summary>
     [Benchmark(OperationsPerInvoke = IosPerInvoke)]
     public int Read4KAwaitable()
