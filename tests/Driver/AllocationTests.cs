@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using NUnit.Framework;
+using PolledNvme.Tests.Support;
 using PolledNvme.Driver;
 using PolledNvme.Protection;
 using PolledNvme.Queues;
@@ -57,10 +58,7 @@ public class AllocationTests
             qp.Drain();
         }
 
-        Run(Iterations);   // warm up: JIT, tiering, pools
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(Iterations);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = SteadyState.AllocatedBytes(Run, Iterations);
         Assert.That(counter.Failed, Is.Zero);
         Assert.That(counter.Completed, Is.EqualTo(2 * Iterations));
         Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over {Iterations} callback I/Os");

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using PolledNvme.Tests.Support;
 using PolledNvme.Driver;
 using PolledNvme.Emulation;
 using PolledNvme.Protection;
@@ -140,11 +141,8 @@ public class DmaBufferSliceTests
             for (int i = 0; i < ios; i++)
                 qp.Wait(qp.ReadAsync(ns, (ulong)(i % 64), 1, slices[i % slices.Length]));
         }
-        Run(2_000);
         const int Ios = 16_384;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(Ios);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = SteadyState.AllocatedBytes(Run, Ios);
         Assert.That(allocated, Is.LessThan(Ios), $"{allocated} bytes over {Ios} I/Os (a per-I/O allocation would be 24+ bytes each)");
     }
 }

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using PolledNvme.Tests.Support;
 using PolledNvme.Driver;
 using PolledNvme.Driver.Spec;
 using PolledNvme.Emulation;
@@ -119,11 +120,8 @@ public class TrySubmitTests
             }
             qp.Drain();
         }
-        Run(2_000);   // warm-up: JIT, first-use paths
         const int Ios = 16_384;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(Ios);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = SteadyState.AllocatedBytes(Run, Ios);
         // Under a byte per I/O: one-time runtime work a busy machine pushes into this phase may
         // allocate a little, a per-I/O allocation would be at least 24 bytes each.
         Assert.That(allocated, Is.LessThan(Ios), $"{allocated} bytes over {Ios} I/Os");

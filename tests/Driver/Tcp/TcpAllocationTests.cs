@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using PolledNvme.Tests.Support;
 using PolledNvme.Driver;
 using PolledNvme.Queues;
 using static PolledNvme.Tests.Driver.Tcp.TcpTestSupport;
@@ -61,10 +62,7 @@ public class TcpAllocationTests
             qp.Drain();
         }
 
-        Run(Iterations);   // warm up: JIT, tiering, pools
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(Iterations);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = SteadyState.AllocatedBytes(Run, Iterations);
         Assert.That(counter.Failed, Is.Zero);
         Assert.That(counter.Completed, Is.EqualTo(2 * Iterations));
         Assert.That(target.R2TWrites, Is.GreaterThan(0));
