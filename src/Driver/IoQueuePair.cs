@@ -60,6 +60,9 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     /// <summary>Commands that can be outstanding at once (SQ entries - 1).</summary>
     public int Depth => _wire.Depth;
 
+    /// <summary>The transport's half of this queue pair (tests count its doorbell writes).</summary>
+    internal TransportQueuePair Wire => _wire;
+
     /// <summary>Commands submitted and not yet completed.</summary>
     public int InFlight => _wire.InFlight;
 
