@@ -131,6 +131,11 @@ public class PcieTransport : NvmeTransport
 
     internal override bool SupportsShadowDoorbells => true;
 
+    /// <summary>The device string's <c>dbbuf=0|1</c>, when it had one (overrides the controller options).</summary>
+    internal bool? ShadowDoorbellsOverride { get; set; }
+
+    internal override bool? ShadowDoorbellsRequested => ShadowDoorbellsOverride;
+
     internal override bool EnableShadowDoorbells(AdminQueue admin, ShadowDoorbells shadow)
     {
         shadow.Clear();
