@@ -13,7 +13,7 @@ namespace PolledNvme.Tests.Driver;
 /// </summary>
 public class ShadowDoorbellIoTests
 {
-    private static long MmioWrites(IoQueuePair qp) => ((PcieQueuePair)qp.Wire).Rings.MmioDoorbellWrites;
+    private static long MmioWrites(IoQueuePair qp) => qp.MmioDoorbellWrites;
 
     [TestCase("mode=inline", false)]
     [TestCase("mode=inline", true)]

@@ -25,7 +25,7 @@ internal static class GuestRunner
         // scripts/fabrics-test.sh: the NVMe/TCP checks against Linux nvmet, and our side of the benchmark.
         if (args.Length == 4 && args[0] == "--fabrics")
             return FabricsChecks.Run(args[1], args[2], args[3], output);
-        if (args.Length == 5 && args[0] == "--fabrics-bench")
+        if (args.Length == 5 && args[0] is "--fabrics-bench" or "--bench")
             return FabricsBench.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture), output);
         // After /init handed the controller back to nvme: opening it must fail with the clear message.
@@ -53,6 +53,7 @@ internal static class GuestRunner
             output.WriteLine("       pnvme-guest-test --boots    (the QEMU boots: name, nvme-ns and nvme properties)");
             output.WriteLine("       pnvme-guest-test --fabrics tcp:127.0.0.1:4420/NQN PORT_LINK SUBSYSTEM_DIR   (NVMe/TCP checks against nvmet)");
             output.WriteLine("       pnvme-guest-test --fabrics-bench tcp:127.0.0.1:4420/NQN[,keys] QD SECONDS CPU   (4 KiB randread)");
+            output.WriteLine("       pnvme-guest-test --bench pci:<bdf>[,dbbuf=0|1] QD SECONDS CPU   (4 KiB randread through VFIO; CPU -1: no pinning)");
             return 2;
         }
         var log = new GuestLog(output, args[1]);
