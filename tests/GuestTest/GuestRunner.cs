@@ -67,7 +67,7 @@ internal static class GuestRunner
             }
             long start = Stopwatch.GetTimestamp();
             using NvmeController controller = NvmeController.Open(args[0]);
-            log.Pass("controller-open", $"{controller.Identify.ModelNumber} sn {controller.Identify.SerialNumber}, MDTS {controller.MaxTransferBytes} B, {controller.Memory.MemoryKind}, {controller.Namespaces[0]}");
+            log.Pass("controller-open", $"{controller.Identify.ModelNumber} sn {controller.Identify.SerialNumber}, MDTS {controller.MaxTransferBytes} B, {controller.Memory.MemoryKind}, shadow doorbells {(controller.ShadowDoorbellsEnabled ? "on" : "off")}, {controller.Namespaces[0]}");
             SecondOpenRefused(args[0], log);
             ConformanceRunner.RunController(controller, ControllerKind.Qemu, log);
             ConformanceRunner.RunFormat(controller, initial, ControllerKind.Qemu, log, formatFirst: false);
