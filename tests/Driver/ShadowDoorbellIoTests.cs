@@ -46,6 +46,18 @@ public class ShadowDoorbellIoTests
         WriteAndVerify(setup, qp, seed: 3, blocks: 40);
     }
 
+    [Test]
+    public void ARawDoorbellBufferConfigIsRefusedAndTheQueuesKeepWorking()
+    {
+        using var setup = EmulatedSetup.Open("mem:lbads=4096,size=8M,mode=inline,dbbuf=1");
+        using DmaBuffer pages = setup.Controller.Memory.Allocate(8192);
+        var command = new SubmissionEntry { Opcode = (byte)PolledNvme.Driver.Spec.AdminOpcode.DoorbellBufferConfig };
+        var e = Assert.Throws<ArgumentException>(() => setup.Controller.ExecuteAdminRaw(command, pages, 8192))!;
+        Assert.That(e.Message, Does.Contain("cannot be sent raw"));
+        using IoQueuePair qp = setup.Controller.CreateIoQueuePair(16);
+        WriteAndVerify(setup, qp, seed: 4, blocks: 20);
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void MmioDoorbellsAreRungOnlyWhenEventIdxAsks(bool dbbuf)
