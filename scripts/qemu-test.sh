@@ -12,9 +12,9 @@
 # Env:   QEMU_CACHE (default .cache/qemu), QEMU_TIMEOUT seconds per boot (default 240),
 #        QEMU_BOOT_TIMEOUT seconds for the guest kernel to reach /init (default 90; retried once),
 #        QEMU_BENCH_SECONDS: instead of the checks, each boot runs 4 KiB randread through VFIO at
-#        QD1 and QD32, with shadow doorbells off (dbbuf=0) and on (dbbuf=1), that many seconds
-#        each, in the same boot; the bench-result lines are printed (use a boot without metadata:
-#        bs4096-ms0-sep-pi0-pil0-pif0-mdts10).
+#        QD1 and QD32 (QD32 also with a doorbell per command, batch=0), with shadow doorbells off
+#        (dbbuf=0) and on (dbbuf=1), that many seconds each, in the same boot; the bench-result
+#        lines are printed (use a boot without metadata: bs4096-ms0-sep-pi0-pil0-pif0-mdts10).
 set -euo pipefail
 
 script=qemu-test
@@ -57,9 +57,9 @@ setup status
 bench=$(sed -n 's/.*pnvme_bench=\([0-9]*\).*/\1/p' /proc/cmdline)
 if [ -n "$bench" ]; then
   rc=0
-  for qd in 1 32; do
+  for run in 1:1 32:1 32:0; do
     for dbbuf in 0 1; do
-      /bin/pnvme-guest-test --bench "pci:$bdf,dbbuf=$dbbuf" "$qd" "$bench" -1 || rc=8
+      /bin/pnvme-guest-test --bench "pci:$bdf,dbbuf=$dbbuf" "${run%:*}" "$bench" -1 "batch=${run#*:}" || rc=8
     done
   done
 else
