@@ -10,7 +10,11 @@
 #
 # Usage: scripts/qemu-test.sh [configuration-name ...]   (default: all)
 # Env:   QEMU_CACHE (default .cache/qemu), QEMU_TIMEOUT seconds per boot (default 240),
-#        QEMU_BOOT_TIMEOUT seconds for the guest kernel to reach /init (default 90; retried once).
+#        QEMU_BOOT_TIMEOUT seconds for the guest kernel to reach /init (default 90; retried once),
+#        QEMU_BENCH_SECONDS: instead of the checks, each boot runs 4 KiB randread through VFIO at
+#        QD1 and QD32 (QD32 also with a doorbell per command, batch=0), with shadow doorbells off
+#        (dbbuf=0) and on (dbbuf=1), that many seconds each, in the same boot; the bench-result
+#        lines are printed (use a boot without metadata: bs4096-ms0-sep-pi0-pil0-pif0-mdts10).
 set -euo pipefail
 
 script=qemu-test
@@ -50,8 +54,18 @@ setup() { up "setup $*"; bash /bin/setup-hugepages.sh "$@" >/tmp/setup.log 2>&1;
 HUGEMEM=128 HUGEPAGE_MOUNT=/mnt/huge setup config || { echo "init: setup-hugepages.sh config failed"; report 5; }
 [ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)")" = vfio-pci ] || { echo "init: setup-hugepages.sh config did not bind $bdf"; report 5; }
 setup status
-/bin/pnvme-guest-test "pci:$bdf" "$config"
-rc=$?
+bench=$(sed -n 's/.*pnvme_bench=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$bench" ]; then
+  rc=0
+  for run in 1:1 32:1 32:0; do
+    for dbbuf in 0 1; do
+      /bin/pnvme-guest-test --bench "pci:$bdf,dbbuf=$dbbuf" "${run%:*}" "$bench" -1 "batch=${run#*:}" || rc=8
+    done
+  done
+else
+  /bin/pnvme-guest-test "pci:$bdf" "$config"
+  rc=$?
+fi
 setup reset || echo "init: setup-hugepages.sh reset failed"
 if [ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)")" != nvme ]; then
   echo "init: setup-hugepages.sh reset did not give $bdf back to nvme"; [ "$rc" = 0 ] && rc=6
@@ -86,7 +100,7 @@ run_config() {
     fi
     break
   done
-  grep -E '^(PASS (vfio|bar0|dma|controller-open)|FAIL|DEVIATION|     |guest-summary|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
+  grep -E '^(PASS (vfio|bar0|dma|controller-open)|FAIL|DEVIATION|     |guest-summary|bench-result|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
   summary=$(grep -v 'guest-summary after-reset' "$out.txt" | grep -o 'guest-summary .*' | tail -n 1 | sed 's/^guest-summary [^:]*: //')
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
   if [ "$rc" -eq 1 ]; then
@@ -110,7 +124,7 @@ boot() {
   rm -f "$image" && truncate -s 64M "$image"
   qemu_start "$out" -smp 1 -m 1G -nic none -device intel-iommu,intremap=on \
     -kernel "$vmlinuz" -initrd "$cache/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check edd=off pnvme_config=$name" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 intel_iommu=on iommu=pt no_timer_check edd=off pnvme_config=$name${QEMU_BENCH_SECONDS:+ pnvme_bench=$QEMU_BENCH_SECONDS}" \
     -drive "file=$image,if=none,id=nvm,format=raw" \
     -device "nvme,serial=deadbeef,id=nvme0,$controller" \
     -device "nvme-ns,drive=nvm,nsid=1,$props"

@@ -41,6 +41,14 @@ internal static class AdminCommandBuilder
         Cdw11 = 1,  // physically contiguous, interrupts disabled: we poll
     };
 
+    /// <summary>Doorbell Buffer Config (§5.9): PRP1 the shadow doorbell buffer, PRP2 the EventIdx buffer, both memory-page aligned.</summary>
+    public static SubmissionEntry DoorbellBufferConfig(ulong shadowDoorbells, ulong eventIndexes) => new()
+    {
+        Opcode = (byte)AdminOpcode.DoorbellBufferConfig,
+        Prp1 = shadowDoorbells,
+        Prp2 = eventIndexes,
+    };
+
     /// <summary>Create I/O Submission Queue (§5.5): CDW11 CQID [31:16], QPRIO [2:1], PC [0].</summary>
     public static SubmissionEntry CreateIoSubmissionQueue(ushort qid, int entries, ulong iova, ushort cqid) => new()
     {

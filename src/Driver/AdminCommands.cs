@@ -94,11 +94,18 @@ public sealed partial class NvmeController
 
     /// <summary>
     /// Runs a caller-built admin command (PRPs built for <paramref name="data"/> when given)
-    /// and returns its completion whatever its status.
+    /// and returns its completion whatever its status. Doorbell Buffer Config (7Ch) is refused:
+    /// the driver owns the shadow doorbells (see <see cref="NvmeControllerOptions.ShadowDoorbells"/>).
     /// </summary>
+    /// <exception cref="ArgumentException">The command is a Doorbell Buffer Config.</exception>
     public CompletionEntry ExecuteAdminRaw(in SubmissionEntry command, DmaBuffer? data = null, int dataLength = 0)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        // The controller would read doorbells from the caller's memory (freed after the call) while
+        // the driver writes its own: queues would stall, and the device would read memory nobody owns.
+        if (command.Opcode == (byte)AdminOpcode.DoorbellBufferConfig)
+            throw new ArgumentException("Doorbell Buffer Config (admin opcode 7Ch) cannot be sent raw: the driver sends it itself when the controller offers shadow doorbells; "
+                + "turn them off with NvmeControllerOptions.ShadowDoorbells = false or dbbuf=0 in a pci: device string.", nameof(command));
         return _admin.ExecuteRaw(command, data, dataLength);
     }
 }

@@ -57,6 +57,7 @@ public sealed partial class NvmeController
         MaxTransferBytes = Math.Min(mdtsBytes, Transport.MaxTransferBytes);
 
         SetNumberOfQueues();
+        ConfigureShadowDoorbells();
         ExtendedLbaFormatsEnabled = false;
         if (_identify.ExtendedLbaFormatsSupported)
             EnableExtendedLbaFormats();
@@ -79,6 +80,26 @@ public sealed partial class NvmeController
                 _queueIdsInUse = ids;
             }
         }
+    }
+
+    /// <summary>
+    /// Doorbell Buffer Config (§5.9) when the controller offers it (OACS bit 8), the transport has
+    /// doorbells, and neither the options nor the device string (<c>dbbuf=0</c>) opted out. After
+    /// every enable: a controller reset clears it.
+    /// </summary>
+    private void ConfigureShadowDoorbells()
+    {
+        ShadowDoorbellsEnabled = false;
+        bool wanted = Transport.ShadowDoorbellsRequested ?? _options.ShadowDoorbells;
+        if (!wanted || !Transport.SupportsShadowDoorbells || !_identify.DoorbellBufferConfigSupported)
+            return;
+        if (_shadowDoorbells is { } old && old.QueuePairs < MaxIoQueuePairs)
+        {
+            _shadowDoorbells = null;
+            old.Dispose();
+        }
+        _shadowDoorbells ??= new ShadowDoorbells(Memory, Capabilities.Dstrd, MaxIoQueuePairs);
+        ShadowDoorbellsEnabled = Transport.EnableShadowDoorbells(_admin, _shadowDoorbells);
     }
 
     /// <summary>Host Behavior Support (FID 16h, §5.27.1.18): byte 2 LBAFEE = 1 enables extended LBA formats (PI.md §3).</summary>

@@ -60,6 +60,17 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     /// <summary>Commands that can be outstanding at once (SQ entries - 1).</summary>
     public int Depth => _wire.Depth;
 
+    /// <summary>The transport's half of this queue pair.</summary>
+    internal TransportQueuePair Wire => _wire;
+
+    /// <summary>
+    /// MMIO doorbell writes this queue pair has made (PCIe: SQ tail and CQ head registers; 0 on
+    /// NVMe over Fabrics). Under a hypervisor each is a VM exit; with shadow doorbells
+    /// (<see cref="NvmeController.ShadowDoorbellsEnabled"/>) only the updates EventIdx asks for are
+    /// written. A plain counter of the owning thread.
+    /// </summary>
+    public long MmioDoorbellWrites => _wire.MmioDoorbellWrites;
+
     /// <summary>Commands submitted and not yet completed.</summary>
     public int InFlight => _wire.InFlight;
 

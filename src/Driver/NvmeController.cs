@@ -21,6 +21,7 @@ public sealed partial class NvmeController : IDisposable
     private AdminQueue _admin = null!;
     private IdentifyController _identify;
     private bool[] _queueIdsInUse = [];
+    private ShadowDoorbells? _shadowDoorbells;   // Doorbell Buffer Config buffers, kept across resets
     private bool _disposed;
 
     private NvmeController(NvmeTransport transport, NvmeControllerOptions options, bool ownsTransport)
@@ -122,6 +123,14 @@ public sealed partial class NvmeController : IDisposable
 
     /// <summary>True when the controller supports extended LBA formats (CTRATT.ELBAS) and Host Behavior Support LBAFEE was set.</summary>
     public bool ExtendedLbaFormatsEnabled { get; private set; }
+
+    /// <summary>
+    /// Whether shadow doorbells (Doorbell Buffer Config) are in force: the controller offers them,
+    /// <see cref="NvmeControllerOptions.ShadowDoorbells"/> (or <c>dbbuf=</c>) allowed them, and the
+    /// controller accepted the command after its last enable. I/O queue pairs then ring MMIO
+    /// doorbells only when the controller's EventIdx asks for it.
+    /// </summary>
+    public bool ShadowDoorbellsEnabled { get; private set; }
 
     /// <summary>Active namespaces (Identify CNS 02h), in NSID order.</summary>
     public IReadOnlyList<Namespace> Namespaces => _namespaces;
@@ -246,6 +255,7 @@ public sealed partial class NvmeController : IDisposable
         {
             _disposed = true;
             _admin?.Dispose();
+            _shadowDoorbells?.Dispose();
             Memory.Dispose();
             if (_ownsTransport)
                 Transport.Dispose();

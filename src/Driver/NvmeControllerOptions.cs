@@ -22,6 +22,14 @@ public sealed record NvmeControllerOptions
     /// <summary>How long an admin command may take before it is reported as timed out. Default 10 s.</summary>
     public TimeSpan AdminTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Use shadow doorbells (Doorbell Buffer Config, NVMe Base 2.0 §5.9) when a PCIe controller offers
+    /// them (OACS bit 8): doorbell updates go to host memory and the MMIO doorbell is rung only when
+    /// the controller's EventIdx asks for it, which saves a VM exit per doorbell under a hypervisor.
+    /// Default true; a <c>dbbuf=0|1</c> key in a <c>pci:</c> device string overrides it.
+    /// </summary>
+    public bool ShadowDoorbells { get; init; } = true;
+
     /// <summary>Whether Dispose performs a normal shutdown (CC.SHN = 01b). Default true.</summary>
     public bool ShutdownOnDispose { get; init; } = true;
 }

@@ -66,6 +66,8 @@ internal sealed class AdminCommands
                 return HeldForEvent;
             case AdminOpcode.FormatNvm:
                 return FormatNvm(ref c);
+            case AdminOpcode.DoorbellBufferConfig when _core.Options.ShadowDoorbells:
+                return _core.ConfigureShadowDoorbells(c.Prp1, c.Prp2);
             default:
                 return NvmeStatus.InvalidCommandOpcode;
         }

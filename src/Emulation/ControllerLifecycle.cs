@@ -123,6 +123,7 @@ internal sealed unsafe partial class ControllerCore
         _aborts.Clear();
         _admin.Reset();
         Features.Reset();
+        ForgetShadowDoorbells();
         Registers.ClearDoorbells();
         // SHST stays visible while CC.SHN is still set (the host may reset after a shutdown).
         bool shnSet = ((Registers.Configuration >> ControllerConfiguration.ShnShift) & 3) != 0;
@@ -156,7 +157,10 @@ internal sealed unsafe partial class ControllerCore
             return status;
         // The doorbell may hold a stale value from an earlier queue with this id.
         *Registers.CqHeadDoorbell(qid) = 0;
-        _completionQueues[qid] = new EmulatedCompletionQueue(qid, entries, (CompletionEntry*)ring, Registers.CqHeadDoorbell(qid));
+        var cq = new EmulatedCompletionQueue(qid, entries, (CompletionEntry*)ring, Registers.CqHeadDoorbell(qid));
+        if (!AttachShadow(cq))
+            return NvmeStatus.DataTransferError;   // its shadow doorbell slots lie outside the DMA mappings
+        _completionQueues[qid] = cq;
         return NvmeStatus.Success;
     }
 
@@ -173,6 +177,8 @@ internal sealed unsafe partial class ControllerCore
         var sq = new EmulatedSubmissionQueue(qid, entries, (SubmissionEntry*)ring, Registers.SqTailDoorbell(qid), cq);
         // The doorbell may hold a stale value from an earlier queue with this id.
         *Registers.SqTailDoorbell(qid) = 0;
+        if (!AttachShadow(sq))
+            return NvmeStatus.DataTransferError;   // its shadow doorbell slots lie outside the DMA mappings
         cq.AttachedSubmissionQueues++;
         _submissionQueues[qid] = sq;
         _ioQueues = [.. _ioQueues, sq];

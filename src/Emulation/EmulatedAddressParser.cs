@@ -8,7 +8,7 @@ namespace PolledNvme.Emulation;
 internal static class EmulatedAddressParser
 {
     private const string AcceptedSchemes = "emu:PATH[,key=value...], mem:[key=value,...] or null:[key=value,...]";
-    private const string AcceptedKeys = "lbads, ms, mset, pi, pil, pif, sts, size, format, ro, direct, mode, cpu, mqes, dstrd, mdts, qpairs";
+    private const string AcceptedKeys = "lbads, ms, mset, pi, pil, pif, sts, size, format, ro, direct, mode, cpu, mqes, dstrd, mdts, qpairs, dbbuf";
 
     public static EmulatedControllerOptions Parse(string address)
     {
@@ -176,6 +176,7 @@ internal static class EmulatedAddressParser
             case "dstrd": options.DoorbellStride = Range(key, value, 0, 15); break;
             case "mdts": options.Mdts = Range(key, value, 1, 10); break;
             case "qpairs": options.MaxIoQueuePairs = Range(key, value, 1, 1024); break;
+            case "dbbuf": options.ShadowDoorbells = Choice(key, value, "0 (no Doorbell Buffer Config) or 1 (offer shadow doorbells, OACS bit 8)", 0, 1) == 1; break;
             default:
                 throw new ArgumentException($"unknown key '{key}'; accepted keys: {AcceptedKeys}.", "address");
         }

@@ -35,6 +35,13 @@ public sealed class EmulatedControllerOptions
     /// <summary>I/O queue pairs the controller offers (Number of Queues feature maximum): 1-1024.</summary>
     public int MaxIoQueuePairs { get; set; } = 16;
 
+    /// <summary>
+    /// Offer Doorbell Buffer Config (OACS bit 8, NVMe Base 2.0 §5.9): once the host sends it, the
+    /// device reads the queues' shadow doorbells in host memory and writes EventIdx as QEMU does
+    /// (the SQ tail and CQ head it last read). Device string: <c>dbbuf=0|1</c>. Default false.
+    /// </summary>
+    public bool ShadowDoorbells { get; set; }
+
     /// <summary>Report CTRATT.ELBAS (extended LBA formats: 32b/64b guard, storage tags).</summary>
     public bool ExtendedLbaFormats { get; set; } = true;
 
@@ -94,7 +101,7 @@ public sealed class EmulatedControllerOptions
     /// missing), <c>mem:[key=value,...]</c> (RAM) or <c>null:[key=value,...]</c> (null backend).
     /// Namespace keys: <c>lbads</c> (9, 12, 512 or 4096), <c>ms</c>, <c>mset</c>, <c>pi</c>, <c>pil</c>,
     /// <c>pif</c>, <c>sts</c>, <c>size</c> (bytes, K/M/G/T suffixes). Controller keys: <c>mode</c>
-    /// (threaded|inline), <c>cpu</c>, <c>mqes</c>, <c>dstrd</c>, <c>mdts</c>, <c>qpairs</c>.
+    /// (threaded|inline), <c>cpu</c>, <c>mqes</c>, <c>dstrd</c>, <c>mdts</c>, <c>qpairs</c>, <c>dbbuf</c> (0|1).
     /// </summary>
     /// <exception cref="ArgumentException">Unknown scheme, unknown key, or a bad value; the message names the key and the accepted values.</exception>
     public static EmulatedControllerOptions Parse(string address) => EmulatedAddressParser.Parse(address);

@@ -15,7 +15,8 @@ internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, Comple
     /// <summary>Entries in the ring.</summary>
     public readonly int Size = size;
     private readonly CompletionEntry* _ring = ring;
-    private readonly uint* _headDoorbell = headDoorbell;
+    private uint* _headDoorbell = headDoorbell;   // the MMIO register, or the shadow doorbell after Doorbell Buffer Config
+    private uint* _eventIndex;                    // null until Doorbell Buffer Config
     private int _tail;
     private int _head;
     private bool _phase = true;   // the first lap posts phase 1 (§4.2.4: the host zeroes the ring)
@@ -29,7 +30,26 @@ internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, Comple
     {
         uint head = Volatile.Read(ref *_headDoorbell);
         if (head < (uint)Size)
+        {
+            // EventIdx as QEMU writes it: the head last read, so the host rings MMIO once it moves past it.
+            if (_eventIndex != null && head != (uint)_head)
+                Volatile.Write(ref *_eventIndex, head);
             _head = (int)head;
+        }
+    }
+
+    /// <summary>
+    /// Doorbell Buffer Config (§5.9): from now on the head is read from <paramref name="shadowHead"/>
+    /// in host memory, which starts at the head the device knows (as QEMU does), and EventIdx is
+    /// written to <paramref name="eventIndex"/>.
+    /// </summary>
+    public void UseShadowDoorbell(uint* shadowHead, uint* eventIndex)
+    {
+        RefreshHead();
+        Volatile.Write(ref *shadowHead, (uint)_head);
+        Volatile.Write(ref *eventIndex, (uint)_head);
+        _eventIndex = eventIndex;
+        _headDoorbell = shadowHead;
     }
 
     /// <summary>True when one more entry would overwrite an entry the host has not consumed.</summary>
@@ -80,7 +100,8 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
     /// <summary>Where completions go.</summary>
     public readonly EmulatedCompletionQueue CompletionQueue = completionQueue;
     private readonly SubmissionEntry* _ring = ring;
-    private readonly uint* _tailDoorbell = tailDoorbell;
+    private uint* _tailDoorbell = tailDoorbell;   // the MMIO register, or the shadow doorbell after Doorbell Buffer Config
+    private uint* _eventIndex;                    // null until Doorbell Buffer Config
     private int _tail;
 
     /// <summary>Next entry to fetch.</summary>
@@ -92,8 +113,27 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
     {
         uint tail = Volatile.Read(ref *_tailDoorbell);
         if (tail < (uint)Size)
+        {
+            // EventIdx as QEMU writes it: the tail last read; the host rings MMIO when its next tail passes it.
+            if (_eventIndex != null && tail != (uint)_tail)
+                Volatile.Write(ref *_eventIndex, tail);
             _tail = (int)tail;
+        }
         return _tail != Head;
+    }
+
+    /// <summary>
+    /// Doorbell Buffer Config (§5.9): from now on the tail is read from <paramref name="shadowTail"/>
+    /// in host memory, which starts at the tail the device knows (as QEMU does), and EventIdx is
+    /// written to <paramref name="eventIndex"/>.
+    /// </summary>
+    public void UseShadowDoorbell(uint* shadowTail, uint* eventIndex)
+    {
+        HasWork();
+        Volatile.Write(ref *shadowTail, (uint)_tail);
+        Volatile.Write(ref *eventIndex, (uint)_tail);
+        _eventIndex = eventIndex;
+        _tailDoorbell = shadowTail;
     }
 
     /// <summary>Copies the entry at the head out of the ring and advances the head.</summary>

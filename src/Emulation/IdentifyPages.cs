@@ -28,7 +28,8 @@ internal static class IdentifyPages
             Ver = ControllerRegisterFile.Version20,
             Ctratt = o.ExtendedLbaFormats ? IdentifyController.CtrattExtendedLbaFormats : 0,
             Cntrltype = 1,                       // I/O controller
-            Oacs = 1 << 1,                       // Format NVM
+            Oacs = (ushort)((1 << 1)             // Format NVM
+                | (o.ShadowDoorbells ? IdentifyController.OacsDoorbellBufferConfig : 0)),
             Acl = 3,
             Aerl = AdminCommands.AsyncEventLimit - 1,
             Frmw = 0x03,                         // one slot, read-only

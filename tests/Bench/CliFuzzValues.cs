@@ -14,7 +14,7 @@ internal sealed partial class CliFuzzVectors
         ["0x10000", "0xffffffff", "0xffffffffffffffff", "-1", "0xg", "18446744073709551616"]);
     private static readonly (string[] Good, string[] Bad) Nsids = (["1", "0"], ["2", "-1", "4294967295", "0xffffffff", "x"]);
     private static readonly (string[] Good, string[] Bad) Dwords = (["0", "1", "0x4", "7", "0x10000", "0xffffffff"], ["0x100000000", "-1", "x", "1k"]);
-    private static readonly string[] EmulatedKeys = ["lbads", "ms", "mset", "pi", "pil", "pif", "sts", "size", "format", "ro", "direct", "mode", "cpu", "mqes", "dstrd", "mdts", "qpairs"];
+    private static readonly string[] EmulatedKeys = ["lbads", "ms", "mset", "pi", "pil", "pif", "sts", "size", "format", "ro", "direct", "mode", "cpu", "mqes", "dstrd", "mdts", "qpairs", "dbbuf"];
 
     private static readonly Dictionary<string, string[]> KeyValues = new()
     {
@@ -35,6 +35,7 @@ internal sealed partial class CliFuzzVectors
         ["dstrd"] = ["0", "2", "15", "16"],
         ["mdts"] = ["0", "1", "7", "10", "11"],
         ["qpairs"] = ["0", "1", "4", "1024", "1025"],
+        ["dbbuf"] = ["0", "1", "2"],
     };
 
     /// <summary>A value for option <paramref name="name"/> of <paramref name="command"/> (names mean different things in different commands, as in nvme-cli).</summary>

@@ -176,6 +176,10 @@ public class NvmeCliTrustTests
     public void An_asynchronous_event_request_through_passthru_is_refused_instead_of_waiting_for_the_timeout()
         => AssertOneLine(ToolConsoleRunner.Run("admin-passthru", "mem:size=1M", "-o", "0x0c"), 2, "--opcode: 0x0c is Asynchronous Event Request");
 
+    [Test]
+    public void A_doorbell_buffer_config_through_passthru_is_refused_it_would_point_the_controller_at_a_freed_buffer()
+        => AssertOneLine(ToolConsoleRunner.Run("admin-passthru", "mem:size=1M,dbbuf=1", "-o", "0x7c", "-l", "8192", "-r"), 2, "--opcode: 0x7c is Doorbell Buffer Config");
+
     [TestCase("mem:lbads=1000", "--device: 'mem:lbads=1000': lbads")]
     [TestCase("uring:/tmp/x", "--device: uring: is the kernel's io_uring path")]
     [TestCase("pci:zzz", "--device: 'pci:zzz' is not a PCI address")]

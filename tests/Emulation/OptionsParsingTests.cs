@@ -63,6 +63,7 @@ public class OptionsParsingTests
     [TestCase("mem:dstrd=16", "dstrd")]
     [TestCase("mem:mdts=0", "mdts")]
     [TestCase("mem:qpairs=0", "qpairs")]
+    [TestCase("mem:dbbuf=2", "dbbuf: '2' is not valid; accepted: 0 (no Doorbell Buffer Config) or 1")]
     [TestCase("mem:lbads=512,pif=1,ms=16,sts=16", "need 4096-byte blocks")]
     [TestCase("mem:pi=1,ms=0", "ms: PI type 1")]
     [TestCase("mem:pi=1,pif=2,ms=8", "at least 16 metadata bytes")]
@@ -73,6 +74,12 @@ public class OptionsParsingTests
         var e = Assert.Throws<ArgumentException>(() => EmulatedControllerOptions.Parse(address));
         Assert.That(e!.Message, Does.Contain(message));
     }
+
+    [TestCase("mem:", false)]
+    [TestCase("mem:dbbuf=0", false)]
+    [TestCase("mem:dbbuf=1", true)]
+    public void DbbufSwitchesShadowDoorbells(string address, bool offered)
+        => Assert.That(EmulatedControllerOptions.Parse(address).ShadowDoorbells, Is.EqualTo(offered));
 
     [Test]
     public void CreateValidatesOptionsToo()

@@ -6,8 +6,9 @@ using PolledNvme.Queues;
 namespace PolledNvme.GuestTest;
 
 /// <summary>
-/// Our initiator's side of the in-guest benchmark (scripts/fabrics-test.sh runs fio on the
-/// kernel's NVMe/TCP initiator in the same boot against the same target): 4 KiB random reads
+/// Our initiator's side of the in-guest benchmarks (scripts/fabrics-test.sh runs fio on the
+/// kernel's NVMe/TCP initiator in the same boot against the same target; scripts/qemu-test.sh
+/// with QEMU_BENCH_SECONDS compares shadow doorbells on and off through VFIO): 4 KiB random reads
 /// at a queue depth, one queue pair polled by one pinned thread, for a fixed time; what the
 /// completion handlers resubmit is sent once per poll (BatchDoorbells). Prints one
 /// <c>bench-result</c> line: IOPS, mean latency, this process's CPU time per I/O and the whole
@@ -15,7 +16,7 @@ namespace PolledNvme.GuestTest;
 /// </summary>
 internal static class FabricsBench
 {
-    public static int Run(string device, int queueDepth, int seconds, int cpu, TextWriter output)
+    public static int Run(string device, int queueDepth, int seconds, int cpu, TextWriter output, bool batchDoorbells = true)
     {
         using NvmeController controller = NvmeController.Open(device);
         Namespace ns = controller.Namespaces[0];
@@ -23,7 +24,7 @@ internal static class FabricsBench
             CoreAffinity.PinCurrentThread(cpu);
         using IoQueuePair qp = controller.CreateIoQueuePair(queueDepth + 1);
         // Resubmissions from the completion handlers go out together: one send per poll, as SPDK's perf does.
-        qp.BatchDoorbells = true;
+        qp.BatchDoorbells = batchDoorbells;
         int blocksPerIo = 4096 / ns.BlockSize;
         long ios = (long)(ns.BlockCount / (ulong)blocksPerIo);
         var buffers = Enumerable.Range(0, queueDepth).Select(_ => controller.Memory.Allocate(4096)).ToArray();
@@ -41,21 +42,24 @@ internal static class FabricsBench
                 st.Submit(slot);
         };
 
-        RunFor(state, TimeSpan.FromSeconds(1));   // warm up
+        RunFor(state, TimeSpan.FromSeconds(1));   // warm up (batch=0: every resubmission rings at once, as a per-command doorbell does)
         state.Reset();
+        long doorbellsBefore = qp.MmioDoorbellWrites;
         (long busyBefore, long totalBefore) = ProcStat();
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         RunFor(state, TimeSpan.FromSeconds(seconds));
         double elapsed = clock.Elapsed.TotalSeconds;
         TimeSpan cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        long doorbells = qp.MmioDoorbellWrites - doorbellsBefore;
         (long busyAfter, long totalAfter) = ProcStat();
         double jiffy = 1e6 / 100;   // USER_HZ
         double n = Math.Max(1, state.Completed);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"bench-result engine=polled-nvme qd={queueDepth} ios={state.Completed} errors={state.Errors} seconds={elapsed:0.00} iops={state.Completed / elapsed:0} "
+            $"bench-result engine=polled-nvme device={device} dbbuf={(controller.ShadowDoorbellsEnabled ? 1 : 0)} batch={(batchDoorbells ? 1 : 0)} qd={queueDepth} ios={state.Completed} errors={state.Errors} seconds={elapsed:0.00} iops={state.Completed / elapsed:0} "
             + $"lat_us={state.LatencyTicks * 1e6 / Stopwatch.Frequency / n:0.0} proc_cpu_us_per_io={cpuUsed.TotalMicroseconds / n:0.0} "
-            + $"sys_cpu_us_per_io={(busyAfter - busyBefore) * jiffy / n:0.0} sys_cpu_total_us_per_io={(totalAfter - totalBefore) * jiffy / n:0.0}"));
+            + $"sys_cpu_us_per_io={(busyAfter - busyBefore) * jiffy / n:0.0} sys_cpu_total_us_per_io={(totalAfter - totalBefore) * jiffy / n:0.0} "
+            + $"mmio_doorbells_per_io={doorbells / n:0.000}"));
         foreach (DmaBuffer b in buffers) b.Dispose();
         return state.Errors == 0 ? 0 : 1;
     }

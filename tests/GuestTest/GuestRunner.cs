@@ -25,9 +25,10 @@ internal static class GuestRunner
         // scripts/fabrics-test.sh: the NVMe/TCP checks against Linux nvmet, and our side of the benchmark.
         if (args.Length == 4 && args[0] == "--fabrics")
             return FabricsChecks.Run(args[1], args[2], args[3], output);
-        if (args.Length == 5 && args[0] == "--fabrics-bench")
+        if ((args.Length == 5 && args[0] is "--fabrics-bench" or "--bench") || (args.Length == 6 && args[0] == "--bench" && args[5] is "batch=0" or "batch=1"))
             return FabricsBench.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
-                int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture), output);
+                int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture), output,
+                batchDoorbells: args.Length == 5 || args[5] == "batch=1");
         // After /init handed the controller back to nvme: opening it must fail with the clear message.
         if (args.Length == 2 && args[0] == "--expect-unbound")
         {
@@ -53,6 +54,7 @@ internal static class GuestRunner
             output.WriteLine("       pnvme-guest-test --boots    (the QEMU boots: name, nvme-ns and nvme properties)");
             output.WriteLine("       pnvme-guest-test --fabrics tcp:127.0.0.1:4420/NQN PORT_LINK SUBSYSTEM_DIR   (NVMe/TCP checks against nvmet)");
             output.WriteLine("       pnvme-guest-test --fabrics-bench tcp:127.0.0.1:4420/NQN[,keys] QD SECONDS CPU   (4 KiB randread)");
+            output.WriteLine("       pnvme-guest-test --bench pci:<bdf>[,dbbuf=0|1] QD SECONDS CPU [batch=0|1]   (4 KiB randread through VFIO; CPU -1: no pinning; batch=0: a doorbell per command)");
             return 2;
         }
         var log = new GuestLog(output, args[1]);
@@ -66,7 +68,7 @@ internal static class GuestRunner
             }
             long start = Stopwatch.GetTimestamp();
             using NvmeController controller = NvmeController.Open(args[0]);
-            log.Pass("controller-open", $"{controller.Identify.ModelNumber} sn {controller.Identify.SerialNumber}, MDTS {controller.MaxTransferBytes} B, {controller.Memory.MemoryKind}, {controller.Namespaces[0]}");
+            log.Pass("controller-open", $"{controller.Identify.ModelNumber} sn {controller.Identify.SerialNumber}, MDTS {controller.MaxTransferBytes} B, {controller.Memory.MemoryKind}, shadow doorbells {(controller.ShadowDoorbellsEnabled ? "on" : "off")}, {controller.Namespaces[0]}");
             SecondOpenRefused(args[0], log);
             ConformanceRunner.RunController(controller, ControllerKind.Qemu, log);
             ConformanceRunner.RunFormat(controller, initial, ControllerKind.Qemu, log, formatFirst: false);
@@ -87,6 +89,7 @@ internal static class GuestRunner
                     formats++;
                 }
             }
+            ResetKeepsShadowDoorbells(controller, log);
             log.Info($"{formats} namespace formats in {Stopwatch.GetElapsedTime(start).TotalSeconds:0.0} s"
                 + (notOffered == 0 ? "" : $"; {notOffered} formats of the matrix not offered by this namespace (covered by another boot)"));
         }
@@ -95,6 +98,27 @@ internal static class GuestRunner
             log.Fail("unexpected", $"{e.GetType().Name}: {e.Message}");
         }
         return log.Finish();
+    }
+
+    /// <summary>
+    /// A controller reset clears QEMU's Doorbell Buffer Config: the driver sends it again, and an
+    /// I/O queue pair created before the reset (re-created on the controller by Reset) still completes
+    /// commands through its shadow doorbells, 64 of them so the rings wrap.
+    /// </summary>
+    private static void ResetKeepsShadowDoorbells(NvmeController controller, GuestLog log)
+    {
+        bool before = controller.ShadowDoorbellsEnabled;
+        using IoQueuePair qp = controller.CreateIoQueuePair(16);
+        qp.Wait(qp.FlushAsync(controller.Namespaces[0]));
+        controller.Reset();
+        if (controller.ShadowDoorbellsEnabled != before)
+        {
+            log.Fail("reset-shadow-doorbells", $"shadow doorbells {(before ? "on" : "off")} before the reset, {(controller.ShadowDoorbellsEnabled ? "on" : "off")} after");
+            return;
+        }
+        for (int i = 0; i < 64; i++)
+            qp.Wait(qp.FlushAsync(controller.Namespaces[0]));
+        log.Pass("reset-shadow-doorbells", $"shadow doorbells {(before ? "on" : "off")} after a reset; 64 flushes through a re-created queue pair, {qp.MmioDoorbellWrites} MMIO doorbell writes in all");
     }
 
     /// <summary>While the driver holds the device, a second open must fail with a message that says why.</summary>

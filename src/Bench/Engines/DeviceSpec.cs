@@ -123,11 +123,11 @@ public sealed class DeviceSpec
             case "pci":
                 try
                 {
-                    PciAddress.Parse(text);
+                    PciDeviceString.Parse(text);
                 }
-                catch (FormatException e)
+                catch (ArgumentException e)
                 {
-                    throw new UsageException("--device", e.Message, e);
+                    throw new UsageException("--device", MessageOf(e), e);
                 }
                 return new DeviceSpec(text, DeviceKind.Pci, null, null);
             case NvmeTcpOptions.Scheme:

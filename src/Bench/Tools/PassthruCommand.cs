@@ -63,6 +63,8 @@ internal static class PassthruCommand
         byte opcode = (byte)a.Number("opcode", byte.MaxValue);
         if (admin && opcode == (byte)AdminOpcode.AsynchronousEventRequest)
             throw new UsageException("--opcode", "0x0c is Asynchronous Event Request: it completes only when an event occurs, and the controller pnvme opens lives for this one command, so it could only time out");
+        if (admin && opcode == (byte)AdminOpcode.DoorbellBufferConfig)
+            throw new UsageException("--opcode", "0x7c is Doorbell Buffer Config: the driver sends it itself when the controller offers shadow doorbells (the controller would otherwise read doorbells from this command's buffer after it is freed); dbbuf=0 in a pci: device string turns them off");
         byte flags = (byte)a.Number("flags", byte.MaxValue);
         if ((flags & 0xC0) != 0)
             throw new UsageException("--flags", "PSDT (bits 7:6) must be 0: the driver describes the data with PRPs");

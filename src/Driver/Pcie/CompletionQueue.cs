@@ -16,6 +16,10 @@ internal sealed unsafe class CompletionQueue
     private int _head;
     private ushort _phase;                     // phase tag value that marks a new entry (starts at 1)
     private int _rungHead;
+    private uint* _shadowHead;                 // Doorbell Buffer Config: host memory the controller reads; null when off
+    private uint* _eventIndex;                 // written by the controller
+    private bool _alwaysRing;
+    private long _mmioWrites;
     // ---- not touched per I/O below this line ----
     private readonly DmaBuffer _memory;
 
@@ -83,16 +87,43 @@ internal sealed unsafe class CompletionQueue
     /// <summary>True if the entry at the head is new, without consuming it.</summary>
     public bool HasEntry => (Volatile.Read(ref _ring[_head].StatusAndPhase) & 1) == _phase;
 
-    /// <summary>Publishes the head to the controller (one volatile MMIO store), if it moved since the last time.</summary>
+    /// <summary>
+    /// Publishes the head to the controller, if it moved since the last time: one volatile MMIO
+    /// store, or with shadow doorbells the shadow store and the MMIO store only when EventIdx asks.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RingDoorbell()
     {
         int head = _head;
-        if (head == _rungHead)
+        int old = _rungHead;
+        if (head == old)
             return;
         _rungHead = head;
+        if (_shadowHead != null && !SubmissionQueue.ShadowDoorbellNeedsMmio(_shadowHead, _eventIndex, head, old, _alwaysRing))
+            return;
         Volatile.Write(ref *_headDoorbell, (uint)head);
+        _mmioWrites++;
     }
+
+    /// <summary>Switches to shadow doorbells (see <see cref="SubmissionQueue.AttachShadow"/>); the shadow gets the current head.</summary>
+    public void AttachShadow(uint* shadowHead, uint* eventIndex, bool alwaysRing)
+    {
+        Volatile.Write(ref *shadowHead, (uint)_rungHead);
+        _eventIndex = eventIndex;
+        _alwaysRing = alwaysRing;
+        _shadowHead = shadowHead;
+    }
+
+    /// <summary>Back to MMIO doorbells only.</summary>
+    public void DetachShadow()
+    {
+        _shadowHead = null;
+        _eventIndex = null;
+        _alwaysRing = false;
+    }
+
+    /// <summary>MMIO head doorbell writes so far.</summary>
+    public long MmioDoorbellWrites => _mmioWrites;
 
     /// <summary>Zeroes the ring and starts again at slot 0 with phase 1 (§4.2.4: a new queue's entries are all phase 0).</summary>
     public void Reset()

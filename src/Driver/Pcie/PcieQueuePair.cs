@@ -73,6 +73,8 @@ public class PcieQueuePair : TransportQueuePair
 
     internal override void ResetAfterControllerReset() => Rings.Reset();
 
+    internal override long MmioDoorbellWrites => Rings.MmioDoorbellWrites;
+
     /// <summary>Returns the rings and PRP list pages to the controller's memory.</summary>
     protected override void Dispose(bool disposing) => Rings.Free();
 }

@@ -81,6 +81,29 @@ public sealed class PcieRings
         Completion.Reset();
     }
 
+    /// <summary>
+    /// Switches both doorbells of this queue pair to <paramref name="shadow"/>'s slots (Doorbell
+    /// Buffer Config in force). <paramref name="alwaysRing"/>: keep ringing MMIO on every update too.
+    /// </summary>
+    internal unsafe void AttachShadow(ShadowDoorbells shadow, bool alwaysRing)
+    {
+        Submission.AttachShadow(shadow.SqTail(Id), shadow.SqEventIndex(Id), alwaysRing);
+        Completion.AttachShadow(shadow.CqHead(Id), shadow.CqEventIndex(Id), alwaysRing);
+    }
+
+    /// <summary>Back to MMIO doorbells only.</summary>
+    internal void DetachShadow()
+    {
+        Submission.DetachShadow();
+        Completion.DetachShadow();
+    }
+
+    /// <summary>Whether this queue pair's doorbells go through shadow doorbells.</summary>
+    internal bool UsesShadowDoorbells => Submission.UsesShadow;
+
+    /// <summary>MMIO doorbell writes (SQ tail and CQ head) since the rings were built.</summary>
+    internal long MmioDoorbellWrites => Submission.MmioDoorbellWrites + Completion.MmioDoorbellWrites;
+
     /// <summary>Returns the rings and the PRP list pages to the controller's memory.</summary>
     internal void Free()
     {

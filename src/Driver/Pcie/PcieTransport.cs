@@ -17,6 +17,7 @@ namespace PolledNvme.Driver.Pcie;
 public class PcieTransport : NvmeTransport
 {
     private readonly IDmaMapper _mapper;
+    private ShadowDoorbells? _shadowInForce;   // the controller's buffers; null while the controller has no Doorbell Buffer Config
 
     /// <summary>
     /// A PCIe transport over the controller's registers <paramref name="registers"/> (BAR0 or
@@ -89,6 +90,9 @@ public class PcieTransport : NvmeTransport
     internal override void BeforeEnable(TransportQueuePair admin)
     {
         PcieRings rings = RingsOf(admin);
+        // A controller reset cleared the Doorbell Buffer Config (§5.9): plain doorbells until it is sent again.
+        _shadowInForce = null;
+        rings.DetachShadow();
         // §3.1.4.8-10: AQA (0's based sizes), ASQ, ACQ.
         SetProperty32(ControllerRegisters.Aqa, (uint)(rings.Entries - 1) | ((uint)(rings.Entries - 1) << 16));
         SetProperty64(ControllerRegisters.Asq, rings.Submission.Iova);
@@ -105,6 +109,13 @@ public class PcieTransport : NvmeTransport
     {
         PcieRings rings = RingsOf(pair);
         rings.Reset();
+        rings.DetachShadow();
+        if (_shadowInForce is { } shadow && rings.Id <= shadow.QueuePairs)
+        {
+            // Zeroed before the queues exist: a stale tail from an earlier queue with this id must not look like new entries.
+            shadow.ClearQueue(rings.Id);
+            rings.AttachShadow(shadow, alwaysRing: false);
+        }
         // §5.4, §5.5: the CQ first, then the SQ bound to it (same id).
         admin.Execute(AdminCommandBuilder.CreateIoCompletionQueue(rings.Id, rings.Entries, rings.Completion.Iova));
         try
@@ -116,6 +127,36 @@ public class PcieTransport : NvmeTransport
             admin.ExecuteRaw(AdminCommandBuilder.DeleteIoCompletionQueue(rings.Id));
             throw;
         }
+    }
+
+    internal override bool SupportsShadowDoorbells => true;
+
+    /// <summary>The device string's <c>dbbuf=0|1</c>, when it had one (overrides the controller options).</summary>
+    internal bool? ShadowDoorbellsOverride { get; set; }
+
+    internal override bool? ShadowDoorbellsRequested => ShadowDoorbellsOverride;
+
+    internal override bool EnableShadowDoorbells(AdminQueue admin, ShadowDoorbells shadow)
+    {
+        shadow.Clear();
+        PcieRings adminRings = RingsOf(admin.Pair);
+        // Kept current before the command: a controller may pick the admin queue's shadow up at once.
+        adminRings.AttachShadow(shadow, alwaysRing: true);
+        try
+        {
+            admin.Execute(AdminCommandBuilder.DoorbellBufferConfig(shadow.ShadowIova, shadow.EventIndexIova));
+        }
+        catch (NvmeException)
+        {
+            // Refused (a controller that reports OACS bit 8 but fails the command): plain doorbells, as before.
+            adminRings.DetachShadow();
+            return false;
+        }
+        // The admin queue keeps ringing MMIO on every update (it is not on the I/O path, and a controller
+        // that shadows only I/O queues, as QEMU 7.1 did, still sees every admin doorbell); I/O queues
+        // created from now on follow EventIdx.
+        _shadowInForce = shadow;
+        return true;
     }
 
     internal override void DisconnectIoQueuePair(TransportQueuePair pair, AdminQueue admin)

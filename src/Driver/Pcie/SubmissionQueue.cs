@@ -15,7 +15,11 @@ internal sealed unsafe class SubmissionQueue
     private readonly int _entries;
     private int _tail;                         // next slot we write (shadow tail)
     private int _head;                         // last SQ head the controller reported in a CQE
-    private int _rungTail;                     // tail value last written to the doorbell
+    private int _rungTail;                     // tail value last published (doorbell or shadow doorbell)
+    private uint* _shadowTail;                 // Doorbell Buffer Config: host memory the controller reads; null when off
+    private uint* _eventIndex;                 // written by the controller: ring the MMIO doorbell when a tail update passes it
+    private bool _alwaysRing;                  // admin queue: shadow kept current, MMIO rung every time
+    private long _mmioWrites;
     // ---- not touched per I/O below this line ----
     private readonly DmaBuffer _memory;
 
@@ -78,17 +82,66 @@ internal sealed unsafe class SubmissionQueue
         _tail = next == _entries ? 0 : next;
     }
 
-    /// <summary>Publishes the shadow tail to the controller (one volatile MMIO store), if it moved.</summary>
+    /// <summary>
+    /// Publishes the shadow tail to the controller, if it moved: one volatile MMIO store, or with
+    /// shadow doorbells a store to the shadow doorbell and the MMIO store only when the
+    /// controller's EventIdx asks for it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RingDoorbell()
     {
         int tail = _tail;
-        if (tail == _rungTail)
+        int old = _rungTail;
+        if (tail == old)
             return;
         _rungTail = tail;
+        if (_shadowTail != null && !ShadowDoorbellNeedsMmio(_shadowTail, _eventIndex, tail, old, _alwaysRing))
+            return;
         // The volatile store is a release: the entry bytes are visible before the doorbell.
         Volatile.Write(ref *_tailDoorbell, (uint)tail);
+        _mmioWrites++;
     }
+
+    /// <summary>
+    /// Writes <paramref name="value"/> to a shadow doorbell and says whether the MMIO doorbell must be
+    /// rung too (§5.9: EventIdx). The full fence orders the shadow store before the EventIdx load:
+    /// either the controller sees the new value when it re-reads the shadow after updating
+    /// EventIdx, or we see its new EventIdx and ring.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool ShadowDoorbellNeedsMmio(uint* shadow, uint* eventIndex, int value, int old, bool alwaysRing)
+    {
+        Volatile.Write(ref *shadow, (uint)value);
+        Interlocked.MemoryBarrier();
+        return alwaysRing || ShadowDoorbells.NeedEvent(Volatile.Read(ref *eventIndex), value, old);
+    }
+
+    /// <summary>
+    /// Switches this queue to shadow doorbells at <paramref name="shadowTail"/>/<paramref name="eventIndex"/>
+    /// (after Doorbell Buffer Config, or at queue creation while it is in force); the shadow gets
+    /// the current tail. <paramref name="alwaysRing"/> keeps the MMIO doorbell rung on every update.
+    /// </summary>
+    public void AttachShadow(uint* shadowTail, uint* eventIndex, bool alwaysRing)
+    {
+        Volatile.Write(ref *shadowTail, (uint)_rungTail);
+        _eventIndex = eventIndex;
+        _alwaysRing = alwaysRing;
+        _shadowTail = shadowTail;
+    }
+
+    /// <summary>Back to MMIO doorbells only (the controller was reset: its Doorbell Buffer Config is gone).</summary>
+    public void DetachShadow()
+    {
+        _shadowTail = null;
+        _eventIndex = null;
+        _alwaysRing = false;
+    }
+
+    /// <summary>Whether updates go to a shadow doorbell.</summary>
+    public bool UsesShadow => _shadowTail != null;
+
+    /// <summary>MMIO tail doorbell writes so far (each is a VM exit under a hypervisor).</summary>
+    public long MmioDoorbellWrites => _mmioWrites;
 
     /// <summary>Records the SQ head the controller reported in a completion entry (CQE DW2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -75,7 +75,7 @@ public unsafe struct IdentifyController
     [FieldOffset(254)] public byte Vwci;
     /// <summary>Management Endpoint Capabilities.</summary>
     [FieldOffset(255)] public byte Mec;
-    /// <summary>Optional Admin Command Support (bit 1 Format NVM).</summary>
+    /// <summary>Optional Admin Command Support (bit 1 Format NVM, bit 8 Doorbell Buffer Config).</summary>
     [FieldOffset(256)] public ushort Oacs;
     /// <summary>Abort Command Limit, 0's based.</summary>
     [FieldOffset(258)] public byte Acl;
@@ -272,6 +272,12 @@ public unsafe struct IdentifyController
 
     /// <summary>Whether the controller supports extended LBA formats (CTRATT.ELBAS).</summary>
     public readonly bool ExtendedLbaFormatsSupported => (Ctratt & CtrattExtendedLbaFormats) != 0;
+
+    /// <summary>OACS bit 8: the controller supports the Doorbell Buffer Config command (shadow doorbells, §5.9).</summary>
+    public const ushort OacsDoorbellBufferConfig = 1 << 8;
+
+    /// <summary>Whether the controller supports Doorbell Buffer Config (OACS bit 8).</summary>
+    public readonly bool DoorbellBufferConfigSupported => (Oacs & OacsDoorbellBufferConfig) != 0;
 }
 
 /// <summary>Fixed-width ASCII fields of Identify pages.</summary>

@@ -23,6 +23,8 @@ public enum AdminOpcode : byte
     GetFeatures = 0x0A,
     /// <summary>Asynchronous Event Request.</summary>
     AsynchronousEventRequest = 0x0C,
+    /// <summary>Doorbell Buffer Config (§5.9): shadow doorbell and EventIdx buffers; offered when OACS bit 8 is set.</summary>
+    DoorbellBufferConfig = 0x7C,
     /// <summary>Format NVM (NVM CS).</summary>
     FormatNvm = 0x80,
 }

@@ -130,6 +130,20 @@ public abstract class NvmeTransport : IDmaMapper, IDisposable
     /// <summary>Just before CC.EN is set (PCIe: AQA, ASQ, ACQ; SPDK's ctrlr_enable). Fabrics: nothing.</summary>
     internal abstract void BeforeEnable(TransportQueuePair admin);
 
+    /// <summary>
+    /// After the controller was enabled and the Number of Queues granted: turns on shadow doorbells
+    /// (Doorbell Buffer Config with <paramref name="shadow"/>, PCIe only) for the admin queue and every
+    /// I/O queue pair created from now on. The controller calls it when Identify reports OACS bit 8
+    /// and the user did not opt out. Returns whether they are in force. Fabrics: nothing.
+    /// </summary>
+    internal virtual bool EnableShadowDoorbells(AdminQueue admin, ShadowDoorbells shadow) => false;
+
+    /// <summary>Whether this transport has doorbells to shadow (PCIe).</summary>
+    internal virtual bool SupportsShadowDoorbells => false;
+
+    /// <summary>Whether the device string asked for shadow doorbells (<c>dbbuf=0|1</c> on <c>pci:</c>); null: the controller options decide.</summary>
+    internal virtual bool? ShadowDoorbellsRequested => null;
+
     /// <summary>Creates an I/O queue pair's resources (PCIe: rings and PRP list pages); nothing reaches the controller yet.</summary>
     internal abstract TransportQueuePair CreateIoQueuePair(in QueuePairSettings settings);
 

@@ -65,6 +65,9 @@ public abstract class TransportQueuePair : IDisposable
     /// <summary>After a controller reset: forget what the wire state was (PCIe: ring positions and phase).</summary>
     internal abstract void ResetAfterControllerReset();
 
+    /// <summary>MMIO doorbell writes so far (PCIe: SQ tail and CQ head registers; 0 where there are none).</summary>
+    internal virtual long MmioDoorbellWrites => 0;
+
     /// <summary>
     /// Completes every in-flight request with a synthetic completion carrying the 15-bit
     /// <paramref name="status"/> (controller reset or failure, queue deletion), so nothing waits

@@ -31,19 +31,7 @@ public static class TransportRegistry
     private static bool s_emulationProbed;
 
     /// <summary>A malformed PCI address is a bad device string like any other: ArgumentException naming it.</summary>
-    private static NvmeTransport OpenPci(string address)
-    {
-        PciAddress pci;
-        try
-        {
-            pci = PciAddress.Parse(address);
-        }
-        catch (FormatException e)
-        {
-            throw new ArgumentException(e.Message, nameof(address), e);
-        }
-        return VfioTransport.Open(pci, VfioHost.System);
-    }
+    private static NvmeTransport OpenPci(string address) => VfioTransport.Open(address);
 
     /// <summary>The registered schemes (without the colon), sorted.</summary>
     public static IReadOnlyList<string> Schemes

@@ -37,10 +37,16 @@ public sealed class VfioTransport : PcieTransport
     /// <summary>Number of live DMA mappings.</summary>
     public int MappingCount => _mapper.Count;
 
-    /// <summary>Opens <c>pci:DDDD:BB:DD.F</c> (or a bare BDF) on this host.</summary>
-    /// <exception cref="FormatException">Not a PCI address.</exception>
+    /// <summary>Opens <c>pci:DDDD:BB:DD.F[,dbbuf=0|1]</c> (or a bare BDF) on this host (see <see cref="PciDeviceString"/>).</summary>
+    /// <exception cref="ArgumentException">Not a PCI address, or a bad key after it.</exception>
     /// <exception cref="VfioException">The host is not set up for VFIO, or a VFIO step failed; the message says what to do.</exception>
-    public static VfioTransport Open(string address) => Open(PciAddress.Parse(address), VfioHost.System);
+    public static VfioTransport Open(string address)
+    {
+        PciDeviceString device = PciDeviceString.Parse(address);
+        VfioTransport transport = Open(device.Address, VfioHost.System);
+        transport.ShadowDoorbellsOverride = device.ShadowDoorbells;
+        return transport;
+    }
 
     /// <summary>Opens a PCI function through VFIO, looking at the host through <paramref name="host"/>.</summary>
     /// <exception cref="VfioException">The host is not set up for VFIO, or a VFIO step failed; the message says what to do.</exception>

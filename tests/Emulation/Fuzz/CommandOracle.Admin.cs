@@ -66,10 +66,27 @@ internal sealed partial class CommandOracle
                 c.Solo = true;
                 JudgeFormat(c, broken);
                 return;
+            case AdminOpcode.DoorbellBufferConfig:
+                JudgeDoorbellBufferConfig(c, broken);
+                return;
             default:
                 c.Allowed = broken | Outcome.InvalidCommandOpcode;
                 return;
         }
+    }
+
+    /// <summary>§5.9: offered only with OACS bit 8; both PRPs non-zero and memory-page aligned, else Invalid Field (QEMU's rule).</summary>
+    private void JudgeDoorbellBufferConfig(FuzzCommand c, Outcome broken)
+    {
+        ref var e = ref c.Entry;
+        ulong pageMask = (ulong)Model.PageSize - 1;
+        if (!Model.DoorbellBufferConfigSupported)
+            broken |= Outcome.InvalidCommandOpcode;
+        else if (e.Prp1 == 0 || e.Prp2 == 0 || (e.Prp1 & pageMask) != 0 || (e.Prp2 & pageMask) != 0)
+            broken |= Outcome.InvalidFieldInCommand;
+        else
+            throw new InvalidOperationException("the fuzz host rings MMIO doorbells only: the generator must not send a valid Doorbell Buffer Config");
+        c.Allowed = broken;
     }
 
     private static Outcome Result(Outcome broken) => broken == Outcome.None ? Outcome.Success : broken;

@@ -4,7 +4,7 @@ namespace PolledNvme.Tests.Emulation.Fuzz;
 
 /// <summary>One controller the fuzzer drives: its options (namespaces, backends, limits) and its share of the commands.</summary>
 internal sealed record FuzzConfig(string Name, int Weight, EmulatedControllerMode Mode, int Mdts, int MaxQueueEntries, int IoQueuePairs,
-    int DoorbellStride, int FormatPercent, EmulatedNamespaceOptions[] Namespaces)
+    int DoorbellStride, int FormatPercent, EmulatedNamespaceOptions[] Namespaces, bool ShadowDoorbells = false)
 {
     public int MaxTransferBytes => 4096 << Mdts;
 
@@ -26,11 +26,12 @@ internal sealed record FuzzConfig(string Name, int Weight, EmulatedControllerMod
             MaxQueueEntries = MaxQueueEntries,
             MaxIoQueuePairs = IoQueuePairs,
             DoorbellStride = DoorbellStride,
+            ShadowDoorbells = ShadowDoorbells,
             Namespaces = namespaces,
         };
     }
 
-    public string Describe() => $"{Name}: {Mode}, MDTS {MaxTransferBytes / 1024} KiB, MQES+1 {MaxQueueEntries}, {IoQueuePairs} queue pairs, DSTRD {DoorbellStride}; "
+    public string Describe() => $"{Name}: {Mode}, MDTS {MaxTransferBytes / 1024} KiB, MQES+1 {MaxQueueEntries}, {IoQueuePairs} queue pairs, DSTRD {DoorbellStride}{(ShadowDoorbells ? ", dbbuf offered" : "")}; "
         + string.Join("; ", Namespaces.Select((n, i) => $"ns {i + 1} {n.Backend} {n.BlockSize}+{n.MetadataSize} pi {n.PiType}{(n.PiType != 0 ? (n.PiFirst ? " first" : " last") : "")} pif {n.GuardFormat} sts {n.StorageTagSize}{(n.ExtendedLba ? " extended" : "")} {n.CapacityBytes >> 10} KiB"));
 
     public override string ToString() => Name;
@@ -60,7 +61,7 @@ internal sealed record FuzzConfig(string Name, int Weight, EmulatedControllerMod
         new("file", 15, EmulatedControllerMode.Inline, Mdts: 6, MaxQueueEntries: 256, IoQueuePairs: 4, DoorbellStride: 1, FormatPercent: 3,
             [Ns(MediaBackendKind.File, 4096, 16, pi: 1, pif: 2), Ns(MediaBackendKind.File, 512, 64, extended: true, kib: 512)]),
         new("null", 15, EmulatedControllerMode.Inline, Mdts: 7, MaxQueueEntries: 32, IoQueuePairs: 2, DoorbellStride: 0, FormatPercent: 8,
-            [Ns(MediaBackendKind.Null, 4096, 8, pi: 2), Ns(MediaBackendKind.Null, 512, 0)]),
+            [Ns(MediaBackendKind.Null, 4096, 8, pi: 2), Ns(MediaBackendKind.Null, 512, 0)], ShadowDoorbells: true),
         new("ram-nopi-tiny", 15, EmulatedControllerMode.Inline, Mdts: 1, MaxQueueEntries: 2, IoQueuePairs: 3, DoorbellStride: 3, FormatPercent: 8,
             [Ns(MediaBackendKind.Ram, 4096, 0, kib: 512), Ns(MediaBackendKind.Ram, 512, 16, kib: 256), Ns(MediaBackendKind.Ram, 512, 8, pi: 1, sts: 8, first: true, extended: true, kib: 256)]),
         new("threaded", 15, EmulatedControllerMode.Threaded, Mdts: 5, MaxQueueEntries: 64, IoQueuePairs: 4, DoorbellStride: 0, FormatPercent: 8,

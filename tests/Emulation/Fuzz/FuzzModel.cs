@@ -63,6 +63,8 @@ internal sealed class ControllerModel
     public required int AsyncEventLimit { get; init; }
     /// <summary>CTRATT.ELBAS: LBAFEE may be set.</summary>
     public required bool ExtendedFormatsSupported { get; init; }
+    /// <summary>OACS bit 8: Doorbell Buffer Config is offered.</summary>
+    public required bool DoorbellBufferConfigSupported { get; init; }
 
     /// <summary>CC.MPS as a byte count.</summary>
     public int PageSize { get; set; } = 4096;

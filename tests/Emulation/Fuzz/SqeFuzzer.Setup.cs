@@ -41,6 +41,7 @@ internal sealed unsafe partial class SqeFuzzer
             MaxTransferBytes = 4096 << controller.Mdts,
             AsyncEventLimit = controller.Aerl + 1,
             ExtendedFormatsSupported = (controller.Ctratt & IdentifyController.CtrattExtendedLbaFormats) != 0,
+            DoorbellBufferConfigSupported = controller.DoorbellBufferConfigSupported,
         };
         model.Reset();
         _state = new FuzzState(model, _memory, new ShadowStore(namespaces.Length), controller.Elpe + 1);

@@ -6,7 +6,7 @@ namespace PolledNvme.Tests.Emulation.Fuzz;
 /// <summary>Admin commands: the ones that may share a batch, and the ones that change queues, features or formats.</summary>
 internal sealed partial class SqeGenerator
 {
-    private static readonly byte[] KnownAdminOpcodes = [0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0A, 0x0C, 0x80];
+    private static readonly byte[] KnownAdminOpcodes = [0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0A, 0x0C, 0x7C, 0x80];
     private static readonly byte[] Features = [0x01, 0x02, 0x06, 0x07, 0x08, 0x0B, 0x16];
 
     /// <summary>
@@ -59,6 +59,8 @@ internal sealed partial class SqeGenerator
             e.Opcode = (byte)AdminOpcode.AsynchronousEventRequest;
             shape = "async-event-request";
         }
+        else if (roll < 93)
+            shape = BadDoorbellBufferConfig(ref e);
         else if (roll < 96)
         {
             byte flags = e.Flags;
@@ -109,6 +111,27 @@ internal sealed partial class SqeGenerator
         long bytes = dwords * 4;
         string pointer = bytes <= Model.MaxTransferBytes ? DataPointer(ref e, (int)bytes) : "unused";
         return $"get-log lid {lid:X2}h bytes {bytes} offset {offset} " + pointer;
+    }
+
+    /// <summary>
+    /// Doorbell Buffer Config with at least one zero or misaligned PRP (Invalid Field when offered,
+    /// Invalid Opcode when not). Never a valid one: the fuzz host rings MMIO doorbells only, and a
+    /// configuration in force would move the device to shadow doorbells it does not write.
+    /// </summary>
+    private string BadDoorbellBufferConfig(ref SubmissionEntry e)
+    {
+        e.Opcode = (byte)AdminOpcode.DoorbellBufferConfig;
+        ulong Bad() => random.Next(3) switch
+        {
+            0 => 0,
+            1 => _addresses.DataPage() + (ulong)(4 * random.Next(1, 1024)),   // mapped, not page aligned
+            _ => _addresses.NextUInt64() | 4,
+        };
+        ulong Any() => Chance(50) ? _addresses.DataPage() : Bad();
+        bool firstBad = Chance(50);
+        e.Prp1 = firstBad ? Bad() : Any();
+        e.Prp2 = firstBad ? Any() : Bad();
+        return $"dbbuf-config prp1 {e.Prp1:X} prp2 {e.Prp2:X}";
     }
 
     /// <summary>
