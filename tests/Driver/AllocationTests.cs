@@ -14,12 +14,6 @@ namespace PolledNvme.Tests.Driver;
 /// </summary>
 public class AllocationTests
 {
-    private sealed class Counter
-    {
-        public int Completed;
-        public int Failed;
-    }
-
     private const int Iterations = 20_000;
 
     [TestCase("null:lbads=4096,ms=8,pi=1,size=1G")]
@@ -31,34 +25,19 @@ public class AllocationTests
         Namespace ns = setup.Ns;
         using IoQueuePair qp = setup.Controller.CreateIoQueuePair(64);
         using DmaBuffer data = setup.Controller.Memory.Allocate(4096);
-        var counter = new Counter();
-        IoCompletionCallback done = static (state, in result) =>
-        {
-            var c = (Counter)state!;
-            c.Completed++;
-            if (!result.IsSuccess)
-                c.Failed++;
-        };
+        var counter = new CompletionCounter();
         var pi = IoProtectionOptions.ControllerInserts(PiChecks.Guard | PiChecks.ReferenceTag);
 
-        void Run(int count)
+        // Made once: a lambda expression evaluated inside Run would allocate its delegate per run.
+        Action<int> submitOne = i =>
         {
-            int submitted = 0;
-            while (submitted < count)
-            {
-                while (submitted < count && qp.AvailableSlots > 0)
-                {
-                    ulong lba = (ulong)(submitted % 1024);
-                    if ((submitted & 1) == 0)
-                        qp.Read(ns, lba, 1, data, null, pi, done, counter);
-                    else
-                        qp.Write(ns, lba, 1, data, null, pi, done, counter);
-                    submitted++;
-                }
-                qp.ProcessCompletions();
-            }
-            qp.Drain();
-        }
+            ulong lba = (ulong)(i % 1024);
+            if ((i & 1) == 0)
+                qp.Read(ns, lba, 1, data, null, pi, CompletionCounter.Callback, counter);
+            else
+                qp.Write(ns, lba, 1, data, null, pi, CompletionCounter.Callback, counter);
+        };
+        void Run(int count) => CompletionCounter.RunCallbackLoop(qp, count, submitOne);
 
         long allocated = SteadyState.AllocatedBytes(Run, Iterations);
         Assert.That(counter.Failed, Is.Zero);

@@ -13,12 +13,6 @@ namespace PolledNvme.Tests.Driver.Tcp;
 /// </summary>
 public class TcpAllocationTests
 {
-    private sealed class Counter
-    {
-        public int Completed;
-        public int Failed;
-    }
-
     private const int Iterations = 10_000;
 
     [TestCase("kato=1")]
@@ -31,36 +25,22 @@ public class TcpAllocationTests
         using IoQueuePair qp = controller.CreateIoQueuePair(32);
         using DmaBuffer small = controller.Memory.Allocate(4096);
         using DmaBuffer large = controller.Memory.Allocate(32 * 1024);   // above the 16 KiB in-capsule size: R2T + H2CData
-        var counter = new Counter();
-        IoCompletionCallback done = static (state, in result) =>
-        {
-            var c = (Counter)state!;
-            c.Completed++;
-            if (!result.IsSuccess)
-                c.Failed++;
-        };
+        var counter = new CompletionCounter();
+        IoCompletionCallback done = CompletionCounter.Callback;
 
-        void Run(int count)
+        // Made once: a lambda expression evaluated inside Run would allocate its delegate per run.
+        Action<int> submitOne = i =>
         {
-            int submitted = 0;
-            while (submitted < count)
+            ulong lba = (ulong)(i % 64) * 64;
+            switch (i % 4)
             {
-                while (submitted < count && qp.AvailableSlots > 0)
-                {
-                    ulong lba = (ulong)(submitted % 64) * 64;
-                    switch (submitted % 4)
-                    {
-                        case 0: qp.Write(ns, lba, 8, small, null, default, done, counter); break;
-                        case 1: qp.Read(ns, lba, 8, small, null, default, done, counter); break;
-                        case 2: qp.Write(ns, lba, 64, large, null, default, done, counter); break;
-                        default: qp.Read(ns, lba, 64, large, null, default, done, counter); break;
-                    }
-                    submitted++;
-                }
-                qp.ProcessCompletions();
+                case 0: qp.Write(ns, lba, 8, small, null, default, done, counter); break;
+                case 1: qp.Read(ns, lba, 8, small, null, default, done, counter); break;
+                case 2: qp.Write(ns, lba, 64, large, null, default, done, counter); break;
+                default: qp.Read(ns, lba, 64, large, null, default, done, counter); break;
             }
-            qp.Drain();
-        }
+        };
+        void Run(int count) => CompletionCounter.RunCallbackLoop(qp, count, submitOne);
 
         long allocated = SteadyState.AllocatedBytes(Run, Iterations);
         Assert.That(counter.Failed, Is.Zero);
