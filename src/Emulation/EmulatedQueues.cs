@@ -101,8 +101,13 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
     public readonly EmulatedCompletionQueue CompletionQueue = completionQueue;
     private readonly SubmissionEntry* _ring = ring;
     private uint* _tailDoorbell = tailDoorbell;   // the MMIO register, or the shadow doorbell after Doorbell Buffer Config
+    private readonly uint* _mmioTail = tailDoorbell;
     private uint* _eventIndex;                    // null until Doorbell Buffer Config
+    private bool _waitingForKick;                 // shadow mode: idle until the host writes the MMIO doorbell
     private int _tail;
+
+    /// <summary>An MMIO value the host never writes (tails are below the queue size): any write changes it.</summary>
+    private const uint NoKick = uint.MaxValue;
 
     /// <summary>Next entry to fetch.</summary>
     public int Head { get; private set; }
@@ -110,6 +115,15 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
     /// <summary>Reads the tail doorbell; returns whether entries are waiting. Out-of-range values are ignored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool HasWork()
+    {
+        if (_eventIndex != null)
+            return HasShadowWork();
+        ReadTail();
+        return _tail != Head;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ReadTail()
     {
         uint tail = Volatile.Read(ref *_tailDoorbell);
         if (tail < (uint)Size)
@@ -119,7 +133,35 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
                 Volatile.Write(ref *_eventIndex, tail);
             _tail = (int)tail;
         }
-        return _tail != Head;
+    }
+
+    /// <summary>
+    /// Under Doorbell Buffer Config the device reads the shadow tail only while it is busy, as a
+    /// real controller (and QEMU) does: once it has caught up it publishes EventIdx and waits for
+    /// an MMIO doorbell write. So a host that skips an MMIO write the EventIdx rule demands
+    /// stalls here, as it would on hardware, instead of being rescued by a device that polls.
+    /// </summary>
+    private bool HasShadowWork()
+    {
+        if (_waitingForKick)
+        {
+            if (Volatile.Read(ref *_mmioTail) == NoKick)
+                return false;
+            _waitingForKick = false;
+        }
+        ReadTail();
+        if (_tail != Head)
+            return true;
+        // Caught up. Arm the kick first, then publish EventIdx = the tail read, then look once more:
+        // a host that wrote the shadow before it saw this EventIdx has not rung, and is seen here.
+        Volatile.Write(ref *_mmioTail, NoKick);
+        Volatile.Write(ref *_eventIndex, (uint)_tail);
+        Interlocked.MemoryBarrier();
+        ReadTail();
+        if (_tail != Head)
+            return true;
+        _waitingForKick = true;
+        return false;
     }
 
     /// <summary>

@@ -89,7 +89,8 @@ public unsafe class ShadowDoorbellTests
         // QEMU's rule: the admin queue's shadow tail starts at the tail the device knows.
         Assert.That(*Slot(shadow, ControllerRegisters.SqTailDoorbell(0, host.Stride)), Is.EqualTo((uint)host.AdminQueue.SqTail));
 
-        // The test host rings MMIO and keeps the admin shadow in step by hand for queue creation.
+        // The test host keeps the admin shadow in step by hand for queue creation, and rings MMIO
+        // each time: the device has caught up, so EventIdx asks for it.
         var admin = host.AdminQueue;
         uint* adminTail = Slot(shadow, ControllerRegisters.SqTailDoorbell(0, host.Stride));
         uint* adminHead = Slot(shadow, ControllerRegisters.CqHeadDoorbell(0, host.Stride));
@@ -97,6 +98,7 @@ public unsafe class ShadowDoorbellTests
         {
             host.Submit(admin, c, ring: false);
             *adminTail = (uint)admin.SqTail;
+            host.RingSq(admin);
             var done = host.Reap(admin);
             *adminHead = (uint)admin.CqHead;
             return done;
@@ -122,11 +124,42 @@ public unsafe class ShadowDoorbellTests
         for (int i = 0; i < 20; i++)
             host.Progress();
         Assert.That(host.TryReap(io, out _), Is.False, "the device fetched a command whose tail was only in the MMIO register");
-        // The shadow doorbell: fetched, and EventIdx says which tail the device read.
+        // The shadow doorbell, then the MMIO write EventIdx asks for: fetched, and EventIdx says which tail the device read.
         *sqTail = (uint)io.SqTail;
+        host.RingSq(io);
         var done = host.Reap(io);
         Assert.That(done.Status, Is.Zero);
         Assert.That(*sqEvent, Is.EqualTo((uint)io.SqTail));
+    }
+
+    /// <summary>
+    /// A device that has caught up waits for the MMIO write EventIdx asks for, as hardware and
+    /// QEMU do: a host that only updates the shadow stalls. (A device that kept polling the shadow
+    /// would hide a host that skips a required doorbell.)
+    /// </summary>
+    [Test]
+    public void ACaughtUpDeviceWaitsForTheMmioKickEventIdxAsksFor()
+    {
+        using var host = Host(offered: true);
+        host.Enable();
+        var io = host.CreateQueuePair(1);
+        var (shadow, events) = (host.Alloc(4096), host.Alloc(4096));
+        TestHost.Expect(host.Admin(Config(shadow.Iova, events.Iova)), NvmeStatus.Success, "dbbuf");
+        uint* sqTail = Slot(shadow, ControllerRegisters.SqTailDoorbell(1, host.Stride));
+        uint* sqEvent = Slot(events, ControllerRegisters.SqTailDoorbell(1, host.Stride));
+        for (int round = 0; round < 3; round++)
+        {
+            uint before = (uint)io.SqTail;
+            host.Submit(io, TestHost.Command((byte)NvmOpcode.Flush, 1), ring: false);
+            *sqTail = (uint)io.SqTail;
+            for (int i = 0; i < 20; i++)
+                host.Progress();
+            Assert.That(*sqEvent, Is.EqualTo(before), "EventIdx = the tail the device read last: the host's next tail passes it, so it must ring");
+            Assert.That(host.TryReap(io, out _), Is.False, $"round {round}: fetched from the shadow without the MMIO write EventIdx asked for");
+            host.RingSq(io);
+            Assert.That(host.Reap(io).Status, Is.Zero);
+            Assert.That(*sqEvent, Is.EqualTo((uint)io.SqTail));
+        }
     }
 
     [Test]

@@ -46,6 +46,8 @@ internal sealed unsafe class FuzzMemory : IDisposable
             OracleData = Add(transport, "oracle data", maxTransferBytes + MaxPageSize);
             OracleMetadata = Add(transport, "oracle metadata", maxTransferBytes / 512 * 64 + GuardedRegion.HostPage);
             OracleLists = Add(transport, "oracle lists", 3 * MaxPageSize);
+            ShadowDoorbells = Add(transport, "shadow doorbells", 2 * MaxPageSize);
+            EventIndexes = Add(transport, "EventIdx", 2 * MaxPageSize);
             Canary = Add(transport, "canary", 8 * GuardedRegion.HostPage);
             Retired = Add(transport, "retired", 4 * GuardedRegion.HostPage);
             random.NextBytes(Data.Span);
@@ -83,6 +85,9 @@ internal sealed unsafe class FuzzMemory : IDisposable
     public GuardedRegion OracleLists { get; }
     /// <summary>Mapped, never named by a command: it must never change.</summary>
     public GuardedRegion Canary { get; }
+    /// <summary>Doorbell Buffer Config's two buffers (room for a memory-page-aligned page of slots at any MPS).</summary>
+    public GuardedRegion ShadowDoorbells { get; }
+    public GuardedRegion EventIndexes { get; }
     /// <summary>Mapped once, then unmapped: its IOVA is stale and its pages must never change.</summary>
     public GuardedRegion Retired { get; }
 

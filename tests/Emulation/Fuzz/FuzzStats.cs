@@ -18,6 +18,9 @@ internal sealed class FuzzStats
     public long QueuesCreated;
     public long QueuesDeleted;
     public long AbortsConfirmed;
+    public long ShadowConfigs;
+    public long MmioDoorbells;
+    public long ShadowOnlyDoorbells;
     public TimeSpan Elapsed;
     public SortedDictionary<string, long> Statuses { get; } = new(StringComparer.Ordinal);
 
@@ -26,6 +29,6 @@ internal sealed class FuzzStats
     public override string ToString()
         => $"{Commands} commands ({OracleCommands} oracle commands, {Batches} batches, {Checkpoints} checkpoints) in {Elapsed.TotalSeconds:F1} s; "
             + $"{Formats} formats, {QueuesCreated} queues created, {QueuesDeleted} deleted, {Resets} resets, {InvalidEnables} invalid enables, "
-            + $"{Shutdowns} shutdowns, {DoorbellGarbage} bad doorbells, {AbortsConfirmed} aborts, {Vanished} commands vanished with their queue, {Withdrawn} withdrawn; statuses: "
+            + $"{Shutdowns} shutdowns, {DoorbellGarbage} bad doorbells, {AbortsConfirmed} aborts, {ShadowConfigs} doorbell buffer configs ({ShadowOnlyDoorbells} shadow-only doorbells, {MmioDoorbells} MMIO kicks), {Vanished} commands vanished with their queue, {Withdrawn} withdrawn; statuses: "
             + string.Join(", ", Statuses.OrderByDescending(s => s.Value).Select(s => $"{s.Key} {s.Value}"));
 }

@@ -37,7 +37,7 @@ internal sealed unsafe partial class SqeFuzzer
             Complete(cq, entry);
         }
         if (n != 0)
-            Registers.Write32(ControllerRegisters.CqHeadDoorbell(cq.Id, _config.DoorbellStride), (uint)cq.Head);
+            RingCq(cq);
         return n;
     }
 

@@ -88,7 +88,7 @@ internal sealed unsafe partial class SqeFuzzer
         e.CommandId = _adminSq.NextCommandId();
         _adminSq.Ring[_adminSq.Tail] = e;
         _adminSq.Tail = (_adminSq.Tail + 1) % _adminSq.Entries;
-        Registers.Write32(ControllerRegisters.SqTailDoorbell(0, _config.DoorbellStride), (uint)_adminSq.Tail);
+        RingSq(_adminSq);
         for (int pass = 0; pass < 4; pass++)
             Advance();
         if (_controller.Mode == EmulatedControllerMode.Threaded)
@@ -111,6 +111,8 @@ internal sealed unsafe partial class SqeFuzzer
         Remember($"register: tail {badTail} for {sq}, head {badHead} for CQ {cq.Id}");
         Registers.Write32(ControllerRegisters.SqTailDoorbell(sq.Id, _config.DoorbellStride), badTail);
         Registers.Write32(ControllerRegisters.CqHeadDoorbell(cq.Id, _config.DoorbellStride), badHead);
+        if (_shadowInForce)
+            WriteShadows(sq, badTail, cq, badHead);   // the same garbage where the device reads it now
         // Doorbells of queue ids that do not exist: nothing to act on.
         for (int q = 1; q <= _config.IoQueuePairs; q++)
             if (_state.Sqs[q] is null && _state.Cqs[q] is null && _random.Next(2) == 0)
@@ -124,8 +126,10 @@ internal sealed unsafe partial class SqeFuzzer
             Thread.Sleep(2);
         if (ReapAll() != 0)
             throw new FuzzViolationException("a completion arrived after doorbell writes outside the queues, with no command submitted");
-        Registers.Write32(ControllerRegisters.SqTailDoorbell(sq.Id, _config.DoorbellStride), (uint)sq.Tail);
-        Registers.Write32(ControllerRegisters.CqHeadDoorbell(cq.Id, _config.DoorbellStride), (uint)cq.Head);
+        if (_shadowInForce)
+            WriteShadows(sq, (uint)sq.Tail, cq, (uint)cq.Head);
+        RingSq(sq);
+        RingCq(cq);
         Stats.DoorbellGarbage++;
     }
 

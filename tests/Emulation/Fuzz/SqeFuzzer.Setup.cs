@@ -50,6 +50,7 @@ internal sealed unsafe partial class SqeFuzzer
         _oracle = new CommandOracle(_state);
         _generator = new SqeGenerator(_state, _random);
         RestoreIoQueues();
+        EnsureShadowDoorbells();
         Checkpoint();
     }
 
@@ -85,6 +86,7 @@ internal sealed unsafe partial class SqeFuzzer
     private void Disable()
     {
         Registers.Write32(ControllerRegisters.Cc, 0);
+        _shadowInForce = false;   // a reset drops the configuration with the queues (§5.9)
         WaitStatus(csts => (csts & (ControllerStatus.Ready | ControllerStatus.Fatal)) == 0, "CSTS.RDY = 0 and CFS = 0 after CC.EN = 0 (a controller reset)");
         if (_state is null)
             return;
@@ -125,7 +127,7 @@ internal sealed unsafe partial class SqeFuzzer
         e.CommandId = _adminSq.NextCommandId();
         _adminSq.Ring[_adminSq.Tail] = e;
         _adminSq.Tail = (_adminSq.Tail + 1) % _adminSq.Entries;
-        Registers.Write32(ControllerRegisters.SqTailDoorbell(0, _config.DoorbellStride), (uint)_adminSq.Tail);
+        RingSq(_adminSq);
         var clock = Stopwatch.StartNew();
         for (int pass = 0; ; pass++)
         {
@@ -135,7 +137,7 @@ internal sealed unsafe partial class SqeFuzzer
                 var completion = *slot;
                 if (++_adminCq.Head == _adminCq.Entries)
                     (_adminCq.Head, _adminCq.Phase) = (0, !_adminCq.Phase);
-                Registers.Write32(ControllerRegisters.CqHeadDoorbell(0, _config.DoorbellStride), (uint)_adminCq.Head);
+                RingCq(_adminCq);
                 _adminSq.KnownHead = completion.SqHead;
                 if (completion.Status != 0 || completion.CommandId != e.CommandId)
                     throw new FuzzViolationException($"bring-up Identify CNS {cns} NSID {nsid} failed: {new NvmeStatus(completion.Status)}, CID {completion.CommandId}");

@@ -121,6 +121,7 @@ internal sealed unsafe partial class SqeFuzzer : IDisposable
             else
                 MixedBatch();
             RestoreIoQueues();
+            EnsureShadowDoorbells();
             if (_sabotage is { } sabotage && _index >= sabotage.AfterCommand)
             {
                 // Between two checkpoints with no command between them: whatever it breaks, only it can have broken.
@@ -302,7 +303,7 @@ internal sealed unsafe partial class SqeFuzzer : IDisposable
                 rung.Add(sq);
         }
         foreach (var sq in rung)
-            Registers.Write32(ControllerRegisters.SqTailDoorbell(sq.Id, _config.DoorbellStride), (uint)sq.Tail);
+            RingSq(sq);
     }
 
     private void Drive(List<FuzzCommand> batch)

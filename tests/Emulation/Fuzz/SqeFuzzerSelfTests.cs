@@ -36,6 +36,16 @@ public class SqeFuzzerSelfTests
         => Assert.That(RunBroken(new Sabotage(500, (device, _) => device.Faults.DropNextCompletion(FaultQueue.Io, (byte)NvmOpcode.Write))),
             Does.Contain("hang"));
 
+    /// <summary>Under shadow doorbells a host that never rings the MMIO doorbell EventIdx asks for stalls, as on hardware.</summary>
+    [Test]
+    public void AHostThatSkipsTheKicksEventIdxAsksForHangs()
+    {
+        var broken = FuzzConfig.All.Single(c => c.Name == "ram-32b-64b") with { BrokenHostSkipsKicks = true };
+        Assert.That(broken.ShadowDoorbellsInForce, Is.True);
+        var e = Assert.Throws<FuzzViolationException>(() => SqeFuzzer.Run(broken, Seed, 3000, TextWriter.Null, trace: false))!;
+        Assert.That(e.Message, Does.Contain("hang").Or.Contain("no completion"));
+    }
+
     [Test]
     public void ABlockChangedWithoutAWriteIsCaughtAtTheNextCheckpoint()
         => Assert.That(RunBroken(new Sabotage(1500, (device, _) => device.Faults.CorruptBlock(2, 200, CorruptionTarget.Data))),
