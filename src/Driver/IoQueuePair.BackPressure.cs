@@ -40,8 +40,9 @@ public sealed partial class IoQueuePair
 
     private (NvmeRequestPool<IoRequest>, IoRequest?[]) CreateBackPressure(ushort id)
     {
-        // Waiting commands, plus one per slot for commands whose parts are all on the wire.
-        int capacity = _softwareQueueDepth + _wire.Depth;
+        // Waiting commands, plus one per slot for commands whose parts are all on the wire
+        // (within the 65536 requests a pool indexes).
+        int capacity = Math.Min(_softwareQueueDepth + _wire.Depth, 65536);
         return (new NvmeRequestPool<IoRequest>(id, capacity, cid => new IoRequest(cid, this, new SplitCommand())),
                 new IoRequest?[Math.Max(1, _softwareQueueDepth)]);
     }
@@ -149,7 +150,11 @@ public sealed partial class IoQueuePair
         _waitingCount++;
     }
 
-    /// <summary>Puts parts of the oldest waiting commands on the wire while slots are free (from <see cref="ProcessCompletions"/>).</summary>
+    /// <summary>
+    /// Puts parts of the oldest waiting commands on the wire while slots are free (from
+    /// <see cref="ProcessCompletions"/>), published with one doorbell even with
+    /// <see cref="BatchDoorbells"/> on: nobody would ring for them, and a Drain would wait forever.
+    /// </summary>
     private void IssueWaiting()
     {
         IoRequest?[] waiting = _waiting!;
@@ -162,7 +167,7 @@ public sealed partial class IoQueuePair
                 break;
             DequeueWaiting();
         }
-        if (issued && !_batchDoorbells)
+        if (issued)
             _wire.Flush();
     }
 
