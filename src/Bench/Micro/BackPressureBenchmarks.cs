@@ -32,7 +32,7 @@ public class BackPressureBenchmarks
     private static readonly IoCompletionCallback s_done = static (state, in result) => ((BackPressureBenchmarks)state!)._completed++;
 
     /// <summary>Which path is measured.</summary>
-    public enum Path
+    public enum Scenario
     {
         /// <summary>A default queue pair.</summary>
         Plain,
@@ -45,23 +45,23 @@ public class BackPressureBenchmarks
     }
 
     /// <summary>The path measured.</summary>
-    [Params(Path.Plain, Path.OptionsUnused, Path.SplitInFour, Path.Queued)]
-    public Path Mode { get; set; }
+    [Params(Scenario.Plain, Scenario.OptionsUnused, Scenario.SplitInFour, Scenario.Queued)]
+    public Scenario Mode { get; set; }
 
     /// <summary>Opens the controller (NOIOB only for SplitInFour) and the queue pair.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        EmulatedControllerOptions options = EmulatedControllerOptions.Parse($"null:lbads=4096,size=1G{(Mode == Path.SplitInFour ? ",noiob=4" : "")}");
+        EmulatedControllerOptions options = EmulatedControllerOptions.Parse($"null:lbads=4096,size=1G{(Mode == Scenario.SplitInFour ? ",noiob=4" : "")}");
         options.Mode = EmulatedControllerMode.Inline;
         _device = EmulatedController.Create(options);
         _controller = NvmeController.Open(_device.Transport, new NvmeControllerOptions { AllowNonHugepageMemory = true });
         CoreAffinity.PinCurrentThread(0);
         _ns = _controller.Namespaces[0];
-        _qp = Mode == Path.Plain
+        _qp = Mode == Scenario.Plain
             ? _controller.CreateIoQueuePair(32)
             : _controller.CreateIoQueuePair(new IoQueuePairOptions { Entries = 32, SplitLargeTransfers = true, SoftwareQueueDepth = 128 });
-        _blocks = Mode == Path.Queued ? 1 : 16;
+        _blocks = Mode == Scenario.Queued ? 1 : 16;
         _buffer = _controller.Memory.Allocate(_blocks * 4096);
     }
 
@@ -81,7 +81,7 @@ public class BackPressureBenchmarks
     {
         _completed = 0;
         int submitted = 0;
-        int inFlightTarget = Mode == Path.Queued ? 124 : 7;   // Queued: 31 on the wire, ~93 waiting; SplitInFour: 28 parts
+        int inFlightTarget = Mode == Scenario.Queued ? 124 : 7;   // Queued: 31 on the wire, ~93 waiting; SplitInFour: 28 parts
         while (_completed < CommandsPerInvoke)
         {
             while (submitted < CommandsPerInvoke && submitted - _completed < inFlightTarget)
