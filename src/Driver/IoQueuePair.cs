@@ -33,8 +33,9 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     private bool _createdOnController;
     private List<DmaBuffer>? _heldLeases;
 
-    internal IoQueuePair(NvmeController controller, ushort id, int entries)
+    internal IoQueuePair(NvmeController controller, ushort id, IoQueuePairOptions options)
     {
+        int entries = options.Entries;
         _controller = controller;
         _transport = controller.Transport;
         Id = id;
@@ -46,6 +47,9 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         {
             _requests = new NvmeRequestPool<IoRequest>(id, _wire.Depth, cid => new IoRequest(cid, this));
             _rangeMemory = _memory.Allocate(_wire.Depth * DatasetRange.Size);
+            (_splitLargeTransfers, _softwareQueueDepth) = (options.SplitLargeTransfers, options.SoftwareQueueDepth);
+            if (_splitLargeTransfers || _softwareQueueDepth > 0)
+                (_commands, _waiting) = CreateBackPressure(id);
         }
         catch
         {
@@ -111,7 +115,10 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     public int ProcessCompletions(int max = int.MaxValue)
     {
         CheckOwnerThread();
-        return _wire.ProcessCompletions(max);
+        int reaped = _wire.ProcessCompletions(max);
+        if (_waitingCount != 0)
+            IssueWaiting();
+        return reaped;
     }
 
     /// <summary>
@@ -146,7 +153,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         task.GetAwaiter().GetResult();
     }
 
-    /// <summary>Polls until no command is outstanding (same fatal/timeout rules as <see cref="Wait(ValueTask, TimeSpan?)"/>).</summary>
+    /// <summary>Polls until no command is outstanding or waiting in the software queue (same fatal/timeout rules as <see cref="Wait(ValueTask, TimeSpan?)"/>).</summary>
     /// <exception cref="InvalidOperationException">Called from a thread that does not own the pair.</exception>
     public void Drain(TimeSpan? timeout = null) => Drain(CancellationToken.None, timeout);
 
@@ -161,7 +168,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         CheckOwnerThread();
         long start = Stopwatch.GetTimestamp();
         int spins = 0;
-        while (_wire.InFlight != 0)
+        while (_wire.InFlight != 0 || _waitingCount != 0)
             PollStep(ref spins, start, timeout, cancellationToken);
     }
 
@@ -217,7 +224,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     private IoRequest RentRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength)
     {
         Enter();
-        IoRequest r = _requests.Rent();
+        IoRequest r = _requests.TryRent() ?? RefuseFull(tryOnly: false)!;
         r.Command = command;
         r.Opcode = command.Opcode;
         r.NamespaceId = command.NamespaceId;
@@ -262,7 +269,8 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     {
         if (!controllerStopped)
             HoldLeasesOfInFlight();
-        return _wire.FailInFlight(status.Value);
+        int failed = _wire.FailInFlight(status.Value);
+        return failed + FailWaiting(status);
     }
 
     private void HoldLeasesOfInFlight()
@@ -272,10 +280,17 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             IoRequest r = _requests[i];
             if (!r.InFlight)
                 continue;
-            if (r.Data is { } data && r.DataLeased)
-                (_heldLeases ??= []).Add(data);
-            if (r.Metadata is { } metadata)
-                (_heldLeases ??= []).Add(metadata);
+            // A part of a split command leases nothing itself: its parent holds the leases.
+            IoRequest owner = r.Parent ?? r;
+            if (owner.BuffersLeased)
+            {
+                if (owner.Data is { } data)
+                    (_heldLeases ??= []).Add(data);
+                if (owner.Metadata is { } metadata)
+                    (_heldLeases ??= []).Add(metadata);
+                owner.Data = null;
+                owner.Metadata = null;
+            }
             r.Data = null;
             r.Metadata = null;
         }
@@ -321,7 +336,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             }
         }
         _createdOnController = false;
-        if (_wire.InFlight != 0)
+        if (_wire.InFlight != 0 || _waitingCount != 0)
             FailInFlight(NvmeStatus.AbortedSqDeletion, stopped);
         if (stopped)
             ReleaseHeldLeases();
@@ -361,19 +376,25 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         DmaBufferChecks.Lease(buffer, _memory, paramName);
         r.Data = buffer;
         r.DataOffset = 0;
-        r.DataLeased = true;
+        r.BuffersLeased = true;
     }
 
     /// <summary>Ends the leases of a request that never reached the wire and gives it back.</summary>
     private void ReturnUnsubmitted(IoRequest r)
     {
         r.ReleaseBuffers();
-        _requests.Return(r);
+        ReturnRequest(r);
     }
 
-    /// <summary>Gives a completed request back to the pool (called by the request itself).</summary>
+    /// <summary>Gives a completed request back to its pool (called by the request itself).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void ReturnRequest(IoRequest r) => _requests.Return(r);
+    internal void ReturnRequest(IoRequest r)
+    {
+        if (r.Split is null)
+            _requests.Return(r);
+        else
+            _commands!.Return(r);
+    }
 
     /// <summary>The transport, for a request asking what it knows about a failed command.</summary>
     internal NvmeTransport Transport => _transport;

@@ -28,15 +28,25 @@ internal sealed class IoRequest : NvmeRequest, IValueTaskSource
     public string? Detail;   // what the transport says about a failure (null on success)
 
     /// <summary>
-    /// True when <see cref="NvmeRequest.Data"/> is the caller's buffer, leased until completion;
-    /// false for the queue pair's own DSM range slot. <see cref="NvmeRequest.Metadata"/> is
-    /// always the caller's, leased.
+    /// True when <see cref="NvmeRequest.Data"/> and <see cref="NvmeRequest.Metadata"/> are the
+    /// caller's buffers, leased by this request until completion; false for the queue pair's own
+    /// DSM range slot and for the parts of a split command (their parent holds the leases).
     /// </summary>
-    public bool DataLeased;
+    public bool BuffersLeased;
 
-    public IoRequest(ushort id, IoQueuePair queue) : base(id)
+    /// <summary>For one part of a split or software-queued command: the command it belongs to (completion goes there).</summary>
+    public IoRequest? Parent;
+
+    /// <summary>
+    /// Non-null for the requests of the queue pair's second pool: a command split into parts or
+    /// waiting in the software queue (IoQueuePair.BackPressure.cs). It never goes on the wire itself.
+    /// </summary>
+    public readonly SplitCommand? Split;
+
+    public IoRequest(ushort id, IoQueuePair queue, SplitCommand? split = null) : base(id)
     {
         _queue = queue;
+        Split = split;
         _core.RunContinuationsAsynchronously = false;   // continuations run on the polling thread, like callbacks
     }
 
@@ -64,13 +74,14 @@ internal sealed class IoRequest : NvmeRequest, IValueTaskSource
         if (Data is { } data)
         {
             Data = null;
-            if (DataLeased)
+            if (BuffersLeased)
                 data.ReleaseLease();
         }
         if (Metadata is { } metadata)
         {
             Metadata = null;
-            metadata.ReleaseLease();
+            if (BuffersLeased)
+                metadata.ReleaseLease();
         }
     }
 
@@ -79,8 +90,22 @@ internal sealed class IoRequest : NvmeRequest, IValueTaskSource
         ReleaseBuffers();
         var status = new NvmeStatus(completion.Status);
         Dword0 = completion.Result;
-        // Asked now, while the command id is still this command's (off the success path).
-        Detail = status.IsSuccess ? null : _queue.Transport.DescribeFailure(completion.SqId, completion.CommandId);
+        // Asked now, while the command id is still this command's (off the success path). A
+        // split or queued command's detail was written by the queue pair when it completed it.
+        if (Split is null)
+            Detail = status.IsSuccess ? null : _queue.Transport.DescribeFailure(completion.SqId, completion.CommandId);
+        if (Parent is { } parent)
+        {
+            // One part of a split or queued command: free the slot first (the parent may issue
+            // its next part into it), then count the part on the parent.
+            ulong partLba = StartLba;
+            int partBlocks = BlockCount;
+            string? partDetail = Detail;
+            Parent = null;
+            _queue.ReturnRequest(this);
+            _queue.OnPartCompleted(parent, status, partLba, partBlocks, partDetail);
+            return;
+        }
         if (Awaited)
         {
             _core.SetResult(status);

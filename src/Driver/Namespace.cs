@@ -35,6 +35,13 @@ public sealed class Namespace
     /// </summary>
     public bool IsWriteProtected { get; private set; }
 
+    /// <summary>
+    /// Namespace Optimal I/O Boundary (Identify Namespace NOIOB) in blocks, 0 when not reported:
+    /// Read and Write commands that do not cross a multiple of it perform best. A queue pair
+    /// created with <see cref="IoQueuePairOptions.SplitLargeTransfers"/> splits transfers there.
+    /// </summary>
+    public int OptimalIoBoundary { get; private set; }
+
     /// <summary>Supported LBA formats (NLBAF + 1 of them).</summary>
     public IReadOnlyList<NamespaceLbaFormat> LbaFormats => _formats;
 
@@ -122,6 +129,7 @@ public sealed class Namespace
         _formats = formats;
         FormatIndex = index;
         BlockCount = identify.Nsze;
+        OptimalIoBoundary = identify.Noiob;
         IsWriteProtected = (identify.Nsattr & IdentifyNamespace.NsattrWriteProtected) != 0;
         MetadataLayout = identify.ExtendedMetadata ? MetadataLayout.Interleaved : MetadataLayout.Separate;
         PiType = (PiType)identify.PiType;

@@ -7,9 +7,10 @@ namespace PolledNvme.Driver;
 /// <summary>
 /// Try forms of the callback commands, for back-pressure without exceptions: each checks its
 /// arguments exactly as the plain form does (misuse still throws), then returns false instead
-/// of throwing <see cref="QueueFullException"/> when every slot of the queue pair is in use.
-/// Nothing is submitted or leased when it returns false; poll (<see cref="ProcessCompletions"/>)
-/// and try again. One queue pair belongs to one thread, so <see cref="AvailableSlots"/> read
+/// of throwing <see cref="QueueFullException"/> when every slot of the queue pair is in use (and,
+/// with a software queue, that is full too; a split command needs a slot for every part unless
+/// it may wait). Nothing is submitted or leased when it returns false; poll
+/// (<see cref="ProcessCompletions"/>) and try again. One queue pair belongs to one thread, so <see cref="AvailableSlots"/> read
 /// before an awaitable submit is as good a test for those forms.
 /// </summary>
 public sealed partial class IoQueuePair

@@ -11,8 +11,9 @@ namespace PolledNvme.Driver;
 /// (pooled <see cref="ValueTask"/>) and a callback form. Before anything is submitted: the
 /// caller is the owner thread, the namespace is this controller's, every buffer is alive,
 /// from this controller's memory and sized for the namespace's format (then leased until the
-/// command completes); a transfer beyond MDTS is rejected (the caller splits it: one request
-/// never becomes several hidden commands). Misuse throws <see cref="ObjectDisposedException"/>
+/// command completes); a transfer beyond MDTS is rejected unless the queue pair was created with
+/// <see cref="IoQueuePairOptions.SplitLargeTransfers"/>, and a full queue pair refuses a command
+/// unless it has a <see cref="IoQueuePairOptions.SoftwareQueueDepth"/> (IoQueuePair.BackPressure.cs). Misuse throws <see cref="ObjectDisposedException"/>
 /// (a disposed buffer; ObjectName is the argument), <see cref="ArgumentException"/> (ParamName
 /// is the argument) or <see cref="InvalidOperationException"/> (wrong thread).
 /// </summary>
@@ -123,7 +124,7 @@ public sealed partial class IoQueuePair
         r.Data = _rangeMemory;
         r.DataOffset = offset;
         r.DataLength = DatasetRange.Size;
-        r.DataLeased = false;
+        r.BuffersLeased = false;
         return r;
     }
 
@@ -137,26 +138,46 @@ public sealed partial class IoQueuePair
         long dataBytes = ns.DataBytes(blocks, pi.Pract);
         long metadataBytes = ns.MetadataBytes(blocks, pi.Pract);
         CheckBuffers(ns, opcode, blocks, in pi, data, metadata, dataBytes, metadataBytes);
+        if (_commands is not null)
+            return SubmitWithBackPressure(opcode, ns, slba, blocks, data, metadata, in pi, 0, tryOnly);
         if (dataBytes > _maxTransferBytes)
             ThrowBeyondMdts(ns, blocks, dataBytes);
 
         IoRequest? r = Rent(opcode, ns.Id, slba, blocks, tryOnly);
         if (r is null)
         {
-            DmaBufferChecks.RequireUsable(data, _memory, nameof(data));
-            if (metadata is not null)
-                DmaBufferChecks.RequireUsable(metadata, _memory, nameof(metadata));
+            RequireUsable(data, metadata);
             return null;
         }
+        return LeaseTransfer(r, ns, slba, data, metadata, in pi);
+    }
+
+    /// <summary>The buffer checks of a lease without the lease: a refused Try form still throws for misuse.</summary>
+    private void RequireUsable(DmaBuffer? data, DmaBuffer? metadata)
+    {
+        if (data is not null)
+            DmaBufferChecks.RequireUsable(data, _memory, nameof(data));
+        if (metadata is not null)
+            DmaBufferChecks.RequireUsable(metadata, _memory, nameof(metadata));
+    }
+
+    /// <summary>
+    /// Leases the buffers of a Read/Write/Compare that the caller checked to <paramref name="r"/>
+    /// (the command itself, or a split command's parent) and fills its PI fields; gives the
+    /// request back and rethrows when a buffer or a tag is refused.
+    /// </summary>
+    private IoRequest LeaseTransfer(IoRequest r, Namespace ns, ulong slba, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi)
+    {
         try
         {
             LeaseData(r, data, nameof(data));
-            r.DataLength = (int)dataBytes;
+            r.DataLength = (int)ns.DataBytes(r.BlockCount, pi.Pract);
             if (metadata is not null)
             {
                 DmaBufferChecks.Lease(metadata, _memory, nameof(metadata));
                 r.Metadata = metadata;
-                r.MetadataLength = (int)metadataBytes;
+                r.MetadataOffset = 0;
+                r.MetadataLength = (int)ns.MetadataBytes(r.BlockCount, pi.Pract);
             }
             ProtectionCommandFields.Apply(ns, in pi, slba, ref r.Command);
         }
@@ -174,6 +195,8 @@ public sealed partial class IoQueuePair
         CheckBlocks(blocks);
         if (_protectionUnsupported is not null && (pi.Pract || pi.Checks != 0))
             ThrowProtectionUnsupported(ns, opcode, in pi, metadata: false);
+        if (_commands is not null)
+            return SubmitWithBackPressure(opcode, ns, slba, blocks, null, null, in pi, extraCdw12, tryOnly);
         IoRequest? r = Rent(opcode, ns.Id, slba, blocks, tryOnly);
         if (r is null)
             return null;
@@ -198,9 +221,17 @@ public sealed partial class IoQueuePair
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private IoRequest? Rent(NvmOpcode opcode, uint nsid, ulong slba, int blocks, bool tryOnly = false)
     {
-        IoRequest? r = tryOnly ? _requests.TryRent() : _requests.Rent();
+        IoRequest? r = _requests.TryRent();
         if (r is null)
-            return null;
+            return RefuseFull(tryOnly);
+        Prepare(r, opcode, nsid, slba, blocks);
+        return r;
+    }
+
+    /// <summary>Fills CDW0/1/10/11/12 and the request's own fields for a command (NLB is 0's based).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prepare(IoRequest r, NvmOpcode opcode, uint nsid, ulong slba, int blocks)
+    {
         r.Command = default;
         r.Command.Opcode = (byte)opcode;
         r.Command.NamespaceId = nsid;
@@ -214,7 +245,6 @@ public sealed partial class IoQueuePair
         r.NamespaceId = nsid;
         r.StartLba = slba;
         r.BlockCount = blocks;
-        return r;
     }
 
     // The transport's Submit throws only on a broken descriptor (before anything reached the
@@ -223,6 +253,11 @@ public sealed partial class IoQueuePair
     internal ValueTask Submit(IoRequest r)
     {
         ValueTask task = r.ArmAwaitable();
+        if (r.Split is not null)
+        {
+            Start(r);
+            return task;
+        }
         LastCommandId = r.CommandId;
         _wire.Submit(r, !_batchDoorbells);
         return task;
@@ -237,14 +272,20 @@ public sealed partial class IoQueuePair
             throw new ArgumentNullException(nameof(callback));
         }
         r.SetCallback(callback, state);
+        if (r.Split is not null)
+        {
+            Start(r);
+            return;
+        }
         LastCommandId = r.CommandId;
         _wire.Submit(r, !_batchDoorbells);
     }
 
+    /// <summary>1..65536 blocks (NLB), or any positive count when the queue pair splits large transfers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CheckBlocks(int blocks)
+    private void CheckBlocks(int blocks)
     {
-        if ((uint)(blocks - 1) >= 65536)
+        if ((uint)(blocks - 1) >= 65536 && (blocks <= 0 || !_splitLargeTransfers))
             ThrowBlocks(blocks);
     }
 
@@ -271,12 +312,13 @@ public sealed partial class IoQueuePair
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBlocks(int blocks) => throw new ArgumentOutOfRangeException(
-        nameof(blocks), $"A command covers 1..65536 blocks (NLB is 16 bits, 0's based); got {blocks}.");
+        nameof(blocks), $"A command covers 1..65536 blocks (NLB is 16 bits, 0's based); got {blocks}. Split the I/O, or create the queue pair with IoQueuePairOptions.SplitLargeTransfers.");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowBeyondMdts(Namespace ns, int blocks, long bytes) => throw new ArgumentException(
         $"{blocks} blocks of namespace {ns.Id} transfer {bytes} bytes, more than the controller's maximum data transfer size "
-        + $"of {_maxTransferBytes} bytes (MDTS); split the I/O into commands of at most {_maxTransferBytes / Math.Max(1, ns.DataBytes(1, false))} blocks.", nameof(blocks));
+        + $"of {_maxTransferBytes} bytes (MDTS); split the I/O into commands of at most {_maxTransferBytes / Math.Max(1, ns.DataBytes(1, false))} blocks, "
+        + "or create the queue pair with IoQueuePairOptions.SplitLargeTransfers.", nameof(blocks));
 
 }
 

@@ -160,11 +160,24 @@ public sealed partial class NvmeController : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (entries < 2 || entries > MaxQueueEntries)
             throw new ArgumentOutOfRangeException(nameof(entries), $"I/O queue size must be 2..{MaxQueueEntries} (CAP.MQES + 1); got {entries}.");
+        return CreateIoQueuePair(new IoQueuePairOptions { Entries = entries });
+    }
+
+    /// <summary>
+    /// Creates an I/O queue pair as <paramref name="options"/> say: entries, and the opt-in
+    /// software queue and splitting of large transfers (docs/LIBRARY.md, "Back-pressure and
+    /// large transfers"). For use by one thread.
+    /// </summary>
+    public IoQueuePair CreateIoQueuePair(IoQueuePairOptions options)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(MaxQueueEntries);
         ushort id = ReserveQueueId();
         IoQueuePair pair;
         try
         {
-            pair = new IoQueuePair(this, id, entries);
+            pair = new IoQueuePair(this, id, options);
         }
         catch
         {

@@ -20,6 +20,16 @@ public static class ProtectionCommandFields
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Apply(Namespace ns, in IoProtectionOptions pi, ulong slba, ref SubmissionEntry command)
+        => Apply(ns, in pi, slba, 0, ref command);
+
+    /// <summary>
+    /// <see cref="Apply(Namespace, in IoProtectionOptions, ulong, ref SubmissionEntry)"/> for the
+    /// part of a split command that starts <paramref name="blockOffset"/> blocks into the command
+    /// at <paramref name="slba"/>: the same tags, with the initial reference tag continued by
+    /// <paramref name="blockOffset"/> blocks (types 1 and 2, wrapping at the reference tag width;
+    /// type 3 keeps it), so each part carries what the whole command would have for its blocks.
+    /// </summary>
+    internal static void Apply(Namespace ns, in IoProtectionOptions pi, ulong slba, int blockOffset, ref SubmissionEntry command)
     {
         PiChecks checks = pi.Checks;
         uint cdw12 = (uint)PiCommandFields.PrinfoFromChecks(checks, pi.Pract) << CommandFields.PrinfoShift;
@@ -30,6 +40,8 @@ public static class ProtectionCommandFields
             return;
         ProtectionFormat format = ns.ProtectionFormat ?? ThrowNoFormat(ns);
         ulong referenceTag = InitialReferenceTag(ns, in pi, slba);
+        if (blockOffset != 0)
+            referenceTag = format.ReferenceTagOfBlock(referenceTag, blockOffset);
         PiCommandFields.PackTags(format, pi.StorageTag, referenceTag, out command.Cdw2, out command.Cdw3, out command.Cdw14);
         command.Cdw15 = pi.ApplicationTag | ((uint)pi.ApplicationTagMask << 16);
     }

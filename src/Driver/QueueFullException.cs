@@ -1,18 +1,34 @@
 namespace PolledNvme.Queues;
 
 /// <summary>
-/// Every request slot of a queue pair is in use. PolledNvme rejects rather than queueing in
-/// software (unlike SPDK's queued_req): back-pressure stays visible and memory stays bounded.
-/// Reap completions (ProcessCompletions) and submit again.
+/// Every request slot of a queue pair is in use (and its software queue, when it has one, is
+/// full too). By default PolledNvme refuses rather than queueing in software: back-pressure
+/// stays visible and memory stays bounded. Reap completions (ProcessCompletions) and submit
+/// again, use a Try form, or create the queue pair with a software queue
+/// (IoQueuePairOptions.SoftwareQueueDepth).
 /// </summary>
 public sealed class QueueFullException : InvalidOperationException
 {
     /// <summary>Creates the exception for queue <paramref name="queueId"/> with <paramref name="depth"/> commands outstanding.</summary>
     public QueueFullException(ushort queueId, int depth)
-        : base($"Queue pair {queueId} is full: all {depth} commands are outstanding. Call ProcessCompletions before submitting more (PolledNvme rejects instead of queueing in software).")
+        : base($"Queue pair {queueId} is full: all {depth} commands are outstanding. Call ProcessCompletions before submitting more, "
+            + "or create the queue pair with IoQueuePairOptions.SoftwareQueueDepth so that commands wait in a bounded software queue.")
     {
         QueueId = queueId;
         Depth = depth;
+    }
+
+    /// <summary>
+    /// Creates the exception for queue <paramref name="queueId"/> whose <paramref name="depth"/>
+    /// slots and software queue of <paramref name="softwareQueueDepth"/> commands are all in use.
+    /// </summary>
+    public QueueFullException(ushort queueId, int depth, int softwareQueueDepth)
+        : base($"Queue pair {queueId} is full: all {depth} commands are outstanding and its software queue holds {softwareQueueDepth} waiting commands. "
+            + "Call ProcessCompletions before submitting more, or create the queue pair with a larger IoQueuePairOptions.SoftwareQueueDepth.")
+    {
+        QueueId = queueId;
+        Depth = depth;
+        SoftwareQueueDepth = softwareQueueDepth;
     }
 
     /// <summary>The queue identifier.</summary>
@@ -20,4 +36,7 @@ public sealed class QueueFullException : InvalidOperationException
 
     /// <summary>Number of commands that can be outstanding on the queue pair.</summary>
     public int Depth { get; }
+
+    /// <summary>Commands the queue pair's software queue holds (0 when it has none).</summary>
+    public int SoftwareQueueDepth { get; }
 }

@@ -8,7 +8,7 @@ namespace PolledNvme.Emulation;
 internal static class EmulatedAddressParser
 {
     private const string AcceptedSchemes = "emu:PATH[,key=value...], mem:[key=value,...] or null:[key=value,...]";
-    private const string AcceptedKeys = "lbads, ms, mset, pi, pil, pif, sts, size, format, ro, direct, mode, cpu, mqes, dstrd, mdts, qpairs, dbbuf";
+    private const string AcceptedKeys = "lbads, ms, mset, pi, pil, pif, sts, size, noiob, format, ro, direct, mode, cpu, mqes, dstrd, mdts, qpairs, dbbuf";
 
     public static EmulatedControllerOptions Parse(string address)
     {
@@ -160,6 +160,7 @@ internal static class EmulatedAddressParser
             case "pif": ns.GuardFormat = Choice(key, value, "0 (16b guard), 1 (32b guard) or 2 (64b guard)", 0, 1, 2); break;
             case "sts": ns.StorageTagSize = Range(key, value, 0, 64); break;
             case "size": ns.CapacityBytes = Size(key, value); break;
+            case "noiob": ns.OptimalIoBoundary = Range(key, value, 0, ushort.MaxValue); break;
             case "direct": ns.DirectIo = Choice(key, value, "0 (page cache) or 1 (O_DIRECT where the filesystem supports it)", 0, 1) == 1; break;
             case "format": ns.FormatMedia = Choice(key, value, "0 (keep the file's format) or 1 (re-lay the file, erasing it)", 0, 1) == 1; break;
             case "ro": ns.ReadOnly = Choice(key, value, "0 (read-write, one writer) or 1 (read-only, shared with other readers)", 0, 1) == 1; break;

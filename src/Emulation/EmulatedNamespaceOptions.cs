@@ -69,6 +69,12 @@ public sealed class EmulatedNamespaceOptions
     /// </summary>
     public bool ReadOnly { get; set; }
 
+    /// <summary>
+    /// Namespace Optimal I/O Boundary in blocks reported in Identify Namespace (NOIOB, <c>noiob</c>);
+    /// 0 (default) reports none. A hint for hosts: commands are not refused for crossing it.
+    /// </summary>
+    public int OptimalIoBoundary { get; set; }
+
     /// <summary>Logical Block Storage Tag Mask reported in CNS 05h and applied to storage tag checks.</summary>
     public ulong StorageTagMask { get; set; } = ulong.MaxValue;
 
@@ -96,6 +102,8 @@ public sealed class EmulatedNamespaceOptions
             throw new ArgumentException($"size: capacity {CapacityBytes} must be a positive multiple of the block size {BlockSize}.", nameof(CapacityBytes));
         if (Backend == MediaBackendKind.File && string.IsNullOrEmpty(FilePath))
             throw new ArgumentException("path: a file backend needs a file path (emu:PATH).", nameof(FilePath));
+        if (OptimalIoBoundary is < 0 or > ushort.MaxValue)
+            throw new ArgumentException($"noiob: {OptimalIoBoundary} is not valid; accepted: 0 (none) to 65535 blocks (NOIOB is 16 bits).", nameof(OptimalIoBoundary));
         if (ReadOnly && FormatMedia)
             throw new ArgumentException("ro: a read-only namespace (ro=1) cannot re-lay its file (format=1); drop one of them.", nameof(ReadOnly));
     }

@@ -73,6 +73,7 @@ internal static class IdentifyPages
             Dpc = 0x07 | IdentifyNamespace.DpcFirst | IdentifyNamespace.DpcLast,
             Dps = (byte)(ns.PiType | (ns.PiFirst ? IdentifyNamespace.DpsFirst : 0)),
             Dlfeat = 0x01 | 0x08,                // deallocated blocks read zeros; Write Zeroes DEAC supported; guard FFFFh
+            Noiob = (ushort)ns.Options.OptimalIoBoundary,
             NvmcapLow = (ulong)ns.CapacityBytes,
             Nsattr = ns.ReadOnly ? IdentifyNamespace.NsattrWriteProtected : (byte)0,
         };                                       // EUI64 stays zero: the NGUID identifies the namespace

@@ -132,6 +132,13 @@ public sealed class ProtectionFormat
     /// <summary>Data plus metadata bytes per block (the extended LBA size).</summary>
     public int ExtendedBlockSize => BlockSize + MetadataSize;
 
+    /// <summary>
+    /// The reference tag of block <paramref name="blockIndex"/> of an I/O whose initial reference
+    /// tag is <paramref name="initialReferenceTag"/>: incremented and wrapped at the reference tag
+    /// width for types 1 and 2, unchanged for type 3 (PI.md §5).
+    /// </summary>
+    public ulong ReferenceTagOfBlock(ulong initialReferenceTag, int blockIndex) => PiTagPlan.ReferenceTag(this, initialReferenceTag, blockIndex);
+
     /// <summary>Bytes of the data buffer for <paramref name="blocks"/> blocks in <see cref="Layout"/>.</summary>
     public int DataBytes(int blocks)
         => BufferBytes(blocks, Layout == MetadataLayout.Interleaved ? ExtendedBlockSize : BlockSize);

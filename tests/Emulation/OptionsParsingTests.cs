@@ -63,6 +63,8 @@ public class OptionsParsingTests
     [TestCase("mem:dstrd=16", "dstrd")]
     [TestCase("mem:mdts=0", "mdts")]
     [TestCase("mem:qpairs=0", "qpairs")]
+    [TestCase("mem:noiob=65536", "noiob")]
+    [TestCase("mem:noiob=-1", "noiob")]
     [TestCase("mem:dbbuf=2", "dbbuf: '2' is not valid; accepted: 0 (no Doorbell Buffer Config) or 1")]
     [TestCase("mem:lbads=512,pif=1,ms=16,sts=16", "need 4096-byte blocks")]
     [TestCase("mem:pi=1,ms=0", "ms: PI type 1")]
@@ -73,6 +75,17 @@ public class OptionsParsingTests
     {
         var e = Assert.Throws<ArgumentException>(() => EmulatedControllerOptions.Parse(address));
         Assert.That(e!.Message, Does.Contain(message));
+    }
+
+    [TestCase("mem:", 0)]
+    [TestCase("mem:noiob=0", 0)]
+    [TestCase("mem:lbads=512,noiob=24", 24)]
+    public void NoiobReachesIdentifyNamespace(string address, int noiob)
+    {
+        EmulatedControllerOptions o = EmulatedControllerOptions.Parse(address);
+        Assert.That(o.Namespaces[0].OptimalIoBoundary, Is.EqualTo(noiob));
+        using var setup = PolledNvme.Tests.Driver.EmulatedSetup.Open(address);
+        Assert.That(setup.Ns.OptimalIoBoundary, Is.EqualTo(noiob), "Identify Namespace NOIOB as the driver reads it");
     }
 
     [TestCase("mem:", false)]

@@ -37,7 +37,7 @@ public class PcieQueuePair : TransportQueuePair
         if (request.Data is { } data)
             _prp.Build(request.CommandId, data, request.DataOffset, request.DataLength, ref request.Command);
         if (request.Metadata is { } metadata)
-            PrpBuilder.SetMetadataPointer(metadata, request.MetadataLength, ref request.Command);
+            PrpBuilder.SetMetadataPointer(metadata, request.MetadataOffset, request.MetadataLength, ref request.Command);
         request.Command.CommandId = request.CommandId;
         _sq.Enqueue(in request.Command);
         Track(request);

@@ -133,16 +133,17 @@ internal sealed unsafe class PrpBuilder : IDisposable
     }
 
     /// <summary>
-    /// Sets MPTR (CDW4-5) to the separate metadata buffer: with PRPs it is one physically
+    /// Sets MPTR (CDW4-5) to <paramref name="offset"/> in the separate metadata buffer: with PRPs it is one physically
     /// contiguous, dword-aligned buffer (NVMe Base 2.0 §4.1.2), which a <see cref="DmaBuffer"/> is.
     /// </summary>
-    public static void SetMetadataPointer(DmaBuffer metadata, int length, ref SubmissionEntry command)
+    public static void SetMetadataPointer(DmaBuffer metadata, int offset, int length, ref SubmissionEntry command)
     {
-        if ((uint)length > (uint)metadata.Length)
-            ThrowRange(0, length, metadata.Length);
-        if ((metadata.Iova & 3) != 0)
-            ThrowAlignment(metadata.Iova);
-        command.MetadataPointer = metadata.Iova;
+        if ((uint)offset > (uint)metadata.Length || (uint)length > (uint)(metadata.Length - offset))
+            ThrowRange(offset, length, metadata.Length);
+        ulong iova = metadata.IovaAt(offset);
+        if ((iova & 3) != 0)
+            ThrowAlignment(iova);
+        command.MetadataPointer = iova;
     }
 
     /// <summary>Returns the list pages to the allocator.</summary>

@@ -43,7 +43,10 @@ internal abstract class NvmeRequest
     /// <summary>The separate metadata buffer (PCIe: MPTR), or null.</summary>
     public DmaBuffer? Metadata;
 
-    /// <summary>Bytes of metadata in <see cref="Metadata"/>.</summary>
+    /// <summary>Offset of the first metadata byte in <see cref="Metadata"/> (a split command's later parts start inside it).</summary>
+    public int MetadataOffset;
+
+    /// <summary>Bytes of metadata in <see cref="Metadata"/> from <see cref="MetadataOffset"/>.</summary>
     public int MetadataLength;
 
     /// <summary>True while rented from the driver's pool.</summary>
