@@ -52,6 +52,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             _wire.Dispose();
             throw;
         }
+        RegisterMetrics(entries);
     }
 
     /// <summary>Queue identifier (1..n).</summary>
@@ -183,7 +184,10 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             ThrowCancelled(cancellationToken);
         TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
         if (Stopwatch.GetElapsedTime(start) > limit)
+        {
+            ReportTimeout(limit);
             throw new TimeoutException($"Queue pair {Id}: nothing completed within {limit.TotalSeconds:0.###} s ({_wire.InFlight} commands outstanding, CSTS = 0x{csts:X8}). The completion may have been lost: Abort the command or reset the controller.");
+        }
         if ((spins & 0xFFFF) == 0)
             Thread.Yield();
     }
@@ -217,12 +221,13 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     private IoRequest RentRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength)
     {
         Enter();
-        IoRequest r = _requests.Rent();
+        IoRequest r = RentRequest(tryOnly: false)!;
         r.Command = command;
         r.Opcode = command.Opcode;
         r.NamespaceId = command.NamespaceId;
         r.StartLba = command.Cdw10 | ((ulong)command.Cdw11 << 32);
         r.BlockCount = 0;
+        r.DataLength = 0;
         if (data is not null)
         {
             try
@@ -321,10 +326,10 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             }
         }
         _createdOnController = false;
-        if (_wire.InFlight != 0)
-            FailInFlight(NvmeStatus.AbortedSqDeletion, stopped);
+        int failed = _wire.InFlight != 0 ? FailInFlight(NvmeStatus.AbortedSqDeletion, stopped) : 0;
         if (stopped)
             ReleaseHeldLeases();
+        UnregisterMetrics(failed);
         _controller.Release(this);
         _rangeMemory.Dispose();
         _wire.Dispose();

@@ -198,7 +198,7 @@ public sealed partial class IoQueuePair
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private IoRequest? Rent(NvmOpcode opcode, uint nsid, ulong slba, int blocks, bool tryOnly = false)
     {
-        IoRequest? r = tryOnly ? _requests.TryRent() : _requests.Rent();
+        IoRequest? r = RentRequest(tryOnly);
         if (r is null)
             return null;
         r.Command = default;
@@ -224,6 +224,7 @@ public sealed partial class IoQueuePair
     {
         ValueTask task = r.ArmAwaitable();
         LastCommandId = r.CommandId;
+        StampSubmit(r);
         _wire.Submit(r, !_batchDoorbells);
         return task;
     }
@@ -238,6 +239,7 @@ public sealed partial class IoQueuePair
         }
         r.SetCallback(callback, state);
         LastCommandId = r.CommandId;
+        StampSubmit(r);
         _wire.Submit(r, !_batchDoorbells);
     }
 
