@@ -82,7 +82,10 @@ public sealed partial class NvmeController
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CompletionEntry cqe = _admin.Execute(AdminCommandBuilder.Abort(queueId, commandId));
-        return (cqe.Result & 1) == 0;
+        bool aborted = (cqe.Result & 1) == 0;
+        if (NvmeEventSource.Log.IsEnabled())
+            NvmeEventSource.Log.AbortSent(Address, queueId, commandId, aborted);
+        return aborted;
     }
 
     /// <summary>Get Features (§5.15): returns CQE DW0.</summary>

@@ -104,6 +104,8 @@ internal sealed class AdminQueue : IDisposable
                     if (clock.Elapsed > _timeout)
                     {
                         request.Abandoned = true;
+                        if (NvmeEventSource.Log.IsEnabled())
+                            NvmeEventSource.Log.CommandTimeout(_transport.Address, 0, request.CommandId, command.Opcode, NvmeException.OpcodeName(command.Opcode, true), _timeout.TotalMilliseconds);
                         throw new NvmeControllerException(
                             $"Admin command {NvmeException.OpcodeName(command.Opcode, true)} (command id {request.CommandId}) did not complete within {_timeout.TotalSeconds:0.#} s (CSTS = 0x{csts:X8}).",
                             csts, fatal: false);

@@ -182,6 +182,22 @@ public sealed partial class NvmeController
     public void Reset()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        long started = TraceResetStart();
+        try
+        {
+            TraceResetStop(started, ResetAndReconnect());
+        }
+        catch (Exception e)
+        {
+            TraceResetFailed(started, e);
+            throw;
+        }
+    }
+
+    /// <summary>The body of <see cref="Reset"/>; returns how many commands it failed.</summary>
+    private int ResetAndReconnect()
+    {
+        int failed = 0;
         IoQueuePair[] pairs;
         lock (_queueIdLock)
             pairs = _queuePairs.ToArray();
@@ -197,7 +213,7 @@ public sealed partial class NvmeController
             // of those commands then stay out of the pool (it might still reach them).
             foreach (IoQueuePair pair in pairs)
             {
-                pair.FailInFlight(NvmeStatus.AbortedSqDeletion, stopped);
+                failed += pair.FailInFlight(NvmeStatus.AbortedSqDeletion, stopped);
                 if (stopped)
                     pair.ReleaseHeldLeases();
                 pair.ForgetControllerQueues();
@@ -208,5 +224,6 @@ public sealed partial class NvmeController
         EnableAndIdentify();
         foreach (IoQueuePair pair in pairs)
             pair.CreateOnController();
+        return failed;
     }
 }

@@ -56,6 +56,7 @@ internal sealed class ControllerRegisterState
         _transport.SetProperty32(ControllerRegisters.Cc, cc);
         _transport.SetProperty32(ControllerRegisters.Cc, cc | ControllerConfiguration.Enable);
         WaitFor(ControllerStatus.Ready, ControllerStatus.Ready, "CSTS.RDY = 1 after setting CC.EN", failOnFatal: true);
+        _transport.ClearFatalTrace();
     }
 
     /// <summary>Normal shutdown (§3.6.1): CC.SHN = 01b, wait for CSTS.SHST = 10b.</summary>
@@ -76,9 +77,13 @@ internal sealed class ControllerRegisterState
             throw FatalException(csts, during);
     }
 
-    public NvmeControllerException FatalException(uint csts, string during) => new(
-        $"Controller {_transport.Address} reports Controller Fatal Status (CSTS.CFS = 1, CSTS = 0x{csts:X8}) {during}{Reason()}. Reset the controller (NvmeController.Reset).",
-        csts, fatal: true);
+    public NvmeControllerException FatalException(uint csts, string during)
+    {
+        _transport.TraceFatal("CSTS.CFS", csts, _transport.FatalReason ?? $"Controller Fatal Status (CSTS.CFS = 1) {during}");
+        return new(
+            $"Controller {_transport.Address} reports Controller Fatal Status (CSTS.CFS = 1, CSTS = 0x{csts:X8}) {during}{Reason()}. Reset the controller (NvmeController.Reset).",
+            csts, fatal: true);
+    }
 
     /// <summary>What the transport knows about a failure, as a clause for a message ("" when nothing).</summary>
     private string Reason() => _transport.FatalReason is { } reason ? $": {reason}" : "";

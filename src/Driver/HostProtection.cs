@@ -56,7 +56,10 @@ public static class HostProtection
     {
         ProtectionContext context = CreateContext(ns, in pi, slba);
         CheckBuffers(ns, "Host PI verification", data, metadata, hostData.Length, blocks);
-        return context.VerifyCopy(data.Span, metadata is null ? ReadOnlySpan<byte>.Empty : metadata.Span, hostData, blocks, out error);
+        if (context.VerifyCopy(data.Span, metadata is null ? ReadOnlySpan<byte>.Empty : metadata.Span, hostData, blocks, out error))
+            return true;
+        ns.Controller.Metrics.HostPiError(error.Kind);   // the pollednvme.pi.errors counter, source "host"
+        return false;
     }
 
     private static ProtectionFormat RequireFormat(Namespace ns)

@@ -24,7 +24,6 @@ public sealed partial class IoQueuePair
     private readonly IoRequest?[]? _waiting;                  // FIFO ring of waiting commands (the oldest may have parts out)
     private int _waitingHead;
     private int _waitingCount;
-    private long _queueFullEvents;
 
     /// <summary>Transfers beyond <see cref="MaxTransferBytes"/>, across NOIOB or over 65536 blocks are split (<see cref="IoQueuePairOptions.SplitLargeTransfers"/>).</summary>
     public bool SplitLargeTransfers => _splitLargeTransfers;
@@ -36,7 +35,7 @@ public sealed partial class IoQueuePair
     public int QueuedCommands => _waitingCount;
 
     /// <summary>Commands refused because every slot (and the software queue) was in use: <see cref="QueueFullException"/> thrown or a Try form returning false.</summary>
-    public long QueueFullEvents => _queueFullEvents;
+    public long QueueFullEvents => Metrics.QueueFullEvents;
 
     private (NvmeRequestPool<IoRequest>, IoRequest?[]) CreateBackPressure(ushort id)
     {
@@ -127,7 +126,7 @@ public sealed partial class IoQueuePair
     [MethodImpl(MethodImplOptions.NoInlining)]
     private IoRequest? RefuseFull(bool tryOnly)
     {
-        _queueFullEvents++;
+        Metrics.QueueFull();
         if (tryOnly)
             return null;
         throw _softwareQueueDepth == 0 ? new QueueFullException(Id, Depth) : new QueueFullException(Id, Depth, _softwareQueueDepth);
@@ -215,6 +214,7 @@ public sealed partial class IoQueuePair
             s.Parts++;
             s.Outstanding++;
             LastCommandId = part.CommandId;
+            StampSubmit(part);   // each part is one device command in the metrics (a slot's old stamp must not leak into it)
             _wire.Submit(part, publish: false);
             issued = true;
         }

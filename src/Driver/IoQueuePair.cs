@@ -56,6 +56,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             _wire.Dispose();
             throw;
         }
+        RegisterMetrics(entries);
     }
 
     /// <summary>Queue identifier (1..n).</summary>
@@ -190,7 +191,10 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             ThrowCancelled(cancellationToken);
         TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
         if (Stopwatch.GetElapsedTime(start) > limit)
+        {
+            ReportTimeout(limit);
             throw new TimeoutException($"Queue pair {Id}: nothing completed within {limit.TotalSeconds:0.###} s ({_wire.InFlight} commands outstanding, CSTS = 0x{csts:X8}). The completion may have been lost: Abort the command or reset the controller.");
+        }
         if ((spins & 0xFFFF) == 0)
             Thread.Yield();
     }
@@ -230,6 +234,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         r.NamespaceId = command.NamespaceId;
         r.StartLba = command.Cdw10 | ((ulong)command.Cdw11 << 32);
         r.BlockCount = 0;
+        r.DataLength = 0;
         if (data is not null)
         {
             try
@@ -336,10 +341,10 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             }
         }
         _createdOnController = false;
-        if (_wire.InFlight != 0 || _waitingCount != 0)
-            FailInFlight(NvmeStatus.AbortedSqDeletion, stopped);
+        int failed = _wire.InFlight != 0 || _waitingCount != 0 ? FailInFlight(NvmeStatus.AbortedSqDeletion, stopped) : 0;
         if (stopped)
             ReleaseHeldLeases();
+        UnregisterMetrics(failed);
         _controller.Release(this);
         _rangeMemory.Dispose();
         _wire.Dispose();

@@ -26,6 +26,7 @@ internal sealed class IoRequest : NvmeRequest, IValueTaskSource
     public bool Awaited;
     public uint Dword0;
     public string? Detail;   // what the transport says about a failure (null on success)
+    public long SubmitTimestamp;   // Stopwatch time of the submit while the latency histogram is listened to, else 0
 
     /// <summary>
     /// True when <see cref="NvmeRequest.Data"/> and <see cref="NvmeRequest.Metadata"/> are the
@@ -89,6 +90,7 @@ internal sealed class IoRequest : NvmeRequest, IValueTaskSource
     {
         ReleaseBuffers();
         var status = new NvmeStatus(completion.Status);
+        _queue.Metrics.Completed(Opcode, DataLength, status, SubmitTimestamp);
         Dword0 = completion.Result;
         // Asked now, while the command id is still this command's (off the success path). A
         // split or queued command's detail was written by the queue pair when it completed it.

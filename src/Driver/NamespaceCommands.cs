@@ -259,6 +259,7 @@ public sealed partial class IoQueuePair
             return task;
         }
         LastCommandId = r.CommandId;
+        StampSubmit(r);
         _wire.Submit(r, !_batchDoorbells);
         return task;
     }
@@ -278,6 +279,7 @@ public sealed partial class IoQueuePair
             return;
         }
         LastCommandId = r.CommandId;
+        StampSubmit(r);
         _wire.Submit(r, !_batchDoorbells);
     }
 

@@ -70,15 +70,18 @@ public sealed partial class NvmeController : IDisposable
                 transport.Dispose();
             throw;
         }
+        long started = controller.TraceInitializeStart();
         try
         {
             controller.Initialize();
         }
-        catch
+        catch (Exception e)
         {
+            controller.TraceInitializeFailed(started, e);
             controller.Dispose();
             throw;
         }
+        controller.TraceInitializeStop(started);
         return controller;
     }
 
@@ -267,6 +270,7 @@ public sealed partial class NvmeController : IDisposable
         finally
         {
             _disposed = true;
+            NvmeMetrics.Unregister(Metrics);
             _admin?.Dispose();
             _shadowDoorbells?.Dispose();
             Memory.Dispose();

@@ -252,6 +252,7 @@ public sealed partial class NvmeTcpTransport : NvmeTransport
         if (_associationFailure is not null)
             return;
         _associationFailure = failure;
+        TraceFatal("NVMe/TCP", ControllerStatus.Fatal, $"{failure.Error}: {failure.Message}");
         lock (_pairsLock)
         {
             foreach (TcpQueuePair pair in _ioPairs)

@@ -17,6 +17,7 @@ namespace PolledNvme.Driver.Transport;
 public abstract class NvmeTransport : IDmaMapper, IDisposable
 {
     private bool _disposed;
+    private int _fatalTraced;   // 1 once this controller's fatal state was traced, until its next enable
 
     private protected NvmeTransport()
     {
@@ -161,6 +162,22 @@ public abstract class NvmeTransport : IDmaMapper, IDisposable
     /// no longer answers, so the caller knows the queue's commands may still be in progress.
     /// </summary>
     internal abstract void DisconnectIoQueuePair(TransportQueuePair pair, AdminQueue admin);
+
+    /// <summary>
+    /// Traces the controller becoming unusable (the ControllerFatal event), once per enable
+    /// however many waits notice it; <paramref name="source"/> says how it was seen.
+    /// </summary>
+    internal void TraceFatal(string source, uint csts, string reason)
+    {
+        if (Interlocked.Exchange(ref _fatalTraced, 1) != 0)
+            return;
+        NvmeEventSource log = NvmeEventSource.Log;
+        if (log.IsEnabled())
+            log.ControllerFatal(Address, source, (int)csts, reason);
+    }
+
+    /// <summary>The controller was enabled again: a later fatal state is traced anew.</summary>
+    internal void ClearFatalTrace() => Volatile.Write(ref _fatalTraced, 0);
 
     /// <summary>Releases the transport (and what it owns: a VFIO device, an emulated controller, a connection).</summary>
     public void Dispose()
