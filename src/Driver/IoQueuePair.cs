@@ -220,10 +220,16 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
 
     /// <summary>
     /// Callback form of <see cref="SubmitRawAsync"/>: the callback's <see cref="IoResult"/> carries
-    /// the status and CQE DW0 (what a passthru tool reports).
+    /// the status and CQE DW0 (what a passthru tool reports). Returns the command identifier it
+    /// was submitted with (what <see cref="NvmeController.Abort"/> needs).
     /// </summary>
-    public void SubmitRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength, IoCompletionCallback callback, object? state)
-        => RentRaw(in command, data, dataLength).SubmitWithCallback(this, callback, state);
+    public ushort SubmitRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength, IoCompletionCallback callback, object? state)
+    {
+        IoRequest r = RentRaw(in command, data, dataLength);
+        ushort commandId = r.CommandId;
+        r.SubmitWithCallback(this, callback, state);
+        return commandId;
+    }
 
     private IoRequest RentRaw(in SubmissionEntry command, DmaBuffer? data, int dataLength)
     {
@@ -254,8 +260,12 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         return r;
     }
 
-    /// <summary>Command identifier of the most recent submission (what Abort needs).</summary>
-    public ushort LastCommandId { get; private set; }
+    /// <summary>
+    /// Command identifier of the most recent submission, for tests (one store per submit). Not
+    /// public: with callbacks and awaits it names whichever command went last; callers that
+    /// need an identifier get it from the submission (<see cref="SubmitRaw"/>).
+    /// </summary>
+    internal ushort LastCommandId { get; private set; }
 
     internal void CreateOnController()
     {

@@ -163,6 +163,12 @@ public sealed class Namespace
 /// <summary>The controller reported an Identify page that contradicts itself.</summary>
 public sealed class NvmeProtocolFormatException : Exception
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public NvmeProtocolFormatException() : base("The controller reported an Identify page that contradicts itself.") { }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public NvmeProtocolFormatException(string message, Exception? innerException) : base(message, innerException) { }
+
     /// <summary>Creates the exception.</summary>
     public NvmeProtocolFormatException(string message) : base(message) { }
 }

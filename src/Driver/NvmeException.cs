@@ -8,6 +8,15 @@ namespace PolledNvme.Driver;
 /// </summary>
 public class NvmeException : Exception
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public NvmeException() : base("An NVMe command completed with an error status.") { }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public NvmeException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public NvmeException(string message, Exception? innerException) : base(message, innerException) { }
+
     /// <summary>The completion status.</summary>
     public NvmeStatus Status { get; }
 
@@ -68,6 +77,15 @@ public class NvmeException : Exception
 /// </summary>
 public sealed class NvmeControllerException : Exception
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public NvmeControllerException() : base("The NVMe controller is unusable: reset it.") { }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public NvmeControllerException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public NvmeControllerException(string message, Exception? innerException) : base(message, innerException) { }
+
     /// <summary>CSTS when the failure was detected.</summary>
     public uint ControllerStatus { get; }
 

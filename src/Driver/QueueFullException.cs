@@ -9,6 +9,15 @@ namespace PolledNvme.Queues;
 /// </summary>
 public sealed class QueueFullException : InvalidOperationException
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public QueueFullException() : base("Every request slot of the queue pair is in use: call ProcessCompletions before submitting more.") { }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public QueueFullException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public QueueFullException(string message, Exception? innerException) : base(message, innerException) { }
+
     /// <summary>Creates the exception for queue <paramref name="queueId"/> with <paramref name="depth"/> commands outstanding.</summary>
     public QueueFullException(ushort queueId, int depth)
         : base($"Queue pair {queueId} is full: all {depth} commands are outstanding. Call ProcessCompletions before submitting more, "

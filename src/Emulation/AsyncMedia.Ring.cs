@@ -141,14 +141,14 @@ internal sealed unsafe partial class AsyncMedia
         if (_fixedBuffers)
         {
             if (write)
-                sqe.PrepareWriteFixed(file, buffer, (uint)length, (ulong)offset, 0, userData, fixedFile: true);
+                sqe.PrepareWriteFixed(file, (nint)buffer, (uint)length, (ulong)offset, 0, userData, fixedFile: true);
             else
-                sqe.PrepareReadFixed(file, buffer, (uint)length, (ulong)offset, 0, userData, fixedFile: true);
+                sqe.PrepareReadFixed(file, (nint)buffer, (uint)length, (ulong)offset, 0, userData, fixedFile: true);
         }
         else if (write)
-            sqe.PrepareWrite(file, buffer, (uint)length, (ulong)offset, userData, fixedFile: true);
+            sqe.PrepareWrite(file, (nint)buffer, (uint)length, (ulong)offset, userData, fixedFile: true);
         else
-            sqe.PrepareRead(file, buffer, (uint)length, (ulong)offset, userData, fixedFile: true);
+            sqe.PrepareRead(file, (nint)buffer, (uint)length, (ulong)offset, userData, fixedFile: true);
         if (write && m.Block.Fua)
         {
             sqe.SetRwFlags(UringRwFlags.DataSync);   // Force Unit Access: durable when it completes

@@ -47,6 +47,15 @@ public readonly record struct PiError(int BlockIndex, PiErrorKind Kind, ulong Ex
 /// <summary>Thrown by callers that prefer exceptions to <c>Verify</c>'s <see cref="PiError"/> result.</summary>
 public sealed class ProtectionException : Exception
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public ProtectionException() : base("A protection information check failed.") { }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public ProtectionException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public ProtectionException(string message, Exception? innerException) : base(message, innerException) { }
+
     /// <summary>Creates the exception for <paramref name="error"/>; the message is <see cref="PiError.ToString"/>.</summary>
     public ProtectionException(PiError error)
         : base(error.ToString())

@@ -15,33 +15,35 @@ public sealed unsafe class AlignedBuffer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(length), "An aligned buffer must have at least one byte.");
         if (alignment == 0 || (alignment & (alignment - 1)) != 0)
             throw new ArgumentOutOfRangeException(nameof(alignment), alignment, "The alignment must be a power of two.");
-        Pointer = (byte*)NativeMemory.AlignedAlloc(length, alignment);
+        _memory = (byte*)NativeMemory.AlignedAlloc(length, alignment);
         Length = length;
-        NativeMemory.Clear(Pointer, length);
+        NativeMemory.Clear(_memory, length);
     }
 
-    /// <summary>First byte; null after dispose.</summary>
-    public byte* Pointer { get; private set; }
+    private byte* _memory;
+
+    /// <summary>Address of the first byte (for the kernel: SQEs, registration); 0 after dispose.</summary>
+    public nint Pointer => (nint)_memory;
 
     /// <summary>Size in bytes.</summary>
     public nuint Length { get; }
 
     /// <summary>The whole buffer as a span.</summary>
-    public Span<byte> Span => new(Pointer, checked((int)Length));
+    public Span<byte> Span => new(_memory, checked((int)Length));
 
     /// <summary>A slice as a span.</summary>
     public Span<byte> Slice(int offset, int length) => Span.Slice(offset, length);
 
     /// <summary>The buffer as an iovec, for registration.</summary>
-    public IoVec AsIoVec() => new() { Base = (nint)Pointer, Length = Length };
+    public IoVec AsIoVec() => new() { Base = Pointer, Length = Length };
 
     /// <summary>Frees the memory; the kernel must no longer be using it.</summary>
     public void Dispose()
     {
-        if (Pointer != null)
+        if (_memory != null)
         {
-            NativeMemory.AlignedFree(Pointer);
-            Pointer = null;
+            NativeMemory.AlignedFree(_memory);
+            _memory = null;
         }
     }
 }

@@ -190,6 +190,15 @@ public static unsafe partial class FileLock
 /// </summary>
 public sealed class FileLockedException : IOException
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public FileLockedException() : base("A file is locked by another user.") { Path = ""; }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public FileLockedException(string message) : base(message) { Path = ""; }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public FileLockedException(string message, Exception? innerException) : base(message, innerException) { Path = ""; }
+
     /// <summary>Creates the exception.</summary>
     public FileLockedException(string path, int? holderProcessId, string message) : base(message)
     {

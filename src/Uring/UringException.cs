@@ -6,6 +6,15 @@ namespace PolledNvme.Uring;
 /// </summary>
 public class UringException : IOException
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public UringException() : base("An io_uring operation failed.") { Operation = ""; }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public UringException(string message) : base(message) { Operation = ""; }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public UringException(string message, Exception? innerException) : base(message, innerException) { Operation = ""; }
+
     /// <summary>Creates the exception; <paramref name="message"/> should already name the operation and errno.</summary>
     public UringException(string operation, int errno, string message) : base(message)
     {
@@ -30,6 +39,15 @@ public class UringException : IOException
 /// </summary>
 public sealed class UringUnavailableException : UringException
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public UringUnavailableException() : base("io_uring cannot be used on this system.") { }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public UringUnavailableException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public UringUnavailableException(string message, Exception? innerException) : base(message, innerException) { }
+
     /// <summary>Creates the exception for a failed <c>io_uring_setup</c> or a disabled sysctl.</summary>
     public UringUnavailableException(int errno, string message) : base("io_uring_setup", errno, message) { }
 }

@@ -224,17 +224,17 @@ public sealed unsafe class UringFileEngine : IDisposable
         ulong offset = (ulong)(_regionStart + block * blockSize);
         _slotOffset[slot] = (long)offset;
         _slotIsWrite[slot] = isWrite;
-        byte* buffer = _buffers.Pointer + (nint)slot * blockSize;
+        byte* buffer = (byte*)_buffers.Pointer + (nint)slot * blockSize;
         ref UringSqe sqe = ref ring.GetSqe(); // cannot fail: in flight <= QueueDepth <= SQ entries < CQ entries
         if (fixedBuffers)
         {
-            if (isWrite) sqe.PrepareWriteFixed(fd, buffer, (uint)blockSize, offset, 0, (ulong)slot, fixedFile);
-            else sqe.PrepareReadFixed(fd, buffer, (uint)blockSize, offset, 0, (ulong)slot, fixedFile);
+            if (isWrite) sqe.PrepareWriteFixed(fd, (nint)buffer, (uint)blockSize, offset, 0, (ulong)slot, fixedFile);
+            else sqe.PrepareReadFixed(fd, (nint)buffer, (uint)blockSize, offset, 0, (ulong)slot, fixedFile);
         }
         else
         {
-            if (isWrite) sqe.PrepareWrite(fd, buffer, (uint)blockSize, offset, (ulong)slot, fixedFile);
-            else sqe.PrepareRead(fd, buffer, (uint)blockSize, offset, (ulong)slot, fixedFile);
+            if (isWrite) sqe.PrepareWrite(fd, (nint)buffer, (uint)blockSize, offset, (ulong)slot, fixedFile);
+            else sqe.PrepareRead(fd, (nint)buffer, (uint)blockSize, offset, (ulong)slot, fixedFile);
         }
     }
 

@@ -6,7 +6,7 @@ namespace PolledNvme.Uring;
 /// A negative <c>fd</c> here is never valid; with <c>fixedFile</c> it is an index
 /// into the ring's registered files.
 /// </summary>
-public static unsafe class UringSqeExtensions
+public static class UringSqeExtensions
 {
     /// <summary>NOP: completes at once with result 0 (a ring's round trip, nothing else).</summary>
     public static void PrepareNop(this ref UringSqe sqe, ulong userData)
@@ -17,30 +17,30 @@ public static unsafe class UringSqeExtensions
     }
 
     /// <summary>READ: <paramref name="length"/> bytes at <paramref name="offset"/> into <paramref name="buffer"/>.</summary>
-    public static void PrepareRead(this ref UringSqe sqe, int fd, void* buffer, uint length, ulong offset, ulong userData, bool fixedFile = false)
+    public static void PrepareRead(this ref UringSqe sqe, int fd, nint buffer, uint length, ulong offset, ulong userData, bool fixedFile = false)
         => sqe.PrepareRw(UringOpcode.Read, fd, (ulong)buffer, length, offset, userData, fixedFile);
 
     /// <summary>WRITE: <paramref name="length"/> bytes from <paramref name="buffer"/> at <paramref name="offset"/>.</summary>
-    public static void PrepareWrite(this ref UringSqe sqe, int fd, void* buffer, uint length, ulong offset, ulong userData, bool fixedFile = false)
+    public static void PrepareWrite(this ref UringSqe sqe, int fd, nint buffer, uint length, ulong offset, ulong userData, bool fixedFile = false)
         => sqe.PrepareRw(UringOpcode.Write, fd, (ulong)buffer, length, offset, userData, fixedFile);
 
     /// <summary>READV: scatter into <paramref name="count"/> iovecs (which must stay valid until the SQE is submitted).</summary>
-    public static void PrepareReadv(this ref UringSqe sqe, int fd, IoVec* iovecs, uint count, ulong offset, ulong userData, bool fixedFile = false)
+    public static void PrepareReadv(this ref UringSqe sqe, int fd, nint iovecs, uint count, ulong offset, ulong userData, bool fixedFile = false)
         => sqe.PrepareRw(UringOpcode.Readv, fd, (ulong)iovecs, count, offset, userData, fixedFile);
 
     /// <summary>WRITEV: gather from <paramref name="count"/> iovecs.</summary>
-    public static void PrepareWritev(this ref UringSqe sqe, int fd, IoVec* iovecs, uint count, ulong offset, ulong userData, bool fixedFile = false)
+    public static void PrepareWritev(this ref UringSqe sqe, int fd, nint iovecs, uint count, ulong offset, ulong userData, bool fixedFile = false)
         => sqe.PrepareRw(UringOpcode.Writev, fd, (ulong)iovecs, count, offset, userData, fixedFile);
 
     /// <summary>READ_FIXED: <paramref name="buffer"/> must lie inside registered buffer <paramref name="bufferIndex"/>.</summary>
-    public static void PrepareReadFixed(this ref UringSqe sqe, int fd, void* buffer, uint length, ulong offset, ushort bufferIndex, ulong userData, bool fixedFile = false)
+    public static void PrepareReadFixed(this ref UringSqe sqe, int fd, nint buffer, uint length, ulong offset, ushort bufferIndex, ulong userData, bool fixedFile = false)
     {
         sqe.PrepareRw(UringOpcode.ReadFixed, fd, (ulong)buffer, length, offset, userData, fixedFile);
         sqe.BufferIndex = bufferIndex;
     }
 
     /// <summary>WRITE_FIXED: <paramref name="buffer"/> must lie inside registered buffer <paramref name="bufferIndex"/>.</summary>
-    public static void PrepareWriteFixed(this ref UringSqe sqe, int fd, void* buffer, uint length, ulong offset, ushort bufferIndex, ulong userData, bool fixedFile = false)
+    public static void PrepareWriteFixed(this ref UringSqe sqe, int fd, nint buffer, uint length, ulong offset, ushort bufferIndex, ulong userData, bool fixedFile = false)
     {
         sqe.PrepareRw(UringOpcode.WriteFixed, fd, (ulong)buffer, length, offset, userData, fixedFile);
         sqe.BufferIndex = bufferIndex;

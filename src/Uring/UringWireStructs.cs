@@ -42,16 +42,16 @@ public struct UringSqe
     [FieldOffset(56)] public ulong Pad;
 }
 
-/// <summary>A 16-byte completion queue entry (<c>struct io_uring_cqe</c>).</summary>
+/// <summary>A 16-byte completion queue entry (<c>struct io_uring_cqe</c>). Only the kernel writes it: read-only here.</summary>
 [StructLayout(LayoutKind.Sequential, Size = 16)]
-public struct UringCqe
+public readonly struct UringCqe
 {
     /// <summary>The submission's user data.</summary>
-    public ulong UserData;
+    public readonly ulong UserData;
     /// <summary>Bytes transferred or 0 on success; a negated errno on failure.</summary>
-    public int Result;
+    public readonly int Result;
     /// <summary>IORING_CQE_F_* flags.</summary>
-    public uint Flags;
+    public readonly uint Flags;
 }
 
 /// <summary><c>struct io_sqring_offsets</c>: where the SQ ring's fields sit in its mapping.</summary>

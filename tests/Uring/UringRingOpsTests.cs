@@ -100,12 +100,12 @@ public unsafe class UringRingOpsTests
                 iov[i] = buffers[i].AsIoVec();
                 at += lengths[i];
             }
-            _ring.GetSqe().PrepareWritev(file.Fd, iov, 3, offset: 7, userData: 21);
+            _ring.GetSqe().PrepareWritev(file.Fd, (nint)iov, 3, offset: 7, userData: 21);
             Assert.That(UringTestIo.SubmitOne(_ring).Result, Is.EqualTo(expected.Length));
             Assert.That(File.ReadAllBytes(path).AsSpan(7).SequenceEqual(expected), Is.True);
 
             foreach (var b in buffers) b.Span.Clear();
-            _ring.GetSqe().PrepareReadv(file.Fd, iov, 3, offset: 7, userData: 22);
+            _ring.GetSqe().PrepareReadv(file.Fd, (nint)iov, 3, offset: 7, userData: 22);
             UringCqe cqe = UringTestIo.SubmitOne(_ring);
             Assert.That(cqe.Result, Is.EqualTo(expected.Length));
             Assert.That(cqe.UserData, Is.EqualTo(22UL));

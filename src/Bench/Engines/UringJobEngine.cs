@@ -61,14 +61,14 @@ internal sealed unsafe class UringJobEngine : IIoEngine
     public bool Submit(int slot, IoDirection direction, long lba, int blocks)
     {
         _slotLba[slot] = lba;
-        byte* buffer = _buffers.Pointer + (nint)slot * _ioBytes;
+        byte* buffer = (byte*)_buffers.Pointer + (nint)slot * _ioBytes;
         ulong offset = (ulong)lba * (ulong)_sector;
         uint length = (uint)(blocks * _sector);
         ref UringSqe sqe = ref _ring.GetSqe();
         if (direction == IoDirection.Write)
-            sqe.PrepareWriteFixed(_fd, buffer, length, offset, 0, (ulong)slot, _fixedFile);
+            sqe.PrepareWriteFixed(_fd, (nint)buffer, length, offset, 0, (ulong)slot, _fixedFile);
         else if (direction == IoDirection.Read)
-            sqe.PrepareReadFixed(_fd, buffer, length, offset, 0, (ulong)slot, _fixedFile);
+            sqe.PrepareReadFixed(_fd, (nint)buffer, length, offset, 0, (ulong)slot, _fixedFile);
         else
             sqe.PreparePunchHole(_fd, offset, length, (ulong)slot, _fixedFile);
         _slotExpected[slot] = direction == IoDirection.Trim ? 0 : (int)length;

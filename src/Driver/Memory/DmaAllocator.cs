@@ -13,7 +13,7 @@ namespace PolledNvme.Queues;
 /// allocate up front, not per I/O. The driver accepts a buffer only on the controller whose
 /// allocator made it (a reference compare on submit).
 /// </summary>
-public sealed class DmaAllocator : IDisposable
+public sealed partial class DmaAllocator : IDisposable
 {
     private const int MinClassShift = 6;                  // 64 B: one cache line
     private const int MaxClassShift = 21;                 // 2 MiB: one hugepage
@@ -161,6 +161,11 @@ public sealed class DmaAllocator : IDisposable
                 _free[buffer.SizeClass].Push(new FreeSlot(buffer.SlotAddress, buffer.Iova));
                 return;
             }
+            if (buffer.SizeClass == RegisteredClass)
+            {
+                ReturnRegistered(buffer);
+                return;
+            }
             // Dedicated region: give it back to the OS.
             for (int i = 0; i < _chunks.Count; i++)
             {
@@ -214,6 +219,7 @@ public sealed class DmaAllocator : IDisposable
                 pages.Dispose();
             }
             _chunks.Clear();
+            UnmapAllRegistered();
             _current = null;
             MappedBytes = 0;
         }

@@ -58,7 +58,7 @@ public sealed unsafe class DmaBuffer : IDisposable
     /// <summary>The allocator whose memory this is (null for <see cref="CreateUnowned"/>): the driver compares it with its controller's.</summary>
     internal DmaAllocator? Allocator => _allocator;
 
-    /// <summary>Size class of the slot (its capacity is 2^SizeClass); -1 for a dedicated large region.</summary>
+    /// <summary>Size class of the slot (its capacity is 2^SizeClass); -1 for a dedicated large region, -2 for registered application memory.</summary>
     internal int SizeClass { get; }
 
     /// <summary>Host address of the slot, for the allocator (valid after Dispose, unlike <see cref="Pointer"/>).</summary>

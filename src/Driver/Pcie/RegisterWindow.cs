@@ -41,5 +41,5 @@ public readonly unsafe struct RegisterWindow
     }
 
     /// <summary>Address of a 32-bit register, for doorbells that the hot path writes directly.</summary>
-    public uint* Pointer32(int offset) => (uint*)(_base + offset);
+    internal uint* Pointer32(int offset) => (uint*)(_base + offset);
 }

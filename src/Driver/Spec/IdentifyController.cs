@@ -32,15 +32,15 @@ public unsafe struct IdentifyController
     /// <summary>PCI Subsystem Vendor ID.</summary>
     [FieldOffset(2)] public ushort Ssvid;
     /// <summary>Serial Number, ASCII, space padded.</summary>
-    [FieldOffset(4)] public fixed byte Sn[20];
+    [FieldOffset(4)] internal fixed byte Sn[20];
     /// <summary>Model Number, ASCII, space padded.</summary>
-    [FieldOffset(24)] public fixed byte Mn[40];
+    [FieldOffset(24)] internal fixed byte Mn[40];
     /// <summary>Firmware Revision, ASCII, space padded.</summary>
-    [FieldOffset(64)] public fixed byte Fr[8];
+    [FieldOffset(64)] internal fixed byte Fr[8];
     /// <summary>Recommended Arbitration Burst.</summary>
     [FieldOffset(72)] public byte Rab;
     /// <summary>IEEE OUI Identifier (least significant byte first).</summary>
-    [FieldOffset(73)] public fixed byte Ieee[3];
+    [FieldOffset(73)] internal fixed byte Ieee[3];
     /// <summary>Controller Multi-Path I/O and Namespace Sharing Capabilities.</summary>
     [FieldOffset(76)] public byte Cmic;
     /// <summary>Maximum Data Transfer Size: 2^MDTS units of CAP.MPSMIN; 0 = no limit.</summary>
@@ -62,7 +62,7 @@ public unsafe struct IdentifyController
     /// <summary>Controller Type (1 = I/O controller).</summary>
     [FieldOffset(111)] public byte Cntrltype;
     /// <summary>FRU Globally Unique Identifier.</summary>
-    [FieldOffset(112)] public fixed byte Fguid[16];
+    [FieldOffset(112)] internal fixed byte Fguid[16];
     /// <summary>Command Retry Delay Time 1, units of 100 ms.</summary>
     [FieldOffset(128)] public ushort Crdt1;
     /// <summary>Command Retry Delay Time 2, units of 100 ms.</summary>
@@ -192,7 +192,7 @@ public unsafe struct IdentifyController
     /// <summary>Maximum I/O Controller Namespace Attachments.</summary>
     [FieldOffset(560)] public uint Maxcna;
     /// <summary>NVM Subsystem NVMe Qualified Name, UTF-8, NUL padded.</summary>
-    [FieldOffset(768)] public fixed byte Subnqn[256];
+    [FieldOffset(768)] internal fixed byte Subnqn[256];
     /// <summary>I/O Queue Command Capsule Supported Size, 16-byte units (fabrics).</summary>
     [FieldOffset(1792)] public uint Ioccsz;
     /// <summary>I/O Queue Response Capsule Supported Size, 16-byte units (fabrics).</summary>
@@ -206,9 +206,9 @@ public unsafe struct IdentifyController
     /// <summary>Optional Fabric Commands Support.</summary>
     [FieldOffset(1804)] public ushort Ofcs;
     /// <summary>Power State Descriptors 0..31 (see GetPowerState).</summary>
-    [FieldOffset(2048)] public fixed byte Psd[PowerStateDescriptor.Size * MaxPowerStates];
+    [FieldOffset(2048)] internal fixed byte Psd[PowerStateDescriptor.Size * MaxPowerStates];
     /// <summary>Vendor Specific.</summary>
-    [FieldOffset(3072)] public fixed byte Vs[1024];
+    [FieldOffset(3072)] internal fixed byte Vs[1024];
 
     /// <summary>Total NVM Capacity in bytes (TNVMCAP).</summary>
     public readonly UInt128 Tnvmcap => new(TnvmcapHigh, TnvmcapLow);

@@ -119,13 +119,13 @@ public unsafe struct IdentifyNamespace
     /// <summary>Endurance Group Identifier.</summary>
     [FieldOffset(102)] public ushort Endgid;
     /// <summary>Namespace Globally Unique Identifier.</summary>
-    [FieldOffset(104)] public fixed byte Nguid[16];
+    [FieldOffset(104)] internal fixed byte Nguid[16];
     /// <summary>IEEE Extended Unique Identifier, in page order.</summary>
-    [FieldOffset(120)] public fixed byte Eui64[8];
+    [FieldOffset(120)] internal fixed byte Eui64[8];
     /// <summary>LBA Format 0..63, raw dwords.</summary>
-    [FieldOffset(128)] public fixed uint Lbaf[MaxLbaFormats];
+    [FieldOffset(128)] internal fixed uint Lbaf[MaxLbaFormats];
     /// <summary>Vendor Specific.</summary>
-    [FieldOffset(384)] public fixed byte Vs[3712];
+    [FieldOffset(384)] internal fixed byte Vs[3712];
 
     /// <summary>NVM Capacity in bytes (NVMCAP).</summary>
     public readonly UInt128 Nvmcap => new(NvmcapHigh, NvmcapLow);
@@ -207,7 +207,7 @@ public unsafe struct NvmIdentifyNamespace
     /// <summary>Protection Information Format Attribute (1.1+): [3:0] storage tag masking level.</summary>
     [FieldOffset(9)] public byte Pifa;
     /// <summary>Extended LBA Format 0..63, raw dwords.</summary>
-    [FieldOffset(12)] public fixed uint Elbaf[IdentifyNamespace.MaxLbaFormats];
+    [FieldOffset(12)] internal fixed uint Elbaf[IdentifyNamespace.MaxLbaFormats];
 
     /// <summary>Extended LBA format <paramref name="index"/>.</summary>
     public readonly ExtendedLbaFormat GetExtendedLbaFormat(int index)

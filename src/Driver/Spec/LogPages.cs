@@ -103,7 +103,7 @@ public unsafe struct SmartHealthLog
     /// <summary>Critical Composite Temperature Time, minutes.</summary>
     [FieldOffset(196)] public uint CriticalCompositeTemperatureTime;
     /// <summary>Temperature Sensors 1..8 in kelvin (0 = not implemented).</summary>
-    [FieldOffset(200)] public fixed ushort TemperatureSensor[8];
+    [FieldOffset(200)] internal fixed ushort TemperatureSensor[8];
     /// <summary>Thermal Management Temperature 1 Transition Count.</summary>
     [FieldOffset(216)] public uint ThermalTemperature1TransitionCount;
     /// <summary>Thermal Management Temperature 2 Transition Count.</summary>

@@ -36,6 +36,15 @@ public enum NvmeTcpError
 /// </summary>
 public sealed class NvmeTcpException : IOException
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public NvmeTcpException() : base("An NVMe/TCP connection failed.") { }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public NvmeTcpException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public NvmeTcpException(string message, Exception? innerException) : base(message, innerException) { }
+
     /// <summary>Creates the exception.</summary>
     public NvmeTcpException(NvmeTcpError error, string message, int errno = 0, Exception? inner = null)
         : base(message, inner)

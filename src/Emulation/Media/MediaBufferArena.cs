@@ -39,7 +39,7 @@ internal sealed unsafe class MediaBufferArena : IDisposable
     public IoVec AsIoVec() => _memory.AsIoVec();
 
     /// <summary>The first byte of page <paramref name="page"/>.</summary>
-    public byte* PageAddress(int page) => _memory.Pointer + (nint)page * PageSize;
+    public byte* PageAddress(int page) => (byte*)_memory.Pointer + (nint)page * PageSize;
 
     /// <summary>Pages needed for <paramref name="bytes"/> bytes.</summary>
     public static int PagesFor(long bytes) => (int)((bytes + PageSize - 1) / PageSize);

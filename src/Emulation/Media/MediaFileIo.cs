@@ -171,22 +171,22 @@ internal sealed unsafe class MediaFileIo : IDisposable
         switch (opcode)
         {
             case UringOpcode.ReadFixed:
-                sqe.PrepareReadFixed(DirectIndex, buffer, (uint)length, (ulong)offset, 0, 0, fixedFile: true);
+                sqe.PrepareReadFixed(DirectIndex, (nint)buffer, (uint)length, (ulong)offset, 0, 0, fixedFile: true);
                 break;
             case UringOpcode.WriteFixed:
-                sqe.PrepareWriteFixed(DirectIndex, buffer, (uint)length, (ulong)offset, 0, 0, fixedFile: true);
+                sqe.PrepareWriteFixed(DirectIndex, (nint)buffer, (uint)length, (ulong)offset, 0, 0, fixedFile: true);
                 break;
             case UringOpcode.Read when _vectored:
-                sqe.PrepareReadv(BufferedIndex, &vector, 1, (ulong)offset, 0, fixedFile: true);
+                sqe.PrepareReadv(BufferedIndex, (nint)(&vector), 1, (ulong)offset, 0, fixedFile: true);
                 break;
             case UringOpcode.Write when _vectored:
-                sqe.PrepareWritev(BufferedIndex, &vector, 1, (ulong)offset, 0, fixedFile: true);
+                sqe.PrepareWritev(BufferedIndex, (nint)(&vector), 1, (ulong)offset, 0, fixedFile: true);
                 break;
             case UringOpcode.Read:
-                sqe.PrepareRead(BufferedIndex, buffer, (uint)length, (ulong)offset, 0, fixedFile: true);
+                sqe.PrepareRead(BufferedIndex, (nint)buffer, (uint)length, (ulong)offset, 0, fixedFile: true);
                 break;
             case UringOpcode.Write:
-                sqe.PrepareWrite(BufferedIndex, buffer, (uint)length, (ulong)offset, 0, fixedFile: true);
+                sqe.PrepareWrite(BufferedIndex, (nint)buffer, (uint)length, (ulong)offset, 0, fixedFile: true);
                 break;
             case UringOpcode.Fsync:
                 sqe.PrepareFsync(BufferedIndex, dataOnly: true, 0, fixedFile: true);
@@ -239,7 +239,7 @@ internal sealed unsafe class MediaFileIo : IDisposable
         int done = 0;
         while (done < length)
         {
-            int n = Execute(opcode, Bounce.Pointer + done, (ulong)(length - done), offset + done);
+            int n = Execute(opcode, (byte*)Bounce.Pointer + done, (ulong)(length - done), offset + done);
             if (n < 0)
                 throw Failed(OperationOf(opcode), -n, offset + done, length - done);
             if (n == 0)

@@ -120,6 +120,12 @@ internal readonly record struct MediaFormatRecord(
 /// <summary>A backing file was laid out for another LBA format than the one asked for, or has no usable format record.</summary>
 public class MediaFormatMismatchException : IOException
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public MediaFormatMismatchException() : base("A backing file was laid out for another LBA format.") { }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public MediaFormatMismatchException(string message, Exception? innerException) : base(message, innerException) { }
+
     /// <summary>Creates the exception with a message naming both formats and the fix.</summary>
     public MediaFormatMismatchException(string message) : base(message) { }
 }
@@ -130,6 +136,12 @@ public class MediaFormatMismatchException : IOException
 /// </summary>
 public sealed class MediaFormatRecordDamagedException : MediaFormatMismatchException
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public MediaFormatRecordDamagedException() : base("A format record is damaged and cannot be trusted.") { }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public MediaFormatRecordDamagedException(string message, Exception? innerException) : base(message, innerException) { }
+
     /// <summary>Creates the exception; the message names the record file and what to do.</summary>
     public MediaFormatRecordDamagedException(string message) : base(message) { }
 }

@@ -29,6 +29,15 @@ internal enum MediaOperation
 /// </summary>
 public sealed class MediaIoException : IOException
 {
+    /// <summary>Creates the exception with a general message.</summary>
+    public MediaIoException() : base("A media system call failed.") { Path = ""; }
+
+    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
+    public MediaIoException(string message) : base(message) { Path = ""; }
+
+    /// <summary>Creates the exception with <paramref name="message"/> and the exception that caused it.</summary>
+    public MediaIoException(string message, Exception? innerException) : base(message, innerException) { Path = ""; }
+
     internal MediaIoException(MediaOperation operation, int errno, string path, long offset, long length, string? what = null)
         : base(Describe(operation, errno, path, offset, length, what))
     {
