@@ -55,14 +55,10 @@ pack:
 	@ls artifacts/packages
 
 # Adds every public symbol the libraries declare but their PublicAPI.*.txt do not list to
-# PublicAPI.Unshipped.txt (RS0016's code fix). Removed symbols (RS0017) have no code fix: mark them
+# PublicAPI.Unshipped.txt (from the analyzer's RS0016 messages). Removed symbols (RS0017) have no code fix: mark them
 # by hand (CONTRIBUTING.md, "Public API baseline").
-API_PROJECTS = Protection Uring Driver Emulation
 public-api:
-	@for p in $(API_PROJECTS); do \
-		$(DOTNET) format analyzers src/$$p/PolledNvme.$$p.csproj --diagnostics RS0016 --severity warn -v:q || exit 1; \
-	done
-	@git status --short -- 'src/*/PublicAPI.*.txt'
+	scripts/public-api.sh
 
 # The real VFIO path against QEMU's NVMe controller in a TCG guest (scripts/qemu-test.sh; needs root for apt).
 qemu-test:

@@ -154,11 +154,14 @@ public sealed partial class NvmeController : IDisposable
         throw new ArgumentException($"Namespace {nsid} is not an active namespace of {Address} (active: {string.Join(", ", _namespaces.Select(n => n.Id))}).", nameof(nsid));
     }
 
+    /// <summary>Creates an I/O queue pair with 128 slots (depth 127), for use by one thread.</summary>
+    public IoQueuePair CreateIoQueuePair() => CreateIoQueuePair(new IoQueuePairOptions());
+
     /// <summary>
-    /// Creates an I/O queue pair with <paramref name="entries"/> slots (default 128; depth is
-    /// entries - 1), for use by one thread.
+    /// Creates an I/O queue pair with <paramref name="entries"/> slots (depth is entries - 1),
+    /// for use by one thread.
     /// </summary>
-    public IoQueuePair CreateIoQueuePair(int entries = 128)
+    public IoQueuePair CreateIoQueuePair(int entries)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (entries < 2 || entries > MaxQueueEntries)
