@@ -21,8 +21,12 @@ internal static unsafe partial class CrcBenchTable
     /// <summary>Passes with no method compiled before the warm-up counts as settled (one for promotion to instrumented tier 0, one for tier 1).</summary>
     private const int QuietPasses = 2;
 
-    /// <summary>Calls of every cell per warm-up pass: over the runtime's call-count threshold (30) for each promotion.</summary>
-    private const int WarmUpCalls = 64;
+    /// <summary>
+    /// Calls of every cell per warm-up pass: each path runs at three sizes, so 48 calls per
+    /// pass, over the runtime's call-count threshold (30) for each promotion, and the table
+    /// paths at 1 MiB stay affordable. Multi-block cells (one size) get twice as many.
+    /// </summary>
+    private const int WarmUpCalls = 16;
 
     /// <summary>
     /// Calls every cell <see cref="WarmUpCalls"/> times, then pauses, until
@@ -48,7 +52,7 @@ internal static unsafe partial class CrcBenchTable
                         run(buffer, size);
             }
             foreach (Row row in multi)
-                for (int i = 0; i < WarmUpCalls; i++)
+                for (int i = 0; i < 2 * WarmUpCalls; i++)
                     ((delegate*<byte*, ulong>)row.Run)(blocks);
             Thread.Sleep(settle ? WarmUpPause : TimeSpan.FromMilliseconds(250));
             passes++;
