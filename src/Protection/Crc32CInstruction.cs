@@ -18,7 +18,8 @@ internal static unsafe class Crc32CInstruction
 
     /// <summary>
     /// Below this many words per stream one stream is faster than paying for the combination:
-    /// a carry-less multiply per stream with PCLMULQDQ, a 32-step software multiply without.
+    /// a carry-less multiply per stream with PCLMULQDQ, a 16-multiply software product without
+    /// (<see cref="Crc32CShifts.SoftwareProduct"/>).
     /// </summary>
     private static int MinWordsPerStream => Pclmulqdq.IsSupported ? 4 : 24;
 

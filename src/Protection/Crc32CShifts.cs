@@ -118,13 +118,24 @@ internal static class Crc32CShifts
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Sum(Vector256<ulong> products) => (products.GetLower() ^ products.GetUpper()).ToScalar();
 
-    /// <summary>Carry-less 32×32 multiply for CPUs without PCLMULQDQ.</summary>
-    private static ulong SoftwareProduct(uint a, uint b)
+    /// <summary>
+    /// Carry-less 32×32 multiply for CPUs without PCLMULQDQ, on the integer multiplier: each
+    /// operand is split into four classes of bits four positions apart, so an integer product
+    /// of two classes adds at most eight partial products per bit position and its carries
+    /// stay inside the three-bit holes; the bits of one class of the result are the sum
+    /// (xor) of four such products, masked. 16 multiplies instead of a 32-step loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong SoftwareProduct(uint a, uint b)
     {
-        ulong r = 0;
-        for (int i = 0; i < 32; i++)
-            r ^= ((ulong)a << i) & (0UL - ((b >> i) & 1));
-        return r;
+        const ulong M0 = 0x1111111111111111, M1 = M0 << 1, M2 = M0 << 2, M3 = M0 << 3;
+        ulong a0 = a & M0, a1 = a & M1, a2 = a & M2, a3 = a & M3;
+        ulong b0 = b & M0, b1 = b & M1, b2 = b & M2, b3 = b & M3;
+        ulong c0 = (a0 * b0) ^ (a1 * b3) ^ (a2 * b2) ^ (a3 * b1);
+        ulong c1 = (a0 * b1) ^ (a1 * b0) ^ (a2 * b3) ^ (a3 * b2);
+        ulong c2 = (a0 * b2) ^ (a1 * b1) ^ (a2 * b0) ^ (a3 * b3);
+        ulong c3 = (a0 * b3) ^ (a1 * b2) ^ (a2 * b1) ^ (a3 * b0);
+        return (c0 & M0) | (c1 & M1) | (c2 & M2) | (c3 & M3);
     }
 
     private static ulong Poly => CrcPolynomialMath.Reflect(Crc32C.ReflectedPolynomial, 32);

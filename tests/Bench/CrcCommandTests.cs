@@ -184,6 +184,16 @@ public class CrcCommandTests
         Assert.That(output, Does.Contain($"CPU class: {CrcDispatch.CpuClass}"), "the detected class is printed");
         Assert.That(output, Does.Contain("Dispatch: ").And.Contain("CRC-32C: "), "and what the dispatch chose for it");
         Assert.That(output, Does.Contain("Default path at 4 KiB against the fastest forced path"));
+        Assert.That(lines.Count(l => l.StartsWith("Warm-up: ", StringComparison.Ordinal)), Is.EqualTo(1), "the warm-up says whether the JIT settled");
+        if (!output.Contains("ISA-L: skipped", StringComparison.Ordinal))
+        {
+            // One paired-ratio line per CRC, three sizes each: "1.05x [1.03-1.08]".
+            var paired = lines.SkipWhile(l => !l.StartsWith("Default / ISA-L in alternating", StringComparison.Ordinal)).Skip(2)
+                .TakeWhile(l => l.Length > 0).ToList();
+            Assert.That(paired, Has.Count.EqualTo(3), "paired ratios of every CRC against ISA-L");
+            foreach (string line in paired)
+                Assert.That(System.Text.RegularExpressions.Regex.Matches(line, @"\d+\.\d\dx \[\s*\d+\.\d\d-\s*\d+\.\d\d\]"), Has.Count.EqualTo(3), line);
+        }
         foreach (string algorithm in new[] { "T10-DIF", "CRC-32C", "CRC-64/NVME" })
             Assert.That(lines.Any(l => l.StartsWith($"  {algorithm} ", StringComparison.Ordinal) && l.Contains("fastest forced")), algorithm);
     }

@@ -31,6 +31,7 @@ internal static unsafe partial class CrcBenchTable
     // Forced path of the row being measured; a static keeps each row a single indirect call.
     private static CrcKernel s_kernel;
     private static IsaLClassVariants? s_isal;
+    private static string s_warmUp = "";
 
     public static void Print(TextWriter stdout, TimeSpan budget, int runs)
     {
@@ -44,18 +45,10 @@ internal static unsafe partial class CrcBenchTable
             List<Row> rows = Rows();
             List<Row> multi = MultiBlockRows();
             int cells = (rows.Count * s_sizes.Length + multi.Count) * runs;
-            double perCell = budget.TotalSeconds * 0.8 / cells;
+            // 70 % of the budget for the table, 20 % for the paired ratios, the rest for printing and slack.
+            double perCell = budget.TotalSeconds * 0.7 / cells;
 
-            // Warm-up: every path once at every size, a pause for background tier-1 JIT, again.
-            for (int pass = 0; pass < 2; pass++)
-            {
-                foreach (Row row in rows)
-                    foreach (int size in s_sizes)
-                        Measure(row, buffer, size, budget.TotalSeconds * 0.05 / (rows.Count * s_sizes.Length));
-                foreach (Row row in multi)
-                    MeasureBlocks(row, blocks, 0);
-                Thread.Sleep(250);
-            }
+            s_warmUp = WarmUp(rows, multi, buffer, blocks, budget);
 
             // Runs alternate over all cells, so a burst of load on a shared machine hits one run of a cell, not all.
             var results = new double[rows.Count, s_sizes.Length, runs];
@@ -73,6 +66,7 @@ internal static unsafe partial class CrcBenchTable
             PrintSingleBuffer(stdout, rows, (r, s) => Median(results, r, s, runs));
             PrintMultiBlock(stdout, multi, m => Median(multiResults, m, runs));
             PrintDefaultReport(stdout, rows, (r, s) => Median(results, r, s, runs));
+            PrintPairedRatios(stdout, rows, buffer, budget.TotalSeconds * 0.2);
         }
         finally
         {
@@ -91,6 +85,7 @@ internal static unsafe partial class CrcBenchTable
         IReadOnlyList<string> dispatch = CrcDispatch.Describe();
         for (int i = 0; i < dispatch.Count; i++)
             stdout.WriteLine($"{(i == 0 ? "Dispatch: " : "          ")}{dispatch[i]}");
+        stdout.WriteLine(s_warmUp);
         if (s_isal is not null)
             stdout.WriteLine($"ISA-L: {s_isal.Crc16Name}, {s_isal.Crc32Name}, {s_isal.Crc64Name ?? "no reflected CRC-64"} "
                 + $"(what ISA-L's own dispatch would run on a CPU of this class)");
