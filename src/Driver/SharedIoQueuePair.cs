@@ -92,8 +92,9 @@ public sealed class SharedIoQueuePair : IPollable
 
     /// <summary>
     /// Poller thread: submits the commands handed over (in order; when the pair has no free
-    /// request the rest wait for the next call), then reaps the pair's completions. Returns
-    /// commands submitted plus completions reaped.
+    /// request the rest wait for the next call; with <see cref="IoQueuePair.BatchDoorbells"/> on,
+    /// one doorbell write for all of them), then reaps the pair's completions. Returns commands
+    /// submitted plus completions reaped.
     /// </summary>
     public int ProcessCompletions(int max = int.MaxValue)
     {
@@ -107,7 +108,19 @@ public sealed class SharedIoQueuePair : IPollable
     /// <summary>Gives up the pair's ownership (when the poller stops).</summary>
     public void ReleaseThread() => _pair.ReleaseThread();
 
-    private int SubmitHandedOff()
+    /// <summary>
+    /// Poller thread: submits what was handed over; with <see cref="IoQueuePair.BatchDoorbells"/>
+    /// on, one doorbell publishes the whole handoff batch.
+    /// </summary>
+    internal int SubmitHandedOff()
+    {
+        int submitted = TakeHandedOff();
+        if (submitted != 0 && _pair.BatchDoorbells)
+            _pair.RingDoorbell();
+        return submitted;
+    }
+
+    private int TakeHandedOff()
     {
         int submitted = 0;
         while (true)

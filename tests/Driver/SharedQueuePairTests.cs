@@ -123,17 +123,34 @@ public class SharedQueuePairTests
         using IoQueuePair qp = setup.Controller.CreateIoQueuePair(8);
         using DmaBuffer data = setup.Controller.Memory.Allocate(4096);
         var shared = new SharedIoQueuePair(qp);
-        qp.BatchDoorbells = true;   // the poller's submissions wait for a doorbell the test never rings
         using var cts = new CancellationTokenSource();
         ValueTask read = shared.ReadAsync(setup.Ns, 0, 1, data, cancellationToken: cts.Token);
-        shared.ProcessCompletions();
-        Assert.That(qp.InFlight, Is.EqualTo(1), "submitted on the pair, not yet seen by the controller");
+        Assert.That(shared.SubmitHandedOff(), Is.EqualTo(1), "the poller's half, without polling: the inline device has not run it");
+        Assert.That(qp.InFlight, Is.EqualTo(1));
         cts.Cancel();
         while (!read.IsCompleted)
             shared.ProcessCompletions();
         Assert.ThrowsAsync<OperationCanceledException>(async () => await read);
         Assert.That(qp.AbortsSent, Is.EqualTo(1));
         Assert.That((qp.InFlight, data.Leases), Is.EqualTo((0, 0)));
+    }
+
+    [Test]
+    public void WithBatchedDoorbellsOneDoorbellPublishesAHandoffBatch()
+    {
+        using var setup = EmulatedSetup.Open("mem:lbads=4096,size=1M", o => o.Mode = EmulatedControllerMode.Inline);
+        using IoQueuePair qp = setup.Controller.CreateIoQueuePair(8);
+        using DmaBuffer data = setup.Controller.Memory.Allocate(4096);
+        var shared = new SharedIoQueuePair(qp);
+        qp.BatchDoorbells = true;
+        ValueTask[] reads = Enumerable.Range(0, 4).Select(i => shared.ReadAsync(setup.Ns, (ulong)i, 1, data)).ToArray();
+        long before = qp.MmioDoorbellWrites;
+        Assert.That(shared.SubmitHandedOff(), Is.EqualTo(4));
+        Assert.That(qp.MmioDoorbellWrites - before, Is.EqualTo(1), "one SQ tail doorbell for the batch");
+        while (reads.Any(r => !r.IsCompleted))
+            shared.ProcessCompletions();
+        foreach (ValueTask r in reads)
+            r.GetAwaiter().GetResult();
     }
 
     [Test]
