@@ -146,6 +146,7 @@ public sealed partial class IoQueuePair
         IoRequest?[] waiting = _waiting!;
         int tail = _waitingHead + _waitingCount;
         waiting[tail < waiting.Length ? tail : tail - waiting.Length] = command;
+        command.Split!.Queued = true;
         _waitingCount++;
     }
 
@@ -158,13 +159,21 @@ public sealed partial class IoQueuePair
     {
         IoRequest?[] waiting = _waiting!;
         bool issued = false;
-        while (_waitingCount != 0 && _requests.Available != 0)
+        while (_waitingCount != 0)
         {
             IoRequest command = waiting[_waitingHead]!;
-            issued |= IssueParts(command);
-            if (command.Split!.Issued < command.BlockCount)
-                break;
+            SplitCommand s = command.Split!;
+            if (!s.Stopped)
+            {
+                if (_requests.Available == 0)
+                    break;
+                issued |= IssueParts(command);
+                if (s.Issued < command.BlockCount)
+                    break;
+            }
             DequeueWaiting();
+            if (s.Stopped && s.Outstanding == 0)
+                Complete(command);   // cancelled while it waited: its last part (if any) is done
         }
         if (issued)
             _wire.Flush();
@@ -175,6 +184,7 @@ public sealed partial class IoQueuePair
         IoRequest?[] waiting = _waiting!;
         IoRequest command = waiting[_waitingHead]!;
         waiting[_waitingHead] = null;
+        command.Split!.Queued = false;
         _waitingHead = _waitingHead + 1 == waiting.Length ? 0 : _waitingHead + 1;
         _waitingCount--;
         return command;
@@ -189,7 +199,7 @@ public sealed partial class IoQueuePair
     {
         SplitCommand s = command.Split!;
         bool issued = false;
-        while (s.Issued < command.BlockCount && _requests.TryRent() is { } part)
+        while (!s.Stopped && s.Issued < command.BlockCount && _requests.TryRent() is { } part)
         {
             ulong lba = command.StartLba + (ulong)s.Issued;
             int blocks = SplitCommand.PartBlocks(lba, command.BlockCount - s.Issued, s.MaxPartBlocks, s.Boundary);
@@ -226,9 +236,11 @@ public sealed partial class IoQueuePair
     {
         SplitCommand s = command.Split!;
         s.Outstanding--;
-        if (!status.IsSuccess)
+        if (status.IsSuccess)
+            s.SucceededParts++;
+        else
             s.RecordFailure(status, lba, blocks, detail);
-        if (s.Outstanding == 0 && (s.Issued == command.BlockCount || s.Stopped))
+        if (s.Outstanding == 0 && !s.Queued && (s.Issued == command.BlockCount || s.Stopped))
             Complete(command);
     }
 
@@ -254,6 +266,8 @@ public sealed partial class IoQueuePair
             ? $"{(NvmOpcode)command.Opcode} of {command.BlockCount} blocks at LBA {command.StartLba} was split into commands of at most {s.MaxPartBlocks} blocks"
               + (s.Boundary > 0 ? $" not crossing a multiple of NOIOB ({s.Boundary} blocks)" : "") + $"; {s.Parts} went out, and the failed one with the lowest LBA covers LBAs {s.FailedLba}..{s.FailedLba + (ulong)s.FailedBlocks - 1}"
             : $"{(NvmOpcode)command.Opcode} of {command.BlockCount} blocks at LBA {command.StartLba} waited in the software queue";
+        if (s.Cancelled)
+            whole += $" (it was cancelled: parts still in the submission queue were aborted and the rest never submitted; {s.SucceededParts} part(s) had completed and did transfer their data)";
         command.Detail = s.FailedDetail is null ? whole : $"{whole}: {s.FailedDetail}";
         command.StartLba = s.FailedLba;
         command.BlockCount = s.FailedBlocks;

@@ -116,6 +116,8 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     public int ProcessCompletions(int max = int.MaxValue)
     {
         CheckOwnerThread();
+        if (Volatile.Read(ref _cancelPending) != 0)
+            ProcessCancellations();   // before the device is polled (stepped, inline), so the Abort can still find them in the SQ
         int reaped = _wire.ProcessCompletions(max);
         if (_waitingCount != 0)
             IssueWaiting();
@@ -180,13 +182,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             ThrowCancelled(cancellationToken);
         if (ProcessCompletions() != 0 || (++spins & 1023) != 0)
             return;
-        uint csts = _controller.ReadStatusWhilePolling();
-        if ((csts & ControllerStatus.Fatal) != 0)
-        {
-            NvmeControllerException fatal = _controller.FatalException(csts, $"with {_wire.InFlight} commands outstanding on queue {Id}");
-            FailInFlight(NvmeStatus.AbortedSqDeletion, controllerStopped: false);
-            throw fatal;
-        }
+        uint csts = ThrowIfControllerFatal();
         if (cancellationToken.IsCancellationRequested)
             ThrowCancelled(cancellationToken);
         TimeSpan limit = timeout ?? TimeSpan.FromSeconds(30);
@@ -197,6 +193,19 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         }
         if ((spins & 0xFFFF) == 0)
             Thread.Yield();
+    }
+
+    /// <summary>Reads CSTS; on fatal status fails this pair's outstanding commands and throws. Returns CSTS.</summary>
+    private uint ThrowIfControllerFatal()
+    {
+        uint csts = _controller.ReadStatusWhilePolling();
+        if ((csts & ControllerStatus.Fatal) != 0)
+        {
+            NvmeControllerException fatal = _controller.FatalException(csts, $"with {_wire.InFlight} commands outstanding on queue {Id}");
+            FailInFlight(NvmeStatus.AbortedSqDeletion, controllerStopped: false);
+            throw fatal;
+        }
+        return csts;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
@@ -371,7 +380,8 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Enter()
     {
-        ThrowIfDisposed();
+        if (_disposed | _loopStopping)
+            ThrowClosed();   // IoQueuePair.EventLoop.cs
         CheckOwnerThread();
     }
 

@@ -13,7 +13,7 @@ namespace PolledNvme.Driver;
 /// <see cref="GetResult"/>; a callback request before its callback runs. It holds leases on
 /// the caller's buffers from submit until its completion arrives (or it is failed).
 /// </summary>
-internal sealed class IoRequest : NvmeRequest, IValueTaskSource
+internal sealed partial class IoRequest : NvmeRequest, IValueTaskSource
 {
     private readonly IoQueuePair _queue;
     private IoCompletionCallback? _callback;
@@ -89,6 +89,7 @@ internal sealed class IoRequest : NvmeRequest, IValueTaskSource
     protected internal override void OnCompleted(in CompletionEntry completion)
     {
         ReleaseBuffers();
+        EndCancellation(completion.Status);   // before the slot can be reused (IoRequest.Cancellation.cs)
         var status = new NvmeStatus(completion.Status);
         _queue.Metrics.Completed(Opcode, DataLength, status, SubmitTimestamp);
         Dword0 = completion.Result;
@@ -119,6 +120,7 @@ internal sealed class IoRequest : NvmeRequest, IValueTaskSource
         var result = new IoResult(status, Opcode, NamespaceId, StartLba, BlockCount, completion.Result, Detail);
         _callback = null;
         _state = null;
+        TakeCancelledResult(out _);   // the callback sees Command Abort Requested; its owner knows its token
         _queue.ReturnRequest(this);
         callback?.Invoke(state, in result);
     }
@@ -132,7 +134,7 @@ internal sealed class IoRequest : NvmeRequest, IValueTaskSource
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         CheckToken(token);
-        _core.OnCompleted(continuation, state, token, flags);
+        _core.OnCompleted(continuation, state, token, EventLoopContext.Inline(flags, _queue));
     }
 
     public void GetResult(short token)
@@ -149,6 +151,8 @@ internal sealed class IoRequest : NvmeRequest, IValueTaskSource
         string? detail = Detail;
         _core.Reset();
         _queue.ReturnRequest(this);
+        if (TakeCancelledResult(out CancellationToken cancelled))
+            ThrowCancelled(cancelled);
         if (!status.IsSuccess)
             throw new NvmeException(status, opcode, isAdmin: false, nsid, slba, blocks, detail);
     }

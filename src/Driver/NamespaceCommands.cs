@@ -23,7 +23,7 @@ public sealed partial class IoQueuePair
     public ValueTask ReadAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata = null, in IoProtectionOptions pi = default)
         => SubmitTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi)!.ArmAwaitableAndSubmit(this);
 
-    /// <summary>Callback form of <see cref="ReadAsync"/>.</summary>
+    /// <summary>Callback form of <see cref="ReadAsync(Namespace, ulong, int, DmaBuffer, DmaBuffer?, in IoProtectionOptions)"/>.</summary>
     public void Read(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
         => SubmitTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi)!.SubmitWithCallback(this, callback, state);
 
@@ -31,7 +31,7 @@ public sealed partial class IoQueuePair
     public ValueTask WriteAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata = null, in IoProtectionOptions pi = default)
         => SubmitTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi)!.ArmAwaitableAndSubmit(this);
 
-    /// <summary>Callback form of <see cref="WriteAsync"/>.</summary>
+    /// <summary>Callback form of <see cref="WriteAsync(Namespace, ulong, int, DmaBuffer, DmaBuffer?, in IoProtectionOptions)"/>.</summary>
     public void Write(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
         => SubmitTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi)!.SubmitWithCallback(this, callback, state);
 
@@ -39,7 +39,7 @@ public sealed partial class IoQueuePair
     public ValueTask CompareAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata = null, in IoProtectionOptions pi = default)
         => SubmitTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi)!.ArmAwaitableAndSubmit(this);
 
-    /// <summary>Callback form of <see cref="CompareAsync"/>.</summary>
+    /// <summary>Callback form of <see cref="CompareAsync(Namespace, ulong, int, DmaBuffer, DmaBuffer?, in IoProtectionOptions)"/>.</summary>
     public void Compare(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
         => SubmitTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi)!.SubmitWithCallback(this, callback, state);
 
@@ -47,7 +47,7 @@ public sealed partial class IoQueuePair
     public ValueTask VerifyAsync(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi = default)
         => SubmitRange(NvmOpcode.Verify, ns, slba, blocks, in pi, 0)!.ArmAwaitableAndSubmit(this);
 
-    /// <summary>Callback form of <see cref="VerifyAsync"/>.</summary>
+    /// <summary>Callback form of <see cref="VerifyAsync(Namespace, ulong, int, in IoProtectionOptions)"/>.</summary>
     public void Verify(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, IoCompletionCallback callback, object? state)
         => SubmitRange(NvmOpcode.Verify, ns, slba, blocks, in pi, 0)!.SubmitWithCallback(this, callback, state);
 
@@ -58,14 +58,14 @@ public sealed partial class IoQueuePair
     public ValueTask WriteZeroesAsync(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi = default, bool deallocate = false)
         => SubmitRange(NvmOpcode.WriteZeroes, ns, slba, blocks, in pi, deallocate ? CommandFields.Deallocate : 0)!.ArmAwaitableAndSubmit(this);
 
-    /// <summary>Callback form of <see cref="WriteZeroesAsync"/>.</summary>
+    /// <summary>Callback form of <see cref="WriteZeroesAsync(Namespace, ulong, int, in IoProtectionOptions, bool)"/>.</summary>
     public void WriteZeroes(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, bool deallocate, IoCompletionCallback callback, object? state)
         => SubmitRange(NvmOpcode.WriteZeroes, ns, slba, blocks, in pi, deallocate ? CommandFields.Deallocate : 0)!.SubmitWithCallback(this, callback, state);
 
     /// <summary>Commits the volatile write cache of the namespace (Flush 00h).</summary>
     public ValueTask FlushAsync(Namespace ns) => SubmitFlush(ns)!.ArmAwaitableAndSubmit(this);
 
-    /// <summary>Callback form of <see cref="FlushAsync"/>.</summary>
+    /// <summary>Callback form of <see cref="FlushAsync(Namespace)"/>.</summary>
     public void Flush(Namespace ns, IoCompletionCallback callback, object? state)
         => SubmitFlush(ns)!.SubmitWithCallback(this, callback, state);
 

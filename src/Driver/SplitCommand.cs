@@ -24,7 +24,10 @@ internal sealed class SplitCommand
     public int Issued;                    // blocks put on the wire so far
     public int Parts;                     // parts put on the wire so far
     public int Outstanding;               // parts on the wire and not completed
-    public bool Stopped;                  // failed before every part went out (reset, disposal)
+    public bool Stopped;                  // no more parts go out (reset, disposal, cancellation)
+    public bool Cancelled;                // its token was cancelled (the detail says so)
+    public bool Queued;                   // in the software queue's FIFO (completed only once out of it)
+    public int SucceededParts;            // parts that completed successfully (a cancelled command with one is not "nothing happened")
     public NvmeStatus FailedStatus;       // of the failed part with the lowest LBA
     public ulong FailedLba;
     public int FailedBlocks;
@@ -43,6 +46,9 @@ internal sealed class SplitCommand
         Parts = 0;
         Outstanding = 0;
         Stopped = false;
+        Queued = false;
+        Cancelled = false;
+        SucceededParts = 0;
         FailedStatus = NvmeStatus.Success;
         FailedDetail = null;
     }

@@ -36,6 +36,14 @@ public static class DocTemplates
         using DmaBuffer buffer = controller.Memory.Allocate(8 * ns.BlockSize);
         """;
 
+    // A namespace without metadata: commands need no metadata buffer or PI options.
+    private const string Plain = """
+        using var controller = NvmeController.Open("mem:lbads=4096,size=64M");
+        Namespace ns = controller.Namespaces[0];
+        using IoQueuePair qp = controller.CreateIoQueuePair(entries: 64);
+        using DmaBuffer buffer = controller.Memory.Allocate(8 * ns.BlockSize);
+        """;
+
     // The event-loop sketches: SubmitWhatIsReady reads (PRACT, no checks) until 64 went out,
     // DoOtherWork ends the loop once they did.
     private const string Loop = Io + "\n" + """
@@ -66,6 +74,7 @@ public static class DocTemplates
         // A whole program: the block declares everything it uses.
         ["program"] = ("", ""),
         ["io"] = (PolledNvmeUsings, Io),
+        ["plain"] = (PolledNvmeUsings, Plain),
         ["loop"] = (PolledNvmeUsings, Loop),
         ["protection"] = (PolledNvmeUsings, Protection),
         // README's copy of examples/Hello's HelloProgram.Run body.

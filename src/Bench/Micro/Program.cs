@@ -12,6 +12,12 @@ internal static class Program
             QueuePairHarness.Run(Console.Out, args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
             return;
         }
+        // `await [seconds]`: QD1 latency of the callback form, the event-loop await and the poller cross-thread await.
+        if (args.Length > 0 && args[0] == "await")
+        {
+            AwaitHarness.Run(Console.Out, args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+            return;
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

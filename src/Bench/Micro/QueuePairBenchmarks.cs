@@ -99,10 +99,10 @@ public class QueuePairBenchmarks
 /// <summary>Stopwatch harness: IOPS at QD128 and QD1 latency percentiles (<c>dotnet run -c Release -- queuepair</c>).</summary>
 public static class QueuePairHarness
 {
-    /// <summary>A threaded emulated controller on the null backend with its device thread on CPU 1, and the driver on it.</summary>
-    public static (EmulatedController, NvmeController) Open(EmulatedControllerMode mode = EmulatedControllerMode.Threaded)
+    /// <summary>A threaded emulated controller (default: the null backend) with its device thread on CPU 1, and the driver on it.</summary>
+    public static (EmulatedController, NvmeController) Open(EmulatedControllerMode mode = EmulatedControllerMode.Threaded, string deviceString = "null:lbads=4096,size=1G")
     {
-        EmulatedControllerOptions options = EmulatedControllerOptions.Parse("null:lbads=4096,size=1G");
+        EmulatedControllerOptions options = EmulatedControllerOptions.Parse(deviceString);
         options.Mode = mode;
         options.DeviceCpu = mode == EmulatedControllerMode.Threaded && Environment.ProcessorCount > 1 ? 1 : null;
         options.MaxQueueEntries = Math.Max(options.MaxQueueEntries, 256);
