@@ -155,16 +155,28 @@ public sealed partial class NvmeController : IDisposable
     /// Creates an I/O queue pair with <paramref name="entries"/> slots (default 128; depth is
     /// entries - 1), for use by one thread.
     /// </summary>
-    public IoQueuePair CreateIoQueuePair(int entries = 128)
+    public IoQueuePair CreateIoQueuePair(int entries = 128) => CreateIoQueuePair(entries, _options.PollMode);
+
+    /// <summary>
+    /// Creates an I/O queue pair that waits for completions as <paramref name="pollMode"/> says
+    /// (<see cref="Driver.PollMode.Adaptive"/> and <see cref="Driver.PollMode.Interrupt"/> create its
+    /// completion queue with interrupts: an MSI-X vector on PCIe).
+    /// </summary>
+    /// <exception cref="NotSupportedException">A sleeping mode on a transport without completion interrupts (the inline emulated controller).</exception>
+    public IoQueuePair CreateIoQueuePair(int entries, PollMode pollMode)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!Enum.IsDefined(pollMode))
+            throw new ArgumentOutOfRangeException(nameof(pollMode), $"Poll mode {(int)pollMode} is not one of Spin, Adaptive, Interrupt.");
+        if (pollMode != PollMode.Spin && Transport.CompletionInterruptsUnsupportedReason is { } why)
+            throw new NotSupportedException($"An I/O queue pair with PollMode.{pollMode} sleeps on a completion interrupt, but {why}. Use PollMode.Spin on it.");
         if (entries < 2 || entries > MaxQueueEntries)
             throw new ArgumentOutOfRangeException(nameof(entries), $"I/O queue size must be 2..{MaxQueueEntries} (CAP.MQES + 1); got {entries}.");
         ushort id = ReserveQueueId();
         IoQueuePair pair;
         try
         {
-            pair = new IoQueuePair(this, id, entries);
+            pair = new IoQueuePair(this, id, entries, pollMode);
         }
         catch
         {
