@@ -100,7 +100,7 @@ run_config() {
     fi
     break
   done
-  grep -E '^(PASS (vfio|bar0|dma|controller-open)|FAIL|DEVIATION|     |guest-summary|bench-result|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
+  grep -E '^(PASS (vfio|bar0|dma|controller-open|msix)|FAIL|DEVIATION|     |guest-summary|bench-result|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
   summary=$(grep -v 'guest-summary after-reset' "$out.txt" | grep -o 'guest-summary .*' | tail -n 1 | sed 's/^guest-summary [^:]*: //')
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
   if [ "$rc" -eq 1 ]; then

@@ -40,6 +40,10 @@ internal sealed unsafe partial class ControllerCore
         }
     }
 
+    /// <summary>IEN and IV of completion queue <paramref name="qid"/>, or null when it does not exist (tests).</summary>
+    public (bool Enabled, ushort Vector)? CompletionQueueInterrupt(ushort qid)
+        => qid < _completionQueues.Length && _completionQueues[qid] is { } cq ? (cq.InterruptsEnabled, cq.InterruptVector) : null;
+
     private void RaiseInterrupts()
     {
         var queues = _interruptQueues;

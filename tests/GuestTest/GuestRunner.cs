@@ -90,6 +90,7 @@ internal static class GuestRunner
                 }
             }
             ResetKeepsShadowDoorbells(controller, log);
+            InterruptChecks.Run(controller, (controller.Transport as VfioTransport)?.InterruptVectors ?? 0, log);
             log.Info($"{formats} namespace formats in {Stopwatch.GetElapsedTime(start).TotalSeconds:0.0} s"
                 + (notOffered == 0 ? "" : $"; {notOffered} formats of the matrix not offered by this namespace (covered by another boot)"));
         }
