@@ -1,5 +1,6 @@
 using PolledNvme.Driver;
 using PolledNvme.Protection;
+using PolledNvme.Queues;
 
 namespace PolledNvme.GuestTest;
 

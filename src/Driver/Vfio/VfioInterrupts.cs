@@ -16,12 +16,15 @@ internal sealed unsafe class VfioInterrupts : IDisposable
     private readonly Lock _lock = new();
     private EventFd[]? _vectors;
 
-    private VfioInterrupts(int deviceFd, PciAddress address, uint count, uint flags)
+    private readonly string? _queryFailure;
+
+    private VfioInterrupts(int deviceFd, PciAddress address, uint count, uint flags, string? queryFailure = null)
     {
         _deviceFd = deviceFd;
         _address = address;
         VectorCount = (int)count;
         Flags = flags;
+        _queryFailure = queryFailure;
     }
 
     /// <summary>MSI-X vectors the function offers (0 when it has none).</summary>
@@ -31,21 +34,21 @@ internal sealed unsafe class VfioInterrupts : IDisposable
     public uint Flags { get; }
 
     /// <summary>Asks the kernel about the MSI-X index of <paramref name="deviceFd"/>.</summary>
-    /// <exception cref="VfioException">VFIO_DEVICE_GET_IRQ_INFO failed.</exception>
+    /// <remarks>A failed query leaves the device usable by spinning queue pairs; the sleeping modes then report it.</remarks>
     public static VfioInterrupts Query(int deviceFd, PciAddress address)
     {
         var info = new VfioIrqInfo { Argsz = (uint)sizeof(VfioIrqInfo), Index = VfioIoctl.PciMsixIrqIndex };
         int result = VfioSyscalls.Ioctl(deviceFd, VfioIoctl.DeviceGetIrqInfo, &info);
         if (result < 0)
-            throw VfioException.FromErrno($"VFIO_DEVICE_GET_IRQ_INFO (MSI-X) for {address}", -result);
+            return new VfioInterrupts(deviceFd, address, 0, 0, VfioException.FromErrno($"VFIO_DEVICE_GET_IRQ_INFO (MSI-X) for {address}", -result).Message);
         bool usable = (info.Flags & VfioIoctl.IrqInfoEventFd) != 0;
         return new VfioInterrupts(deviceFd, address, usable ? info.Count : 0, info.Flags);
     }
 
     /// <summary>Why no queue pair can sleep on an interrupt, or null when MSI-X is there.</summary>
-    public string? UnsupportedReason => VectorCount == 0
-        ? $"{PciAddress.Scheme}{_address} offers no MSI-X vectors that can signal an eventfd (VFIO_DEVICE_GET_IRQ_INFO: count 0 or no EVENTFD flag)"
-        : null;
+    public string? UnsupportedReason => VectorCount != 0 ? null
+        : _queryFailure is { } failure ? $"{PciAddress.Scheme}{_address}'s MSI-X vectors are unknown ({failure})"
+        : $"{PciAddress.Scheme}{_address} offers no MSI-X vectors that can signal an eventfd (VFIO_DEVICE_GET_IRQ_INFO: count 0 or no EVENTFD flag)";
 
     /// <summary>The eventfd of <paramref name="vector"/>, enabling the whole MSI-X table on first use.</summary>
     /// <exception cref="NotSupportedException">No MSI-X, or the vector is beyond the table.</exception>
