@@ -158,6 +158,13 @@ public sealed partial class NvmeController : IDisposable
     public IoQueuePair CreateIoQueuePair(int entries = 128) => CreateIoQueuePair(entries, _options.PollMode);
 
     /// <summary>
+    /// Why this controller's I/O queue pairs cannot sleep on a completion interrupt
+    /// (<see cref="Driver.PollMode.Adaptive"/>, <see cref="Driver.PollMode.Interrupt"/>: e.g. an inline
+    /// emulated controller, a PCIe function without MSI-X), or null when they can.
+    /// </summary>
+    public string? CompletionInterruptsUnsupportedReason => Transport.CompletionInterruptsUnsupportedReason;
+
+    /// <summary>
     /// Creates an I/O queue pair that waits for completions as <paramref name="pollMode"/> says
     /// (<see cref="Driver.PollMode.Adaptive"/> and <see cref="Driver.PollMode.Interrupt"/> create its
     /// completion queue with interrupts: an MSI-X vector on PCIe).
@@ -168,7 +175,7 @@ public sealed partial class NvmeController : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!Enum.IsDefined(pollMode))
             throw new ArgumentOutOfRangeException(nameof(pollMode), $"Poll mode {(int)pollMode} is not one of Spin, Adaptive, Interrupt.");
-        if (pollMode != PollMode.Spin && Transport.CompletionInterruptsUnsupportedReason is { } why)
+        if (pollMode != PollMode.Spin && CompletionInterruptsUnsupportedReason is { } why)
             throw new NotSupportedException($"An I/O queue pair with PollMode.{pollMode} sleeps on a completion interrupt, but {why}. Use PollMode.Spin on it.");
         if (entries < 2 || entries > MaxQueueEntries)
             throw new ArgumentOutOfRangeException(nameof(entries), $"I/O queue size must be 2..{MaxQueueEntries} (CAP.MQES + 1); got {entries}.");

@@ -155,8 +155,13 @@ public sealed class BenchPlan
                 "the device keeps no data (null: discards every write), so there is nothing to read back and check; use mem: or emu:PATH");
         CheckBufferMemory(options, g);
 
-        if (options.PollMode != Driver.PollMode.Spin && target is not NvmeBenchTarget)
-            throw new UsageException("--poll", $"the {target.EngineName} engine waits in the kernel (io_uring_enter); --poll chooses how the driver's queue pairs wait (emu:, mem:, null:, pci:, tcp:)");
+        if (options.PollMode != Driver.PollMode.Spin)
+        {
+            if (target is not NvmeBenchTarget nvme)
+                throw new UsageException("--poll", $"the {target.EngineName} engine waits in the kernel (io_uring_enter); --poll chooses how the driver's queue pairs wait (emu:, mem:, null:, pci:, tcp:)");
+            if (nvme.Controller.CompletionInterruptsUnsupportedReason is { } why)
+                throw new UsageException("--poll", $"{options.PollMode.ToString().ToLowerInvariant()} sleeps on a completion interrupt, but {why}; use --poll=spin");
+        }
         bool pi = g.HasPi && target.SupportsPi;
         string why = !target.SupportsPi ? $"the {target.EngineName} engine carries no PI" : "the namespace has no protection information (format it with --pi)";
         if (!pi)
