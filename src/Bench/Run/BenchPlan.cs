@@ -159,8 +159,8 @@ public sealed class BenchPlan
         {
             if (target is not NvmeBenchTarget nvme)
                 throw new UsageException("--poll", $"the {target.EngineName} engine waits in the kernel (io_uring_enter); --poll chooses how the driver's queue pairs wait (emu:, mem:, null:, pci:, tcp:)");
-            if (nvme.Controller.CompletionInterruptsUnsupportedReason is { } why)
-                throw new UsageException("--poll", $"{options.PollMode.ToString().ToLowerInvariant()} sleeps on a completion interrupt, but {why}; use --poll=spin");
+            if (nvme.Controller.CompletionInterruptsUnsupportedReason is { } noInterrupts)
+                throw new UsageException("--poll", $"{options.PollMode.ToString().ToLowerInvariant()} sleeps on a completion interrupt, but {noInterrupts}; use --poll=spin");
         }
         bool pi = g.HasPi && target.SupportsPi;
         string why = !target.SupportsPi ? $"the {target.EngineName} engine carries no PI" : "the namespace has no protection information (format it with --pi)";
