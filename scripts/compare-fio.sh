@@ -9,7 +9,9 @@
 # Both tools write fio-shaped JSON; one parser reads both and prints IOPS, p50/p99 latency,
 # CPU per I/O and the ratios.
 # usage: scripts/compare-fio.sh  (environment: BS=4k QD=32 RW=randread RUNTIME=5 SIZE=1g FILE=/var/tmp/pnvme-compare.img
-#        DIRECT=0 SECTIONS="uring null emu emu-direct emu-scaling" SCALING_QDS="1 4 16 64")
+#        DIRECT=0 SECTIONS="uring null emu emu-direct emu-scaling" SCALING_QDS="1 4 16 64"
+#        POLL=spin|adaptive|interrupt: pnvme's --poll on the driver's devices (null:, emu:);
+#        HOG=N: N CPU hogs (yes > /dev/null) run through every section, for both tools alike)
 # The emu images are FILE-emu.img (no PI; uring: and fio read the same file) and FILE-emupi.img (PI type 1).
 set -eu
 BS=${BS:-4k}
@@ -21,11 +23,14 @@ FILE=${FILE:-/var/tmp/pnvme-compare.img}
 DIRECT=${DIRECT:-0}
 SECTIONS=${SECTIONS:-uring null emu emu-direct emu-scaling}
 SCALING_QDS=${SCALING_QDS:-1 4 16 64}
+POLL=${POLL:-spin}
+HOG=${HOG:-0}
 EMU_FILE=${FILE%.img}-emu.img
 EMU_PI_FILE=${FILE%.img}-emupi.img
 ROOT=$(dirname "$(readlink -f "$0")")/..
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+HOGS=
+trap 'rm -rf "$OUT"; [ -z "$HOGS" ] || kill $HOGS 2>/dev/null' EXIT
 
 if ! command -v fio >/dev/null 2>&1; then
     echo "fio not found: installing it (apt-get install -y fio)" >&2
@@ -38,10 +43,16 @@ dotnet build "$ROOT/src/Bench/PolledNvme.Bench.csproj" -c Release --nologo -v:q 
 PNVME="$ROOT/src/Bench/bin/Release/net10.0/pnvme"
 
 want() { case " $SECTIONS " in *" $1 "*) return 0;; esac; return 1; }
+i=0
+while [ "$i" -lt "$HOG" ]; do
+    yes >/dev/null &
+    HOGS="$HOGS $!"
+    i=$((i + 1))
+done
 COMMON_FIO="--bs=$BS --runtime=$RUNTIME --time_based --randrepeat=0 --output-format=json"
 COMMON_PNVME="--bs=$BS --runtime=$RUNTIME --time_based --progress=0 --output-format=json"
 EMU_FORMAT="lbads=4096,size=$SIZE"
-echo "== bs=$BS ${RUNTIME}s each; file $FILE ($SIZE); sections: $SECTIONS"
+echo "== bs=$BS ${RUNTIME}s each; file $FILE ($SIZE); sections: $SECTIONS; pnvme --poll=$POLL; $HOG CPU hogs"
 
 if want uring || want null; then
     # Lay the file out once with written data (pnvme's uring: size= does what fio's layout does),
@@ -55,7 +66,7 @@ if want uring; then
         --fixedbufs --registerfiles --rw="$RW" --iodepth="$QD" $COMMON_FIO >"$OUT/uring-fio.json"
 fi
 if want null; then
-    "$PNVME" bench $COMMON_PNVME --rw="$RW" --iodepth="$QD" --name=pnvme-null --device="null:size=$SIZE" --host-pi=none >"$OUT/null-pnvme.json"
+    "$PNVME" bench $COMMON_PNVME --rw="$RW" --iodepth="$QD" --name=pnvme-null --device="null:size=$SIZE" --host-pi=none --poll="$POLL" >"$OUT/null-pnvme.json"
     fio --name=fio-null --ioengine=null --size="$SIZE" --rw="$RW" --iodepth="$QD" $COMMON_FIO >"$OUT/null-fio.json"
 fi
 
@@ -68,20 +79,20 @@ if want emu; then
         --pract --progress=0 >/dev/null
     cat "$EMU_FILE" "$EMU_PI_FILE" >/dev/null
     "$PNVME" bench $COMMON_PNVME --rw="$RW" --iodepth="$QD" --name=uring --device="uring:$EMU_FILE,direct=0" >"$OUT/emu-uring.json"
-    "$PNVME" bench $COMMON_PNVME --rw="$RW" --iodepth="$QD" --name=emu --device="emu:$EMU_FILE,direct=0" >"$OUT/emu-nopi.json"
-    "$PNVME" bench $COMMON_PNVME --rw="$RW" --iodepth="$QD" --name=emu-pi1 --device="emu:$EMU_PI_FILE,direct=0" \
+    "$PNVME" bench $COMMON_PNVME --rw="$RW" --iodepth="$QD" --name=emu --device="emu:$EMU_FILE,direct=0" --poll="$POLL" >"$OUT/emu-nopi.json"
+    "$PNVME" bench $COMMON_PNVME --rw="$RW" --iodepth="$QD" --name=emu-pi1 --device="emu:$EMU_PI_FILE,direct=0" --poll="$POLL" \
         --host-pi=verify --prchk=guard,reftag >"$OUT/emu-pi1.json"
 fi
 if want emu-direct; then
     for rw in randread randwrite; do
-        "$PNVME" bench $COMMON_PNVME --rw=$rw --iodepth="$QD" --name=emu --device="emu:$EMU_FILE,direct=1" >"$OUT/direct-$rw-emu.json"
+        "$PNVME" bench $COMMON_PNVME --rw=$rw --iodepth="$QD" --name=emu --device="emu:$EMU_FILE,direct=1" --poll="$POLL" >"$OUT/direct-$rw-emu.json"
         fio --name=fio --filename="$EMU_FILE" --size="$SIZE" --ioengine=io_uring --direct=1 --fixedbufs --registerfiles \
             --rw=$rw --iodepth="$QD" $COMMON_FIO >"$OUT/direct-$rw-fio.json"
     done
 fi
 if want emu-scaling; then
     for qd in $SCALING_QDS; do
-        "$PNVME" bench $COMMON_PNVME --rw=randread --iodepth=$qd --name=emu --device="emu:$EMU_FILE,direct=1" >"$OUT/scaling-$qd-emu.json"
+        "$PNVME" bench $COMMON_PNVME --rw=randread --iodepth=$qd --name=emu --device="emu:$EMU_FILE,direct=1" --poll="$POLL" >"$OUT/scaling-$qd-emu.json"
         fio --name=fio --filename="$EMU_FILE" --size="$SIZE" --ioengine=io_uring --direct=1 --fixedbufs --registerfiles \
             --rw=randread --iodepth=$qd $COMMON_FIO >"$OUT/scaling-$qd-fio.json"
     done

@@ -13,8 +13,9 @@
 #        QEMU_BOOT_TIMEOUT seconds for the guest kernel to reach /init (default 90; retried once),
 #        QEMU_BENCH_SECONDS: instead of the checks, each boot runs 4 KiB randread through VFIO at
 #        QD1 and QD32 (QD32 also with a doorbell per command, batch=0), with shadow doorbells off
-#        (dbbuf=0) and on (dbbuf=1), that many seconds each, in the same boot; the bench-result
-#        lines are printed (use a boot without metadata: bs4096-ms0-sep-pi0-pil0-pif0-mdts10).
+#        (dbbuf=0) and on (dbbuf=1), then with dbbuf=1 at QD1 and QD32 with the queue pair sleeping
+#        on its MSI-X interrupt (poll=adaptive, poll=interrupt), that many seconds each, in the same
+#        boot; the bench-result lines are printed (use a boot without metadata: bs4096-ms0-sep-pi0-pil0-pif0-mdts10).
 set -euo pipefail
 
 script=qemu-test
@@ -62,6 +63,12 @@ if [ -n "$bench" ]; then
       /bin/pnvme-guest-test --bench "pci:$bdf,dbbuf=$dbbuf" "${run%:*}" "$bench" -1 "batch=${run#*:}" || rc=8
     done
   done
+  # The same queue pair sleeping on its MSI-X completion interrupt (eventfd through VFIO).
+  for poll in adaptive interrupt; do
+    for qd in 1 32; do
+      /bin/pnvme-guest-test --bench "pci:$bdf,dbbuf=1" "$qd" "$bench" -1 batch=1 "poll=$poll" || rc=8
+    done
+  done
 else
   /bin/pnvme-guest-test "pci:$bdf" "$config"
   rc=$?
@@ -100,7 +107,7 @@ run_config() {
     fi
     break
   done
-  grep -E '^(PASS (vfio|bar0|dma|controller-open)|FAIL|DEVIATION|     |guest-summary|bench-result|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
+  grep -E '^(PASS (vfio|bar0|dma|controller-open|msix)|FAIL|DEVIATION|     |guest-summary|bench-result|init:|warning:|error:)' "$out.txt" | sed "s/^/  [$name] /" || true
   summary=$(grep -v 'guest-summary after-reset' "$out.txt" | grep -o 'guest-summary .*' | tail -n 1 | sed 's/^guest-summary [^:]*: //')
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
   if [ "$rc" -eq 1 ]; then

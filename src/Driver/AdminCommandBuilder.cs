@@ -32,13 +32,14 @@ internal static class AdminCommandBuilder
         Cdw10 = (byte)fid,
     };
 
-    /// <summary>Create I/O Completion Queue (§5.4): CDW10 QSIZE (0's based) [31:16], QID [15:0]; CDW11 PC=1, IEN=0.</summary>
-    public static SubmissionEntry CreateIoCompletionQueue(ushort qid, int entries, ulong iova) => new()
+    /// <summary>Create I/O Completion Queue (§5.4): CDW10 QSIZE (0's based) [31:16], QID [15:0]; CDW11 PC [0], IEN [1], IV [31:16].</summary>
+    public static SubmissionEntry CreateIoCompletionQueue(ushort qid, int entries, ulong iova, ushort? interruptVector = null) => new()
     {
         Opcode = (byte)AdminOpcode.CreateIoCompletionQueue,
         Prp1 = iova,
         Cdw10 = qid | ((uint)(entries - 1) << 16),
-        Cdw11 = 1,  // physically contiguous, interrupts disabled: we poll
+        // PC [0] = 1; without a vector IEN [1] = 0 (we poll), with one IEN = 1 and IV [31:16].
+        Cdw11 = interruptVector is { } vector ? 1u | 2u | ((uint)vector << 16) : 1u,
     };
 
     /// <summary>Doorbell Buffer Config (§5.9): PRP1 the shadow doorbell buffer, PRP2 the EventIdx buffer, both memory-page aligned.</summary>

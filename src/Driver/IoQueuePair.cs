@@ -33,16 +33,18 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     private bool _createdOnController;
     private List<DmaBuffer>? _heldLeases;
 
-    internal IoQueuePair(NvmeController controller, ushort id, IoQueuePairOptions options)
+    internal IoQueuePair(NvmeController controller, ushort id, IoQueuePairOptions options, PollMode pollMode)
     {
         int entries = options.Entries;
+        PollMode = pollMode;
+        _adaptiveSpinTicks = (long)(controller.Options.AdaptiveSpinTime.TotalSeconds * Stopwatch.Frequency);
         _controller = controller;
         _transport = controller.Transport;
         Id = id;
         _memory = controller.Memory;
         _maxTransferBytes = controller.MaxTransferBytes;
         _protectionUnsupported = _transport.ProtectionUnsupportedReason;
-        _wire = _transport.CreateIoQueuePair(new QueuePairSettings(id, entries, _memory, controller.PageSize, _maxTransferBytes));
+        _wire = _transport.CreateIoQueuePair(new QueuePairSettings(id, entries, _memory, controller.PageSize, _maxTransferBytes, pollMode != PollMode.Spin));
         try
         {
             _requests = new NvmeRequestPool<IoRequest>(id, _wire.Depth, cid => new IoRequest(cid, this));
@@ -180,7 +182,8 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
         // The first step checks the token before polling, then every 1024 empty polls with CSTS.
         if (spins == 0 && cancellationToken.IsCancellationRequested)
             ThrowCancelled(cancellationToken);
-        if (ProcessCompletions() != 0 || (++spins & 1023) != 0)
+        // A sleeping pair checks after every sleep (at most SleepSliceMs); a spinning one every 1024 empty polls.
+        if (PollOrSleep() != 0 || (!TakeSlept() && (++spins & 1023) != 0))
             return;
         uint csts = ThrowIfControllerFatal();
         if (cancellationToken.IsCancellationRequested)
@@ -191,7 +194,7 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
             ReportTimeout(limit);
             throw new TimeoutException($"Queue pair {Id}: nothing completed within {limit.TotalSeconds:0.###} s ({_wire.InFlight} commands outstanding, CSTS = 0x{csts:X8}). The completion may have been lost: Abort the command or reset the controller.");
         }
-        if ((spins & 0xFFFF) == 0)
+        if ((spins & 0xFFFF) == 0 && PollMode == PollMode.Spin)
             Thread.Yield();
     }
 

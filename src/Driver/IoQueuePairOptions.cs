@@ -33,6 +33,13 @@ public sealed record IoQueuePairOptions
     /// </summary>
     public bool SplitLargeTransfers { get; init; }
 
+    /// <summary>
+    /// How the pair waits for completions (<see cref="Driver.PollMode"/>); null (the default)
+    /// takes <see cref="NvmeControllerOptions.PollMode"/>. <see cref="Driver.PollMode.Adaptive"/> and
+    /// <see cref="Driver.PollMode.Interrupt"/> create its completion queue with interrupts.
+    /// </summary>
+    public PollMode? PollMode { get; init; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting out of range.</summary>
     internal void Validate(int maxEntries)
     {
@@ -40,5 +47,7 @@ public sealed record IoQueuePairOptions
             throw new ArgumentOutOfRangeException(nameof(Entries), $"I/O queue size must be 2..{maxEntries} (CAP.MQES + 1); got {Entries}.");
         if (SoftwareQueueDepth is < 0 or > MaxSoftwareQueueDepth)
             throw new ArgumentOutOfRangeException(nameof(SoftwareQueueDepth), $"SoftwareQueueDepth must be 0 (off)..{MaxSoftwareQueueDepth}; got {SoftwareQueueDepth}.");
+        if (PollMode is { } mode && !Enum.IsDefined(mode))
+            throw new ArgumentOutOfRangeException(nameof(PollMode), $"Poll mode {(int)mode} is not one of Spin, Adaptive, Interrupt.");
     }
 }

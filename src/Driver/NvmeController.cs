@@ -161,13 +161,23 @@ public sealed partial class NvmeController : IDisposable
     /// Creates an I/O queue pair with <paramref name="entries"/> slots (depth is entries - 1),
     /// for use by one thread.
     /// </summary>
-    public IoQueuePair CreateIoQueuePair(int entries)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (entries < 2 || entries > MaxQueueEntries)
-            throw new ArgumentOutOfRangeException(nameof(entries), $"I/O queue size must be 2..{MaxQueueEntries} (CAP.MQES + 1); got {entries}.");
-        return CreateIoQueuePair(new IoQueuePairOptions { Entries = entries });
-    }
+    public IoQueuePair CreateIoQueuePair(int entries) => CreateIoQueuePair(new IoQueuePairOptions { Entries = entries });
+
+    /// <summary>
+    /// Why this controller's I/O queue pairs cannot sleep on a completion interrupt
+    /// (<see cref="Driver.PollMode.Adaptive"/>, <see cref="Driver.PollMode.Interrupt"/>: e.g. an inline
+    /// emulated controller, a PCIe function without MSI-X), or null when they can.
+    /// </summary>
+    public string? CompletionInterruptsUnsupportedReason => Transport.CompletionInterruptsUnsupportedReason;
+
+    /// <summary>
+    /// Creates an I/O queue pair that waits for completions as <paramref name="pollMode"/> says
+    /// (<see cref="Driver.PollMode.Adaptive"/> and <see cref="Driver.PollMode.Interrupt"/> create its
+    /// completion queue with interrupts: an MSI-X vector on PCIe).
+    /// </summary>
+    /// <exception cref="NotSupportedException">A sleeping mode on a transport without completion interrupts (the inline emulated controller).</exception>
+    public IoQueuePair CreateIoQueuePair(int entries, PollMode pollMode)
+        => CreateIoQueuePair(new IoQueuePairOptions { Entries = entries, PollMode = pollMode });
 
     /// <summary>
     /// Creates an I/O queue pair as <paramref name="options"/> say: entries, and the opt-in
@@ -179,11 +189,14 @@ public sealed partial class NvmeController : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(MaxQueueEntries);
+        PollMode pollMode = options.PollMode ?? _options.PollMode;
+        if (pollMode != PollMode.Spin && CompletionInterruptsUnsupportedReason is { } why)
+            throw new NotSupportedException($"An I/O queue pair with PollMode.{pollMode} sleeps on a completion interrupt, but {why}. Use PollMode.Spin on it.");
         ushort id = ReserveQueueId();
         IoQueuePair pair;
         try
         {
-            pair = new IoQueuePair(this, id, options);
+            pair = new IoQueuePair(this, id, options, pollMode);
         }
         catch
         {

@@ -30,6 +30,15 @@ public sealed record NvmeControllerOptions
     /// </summary>
     public bool ShadowDoorbells { get; init; } = true;
 
+    /// <summary>
+    /// How I/O queue pairs wait for completions (<see cref="Driver.PollMode"/>), unless
+    /// <see cref="NvmeController.CreateIoQueuePair(int, Driver.PollMode)"/> says otherwise. Default <see cref="PollMode.Spin"/>.
+    /// </summary>
+    public PollMode PollMode { get; init; } = PollMode.Spin;
+
+    /// <summary>How long an <see cref="PollMode.Adaptive"/> queue pair spins after its last completion before it sleeps. Default 50 µs.</summary>
+    public TimeSpan AdaptiveSpinTime { get; init; } = TimeSpan.FromMicroseconds(50);
+
     /// <summary>Whether Dispose performs a normal shutdown (CC.SHN = 01b). Default true.</summary>
     public bool ShutdownOnDispose { get; init; } = true;
 }

@@ -46,7 +46,8 @@ internal sealed class AdminCommands
             case AdminOpcode.DeleteIoCompletionQueue:
                 return _core.DeleteCompletionQueue((ushort)c.Cdw10);
             case AdminOpcode.CreateIoCompletionQueue:
-                return _core.CreateCompletionQueue((ushort)c.Cdw10, (int)(c.Cdw10 >> 16) + 1, c.Prp1, (c.Cdw11 & 1) != 0);
+                return _core.CreateCompletionQueue((ushort)c.Cdw10, (int)(c.Cdw10 >> 16) + 1, c.Prp1, (c.Cdw11 & 1) != 0,
+                    interruptsEnabled: (c.Cdw11 & 2) != 0, interruptVector: (ushort)(c.Cdw11 >> 16));
             case AdminOpcode.GetLogPage:
                 return GetLogPage(ref c);
             case AdminOpcode.Identify:

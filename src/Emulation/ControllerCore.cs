@@ -144,6 +144,7 @@ internal sealed unsafe partial class ControllerCore : IDisposable
         var action = new DeviceAction(work, done, escapes);
         _actions.Enqueue(action);
         Interlocked.Increment(ref _actionCount);
+        DeviceWake?.Wake();   // a sleeping device thread runs it now
         if (!done.Wait(TimeSpan.FromSeconds(30)))
             throw new TimeoutException("the emulated controller's device thread did not run the request within 30 s (is it stopped?).");
         if (action.Error is { } error)
@@ -217,6 +218,14 @@ internal sealed unsafe partial class ControllerCore : IDisposable
     /// pass of the host's polling moves something.
     /// </summary>
     public int Step()
+    {
+        int work = StepQueues();
+        if (_interruptQueues.Length != 0)
+            RaiseInterrupts();
+        return work;
+    }
+
+    private int StepQueues()
     {
         if (_actionCount != 0)
             RunQueuedActions();
@@ -407,5 +416,6 @@ internal sealed unsafe partial class ControllerCore : IDisposable
             ns.Dispose();
         Dma.Clear();
         Registers.Dispose();
+        DisposeInterruptVectors();
     }
 }

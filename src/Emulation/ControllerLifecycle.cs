@@ -119,6 +119,7 @@ internal sealed unsafe partial class ControllerCore
         Array.Clear(_submissionQueues);
         Array.Clear(_completionQueues);
         _ioQueues = [];
+        _interruptQueues = [];
         _deferred.Clear();
         _aborts.Clear();
         _admin.Reset();
@@ -148,19 +149,28 @@ internal sealed unsafe partial class ControllerCore
     }
 
     /// <summary>Create I/O Completion Queue (§5.4): checks in QEMU's order (QID, size, base, PC).</summary>
-    public NvmeStatus CreateCompletionQueue(ushort qid, int entries, ulong baseIova, bool physicallyContiguous)
+    public NvmeStatus CreateCompletionQueue(ushort qid, int entries, ulong baseIova, bool physicallyContiguous, bool interruptsEnabled = false, ushort interruptVector = 0)
     {
         if (qid == 0 || qid > Features.CompletionQueuesAllocated || _completionQueues[qid] is not null)
             return NvmeStatus.InvalidQueueIdentifier;
         var status = MapRing(entries, baseIova, physicallyContiguous, CompletionEntry.Size, out nint ring);
         if (!status.IsSuccess)
             return status;
+        // §5.4: IV beyond the interrupt vectors the controller has (checked when IEN, as QEMU does).
+        if (interruptsEnabled && interruptVector >= InterruptVectorCount)
+            return NvmeStatus.InvalidInterruptVector;
         // The doorbell may hold a stale value from an earlier queue with this id.
         *Registers.CqHeadDoorbell(qid) = 0;
         var cq = new EmulatedCompletionQueue(qid, entries, (CompletionEntry*)ring, Registers.CqHeadDoorbell(qid));
         if (!AttachShadow(cq))
             return NvmeStatus.DataTransferError;   // its shadow doorbell slots lie outside the DMA mappings
         _completionQueues[qid] = cq;
+        if (interruptsEnabled)
+        {
+            cq.InterruptsEnabled = true;
+            cq.InterruptVector = interruptVector;
+            _interruptQueues = [.. _interruptQueues, cq];
+        }
         return NvmeStatus.Success;
     }
 
@@ -222,6 +232,7 @@ internal sealed unsafe partial class ControllerCore
         if (cq.AttachedSubmissionQueues != 0)
             return NvmeStatus.InvalidQueueDeletion;
         _completionQueues[qid] = null;
+        _interruptQueues = Array.FindAll(_interruptQueues, q => q != cq);
         return NvmeStatus.Success;
     }
 

@@ -14,14 +14,17 @@ namespace PolledNvme.Emulation;
 /// </summary>
 public sealed class EmulatedController : IDisposable
 {
-    // Idle backoff: spin this long after the last command, then yield, then sleep, so an idle
-    // controller gives its core back (a real device does not care; a shared CI machine does).
+    // Idle: spin this long after the last command, then sleep until the host writes a doorbell
+    // or a register (DoorbellWake), so an idle controller gives its core back (a real device
+    // does not care; a shared CI machine and an oversubscribed host do). While media I/O or a
+    // delayed completion is pending it cannot sleep: it yields, then naps 1 ms.
     private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;   // 50 µs
     private static readonly long YieldTicks = Stopwatch.Frequency / 500;     // 2 ms
 
     private readonly ControllerCore _core;
     private readonly EmulatedTransport _transport;
     private readonly Thread? _thread;
+    private readonly DoorbellWake? _wake;
     private volatile bool _stopping;
     private volatile Exception? _deviceFailure;
     private int _disposed;
@@ -30,9 +33,14 @@ public sealed class EmulatedController : IDisposable
     {
         _core = core;
         string address = options.Address ?? DescribeAddress(options);
+        if (options.Mode == EmulatedControllerMode.Threaded)
+        {
+            _wake = new DoorbellWake();
+            core.DeviceWake = _wake;
+        }
         _transport = options.Mode == EmulatedControllerMode.Inline
             ? new InlineEmulatedTransport(this, core, address)
-            : new EmulatedTransport(this, core, address);
+            : new EmulatedTransport(this, core, address, _wake);
         if (options.Mode == EmulatedControllerMode.Threaded)
         {
             _thread = new Thread(DeviceLoop) { IsBackground = true, Name = $"nvme-emu {address}" };
@@ -134,10 +142,15 @@ public sealed class EmulatedController : IDisposable
                 long idle = Stopwatch.GetTimestamp() - lastWork;
                 if (idle < SpinTicks)
                     Thread.SpinWait(20);
+                else if (_core.CanSleep)
+                {
+                    if (SleepUntilHostWrite())
+                        lastWork = Stopwatch.GetTimestamp();
+                }
                 else if (idle < YieldTicks || _core.HasMediaInFlight)
                     Thread.Yield();   // media I/O in flight (a slow disk): its completion is reaped on the next pass, not a sleep later
                 else
-                    Thread.Sleep(1);
+                    Thread.Sleep(1);   // a delayed (fault-injected) completion is due later
             }
         }
         catch (Exception e)
@@ -151,6 +164,40 @@ public sealed class EmulatedController : IDisposable
             _core.AbandonQueuedActions();
         }
     }
+
+    /// <summary>
+    /// Announces the sleep, re-checks every doorbell (again after any pass that moved an EventIdx:
+    /// with shadow doorbells the host rings MMIO only when its update passes EventIdx, so the
+    /// device re-reads the shadows after publishing a new one), and sleeps until a host write
+    /// wakes it. Returns true when the re-check found work (no sleep).
+    /// </summary>
+    private bool SleepUntilHostWrite()
+    {
+        var wake = _wake!;
+        wake.PrepareToSleep();
+        while (true)
+        {
+            long eventIndexes = _core.EventIndexWrites();
+            if (_core.Step() != 0 || !_core.CanSleep || _stopping)
+            {
+                wake.CancelSleep();
+                return true;
+            }
+            if (_core.EventIndexWrites() == eventIndexes)
+                break;
+            Interlocked.MemoryBarrier();   // the new EventIdx stores before the shadow re-reads
+        }
+        Sleeps++;
+        TimeSpan limit = _core.Options.IdleSleepLimit;
+        wake.Sleep(limit == Timeout.InfiniteTimeSpan ? -1 : (int)Math.Max(1, limit.TotalMilliseconds));
+        return false;
+    }
+
+    /// <summary>Times the device thread went to sleep waiting for a host write (tests, reports).</summary>
+    internal long Sleeps { get; private set; }
+
+    /// <summary>Whether the device thread sleeps now (announced and not woken): tests check an idle controller does.</summary>
+    internal bool IsDeviceAsleep => _wake?.IsSleeping ?? false;
 
     private static string DescribeAddress(EmulatedControllerOptions options)
     {
@@ -169,11 +216,13 @@ public sealed class EmulatedController : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _stopping = true;
+        _wake?.WakeAlways();
         if (_thread is not null)
             _thread.Join();
         else
             _core.CloseInline();   // no inline pass may run while the memory goes away
         _core.AbandonQueuedActions();
         _core.Dispose();
+        _wake?.Dispose();
     }
 }

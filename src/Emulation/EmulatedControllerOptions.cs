@@ -42,6 +42,14 @@ public sealed class EmulatedControllerOptions
     /// </summary>
     public bool ShadowDoorbells { get; set; }
 
+    /// <summary>
+    /// Longest sleep of the idle device thread before it looks at its registers again although no
+    /// host write woke it: a safety net for writes that bypass the transport (a raw
+    /// <c>PcieTransport.Registers</c> store). Default 100 ms; tests set infinite, so that a lost
+    /// wake-up hangs (and fails) instead of costing 100 ms.
+    /// </summary>
+    internal TimeSpan IdleSleepLimit { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Report CTRATT.ELBAS (extended LBA formats: 32b/64b guard, storage tags).</summary>
     public bool ExtendedLbaFormats { get; set; } = true;
 

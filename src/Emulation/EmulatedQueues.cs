@@ -24,6 +24,35 @@ internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, Comple
     /// <summary>Submission queues that post here (a CQ with SQs cannot be deleted).</summary>
     public int AttachedSubmissionQueues;
 
+    /// <summary>Create I/O CQ CDW11.IEN: completions raise interrupt <see cref="InterruptVector"/>.</summary>
+    public bool InterruptsEnabled;
+
+    /// <summary>Create I/O CQ CDW11.IV.</summary>
+    public ushort InterruptVector;
+
+    /// <summary>EventIdx updates so far (the sleeping device re-checks its doorbells after any).</summary>
+    public int EventIndexWrites;
+
+    private bool _interruptPending;   // entries posted since the last interrupt decision
+    private int _tailAtFirstPost;     // the tail before the first of them
+
+    /// <summary>
+    /// Whether the entries posted since the last call need an interrupt: only when the host had
+    /// consumed everything before them (its head, read after a full fence, is where the first of
+    /// them went). A host that has not caught up is still working and re-checks the CQ, after its
+    /// own fence, before it sleeps, so it sees them; one that had caught up may be asleep. Linux
+    /// and SPDK keep interrupts enabled and coalesce nothing; this is the cheap aggregation an
+    /// emulator can afford (an eventfd write is a system call).
+    /// </summary>
+    public bool TakeInterrupt()
+    {
+        if (!_interruptPending)
+            return false;
+        _interruptPending = false;
+        Interlocked.MemoryBarrier();   // our entry stores before the head load (the host: head store, fence, entry load)
+        return Volatile.Read(ref *_headDoorbell) == (uint)_tailAtFirstPost;
+    }
+
     /// <summary>Reads the head doorbell; an out-of-range value (Invalid Doorbell Write Value) is ignored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RefreshHead()
@@ -33,7 +62,10 @@ internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, Comple
         {
             // EventIdx as QEMU writes it: the head last read, so the host rings MMIO once it moves past it.
             if (_eventIndex != null && head != (uint)_head)
+            {
                 Volatile.Write(ref *_eventIndex, head);
+                EventIndexWrites++;
+            }
             _head = (int)head;
         }
     }
@@ -72,6 +104,11 @@ internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, Comple
     /// </summary>
     public void Post(uint result, ushort sqHead, ushort sqId, ushort commandId, NvmeStatus status)
     {
+        if (InterruptsEnabled && !_interruptPending)
+        {
+            _interruptPending = true;
+            _tailAtFirstPost = _tail;
+        }
         CompletionEntry* entry = _ring + _tail;
         entry->Result = result;
         entry->Dw1 = 0;
@@ -109,6 +146,9 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
     /// <summary>An MMIO value the host never writes (tails are below the queue size): any write changes it.</summary>
     private const uint NoKick = uint.MaxValue;
 
+    /// <summary>EventIdx updates so far (the sleeping device re-checks its doorbells after any).</summary>
+    public int EventIndexWrites;
+
     /// <summary>Next entry to fetch.</summary>
     public int Head { get; private set; }
 
@@ -130,7 +170,10 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
         {
             // EventIdx as QEMU writes it: the tail last read; the host rings MMIO when its next tail passes it.
             if (_eventIndex != null && tail != (uint)_tail)
+            {
                 Volatile.Write(ref *_eventIndex, tail);
+                EventIndexWrites++;
+            }
             _tail = (int)tail;
         }
     }
@@ -156,6 +199,7 @@ internal sealed unsafe class EmulatedSubmissionQueue(ushort id, int size, Submis
         // a host that wrote the shadow before it saw this EventIdx has not rung, and is seen here.
         Volatile.Write(ref *_mmioTail, NoKick);
         Volatile.Write(ref *_eventIndex, (uint)_tail);
+        EventIndexWrites++;
         Interlocked.MemoryBarrier();
         ReadTail();
         if (_tail != Head)

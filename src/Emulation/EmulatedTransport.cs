@@ -12,9 +12,32 @@ namespace PolledNvme.Emulation;
 /// and what a failed command hit (<see cref="DescribeFailure"/>: a media error's errno, file
 /// and offset). Disposing it disposes the controller.
 /// </summary>
-internal class EmulatedTransport(EmulatedController controller, ControllerCore core, string address)
+internal class EmulatedTransport(EmulatedController controller, ControllerCore core, string address, DoorbellWake? wake = null)
     : PcieTransport(core.Registers.Window, core.Dma, address)
 {
+    /// <summary>Doorbell writes wake the sleeping device thread (threaded mode).</summary>
+    protected override DoorbellWake? DeviceWake => wake;
+
+    /// <summary>A threaded controller raises interrupts from its device thread (per-vector eventfds).</summary>
+    protected override string? InterruptsUnsupportedReason => null;
+
+    /// <inheritdoc/>
+    protected override EventFd OpenInterruptVector(ushort vector) => core.InterruptVector(vector);
+
+    /// <summary>A register write (CC...) wakes the sleeping device like a doorbell.</summary>
+    public override void SetProperty32(int offset, uint value)
+    {
+        base.SetProperty32(offset, value);
+        wake?.AfterHostWrite();
+    }
+
+    /// <summary>A register write (ASQ, ACQ) wakes the sleeping device like a doorbell.</summary>
+    public override void SetProperty64(int offset, ulong value)
+    {
+        base.SetProperty64(offset, value);
+        wake?.AfterHostWrite();
+    }
+
     /// <summary>The controller behind this transport.</summary>
     public EmulatedController Controller => controller;
 
@@ -57,6 +80,10 @@ internal sealed class InlineEmulatedTransport(EmulatedController controller, Con
         Core.TryStepInline();
         return base.GetProperty64(offset);
     }
+
+    /// <summary>No device thread runs an inline controller: nothing could raise an interrupt while the host sleeps.</summary>
+    protected override string? InterruptsUnsupportedReason
+        => $"the inline emulated controller {Address} has no device thread to raise interrupts (the host's polling runs it): open it threaded (mode=threaded) to sleep on completions";
 
     /// <summary>Queue pairs that step the device before they poll.</summary>
     protected override PcieQueuePair CreateQueuePair(PcieRings rings) => new SteppingQueuePair(rings, Core);

@@ -92,6 +92,8 @@ internal sealed unsafe class TestHost : IDisposable
     {
         if (Controller.Mode == EmulatedControllerMode.Inline)
             Controller.Core.TryStepInline();
+        else
+            Controller.Core.DeviceWake?.Wake();   // the raw register writes here bypass the transport's wake-up
     }
 
     /// <summary>Programs AQA/ASQ/ACQ (rings aligned to the memory page size) and CC, steps once; returns CSTS.</summary>

@@ -11,18 +11,19 @@ namespace PolledNvme.GuestTest;
 /// with QEMU_BENCH_SECONDS compares shadow doorbells on and off through VFIO): 4 KiB random reads
 /// at a queue depth, one queue pair polled by one pinned thread, for a fixed time; what the
 /// completion handlers resubmit is sent once per poll (BatchDoorbells). Prints one
-/// <c>bench-result</c> line: IOPS, mean latency, this process's CPU time per I/O and the whole
+/// <c>bench-result</c> line: IOPS, mean latency (the queue pair spins, or sleeps on its completion
+/// interrupt with poll=adaptive|interrupt), this process's CPU time per I/O and the whole
 /// guest's busy CPU time per I/O (/proc/stat: initiator, target and network stack together).
 /// </summary>
 internal static class FabricsBench
 {
-    public static int Run(string device, int queueDepth, int seconds, int cpu, TextWriter output, bool batchDoorbells = true)
+    public static int Run(string device, int queueDepth, int seconds, int cpu, TextWriter output, bool batchDoorbells = true, PollMode poll = PollMode.Spin)
     {
         using NvmeController controller = NvmeController.Open(device);
         Namespace ns = controller.Namespaces[0];
         if (cpu >= 0)
             CoreAffinity.PinCurrentThread(cpu);
-        using IoQueuePair qp = controller.CreateIoQueuePair(queueDepth + 1);
+        using IoQueuePair qp = controller.CreateIoQueuePair(queueDepth + 1, poll);
         // Resubmissions from the completion handlers go out together: one send per poll, as SPDK's perf does.
         qp.BatchDoorbells = batchDoorbells;
         int blocksPerIo = 4096 / ns.BlockSize;
@@ -56,10 +57,10 @@ internal static class FabricsBench
         double jiffy = 1e6 / 100;   // USER_HZ
         double n = Math.Max(1, state.Completed);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"bench-result engine=polled-nvme device={device} dbbuf={(controller.ShadowDoorbellsEnabled ? 1 : 0)} batch={(batchDoorbells ? 1 : 0)} qd={queueDepth} ios={state.Completed} errors={state.Errors} seconds={elapsed:0.00} iops={state.Completed / elapsed:0} "
+            $"bench-result engine=polled-nvme device={device} dbbuf={(controller.ShadowDoorbellsEnabled ? 1 : 0)} batch={(batchDoorbells ? 1 : 0)} poll={poll.ToString().ToLowerInvariant()} qd={queueDepth} ios={state.Completed} errors={state.Errors} seconds={elapsed:0.00} iops={state.Completed / elapsed:0} "
             + $"lat_us={state.LatencyTicks * 1e6 / Stopwatch.Frequency / n:0.0} proc_cpu_us_per_io={cpuUsed.TotalMicroseconds / n:0.0} "
             + $"sys_cpu_us_per_io={(busyAfter - busyBefore) * jiffy / n:0.0} sys_cpu_total_us_per_io={(totalAfter - totalBefore) * jiffy / n:0.0} "
-            + $"mmio_doorbells_per_io={doorbells / n:0.000}"));
+            + $"mmio_doorbells_per_io={doorbells / n:0.000} sleeps={qp.Sleeps}"));
         foreach (DmaBuffer b in buffers) b.Dispose();
         return state.Errors == 0 ? 0 : 1;
     }
@@ -73,7 +74,7 @@ internal static class FabricsBench
         long end = Stopwatch.GetTimestamp() + (long)(time.TotalSeconds * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < end)
         {
-            state.Pair.ProcessCompletions();
+            state.Pair.PollOrSleep();   // spin: ProcessCompletions; adaptive/interrupt: may sleep on the completion interrupt
             state.Pair.RingDoorbell();
         }
         state.Stop = true;

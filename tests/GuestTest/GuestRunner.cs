@@ -25,10 +25,12 @@ internal static class GuestRunner
         // scripts/fabrics-test.sh: the NVMe/TCP checks against Linux nvmet, and our side of the benchmark.
         if (args.Length == 4 && args[0] == "--fabrics")
             return FabricsChecks.Run(args[1], args[2], args[3], output);
-        if ((args.Length == 5 && args[0] is "--fabrics-bench" or "--bench") || (args.Length == 6 && args[0] == "--bench" && args[5] is "batch=0" or "batch=1"))
+        if ((args.Length == 5 && args[0] is "--fabrics-bench" or "--bench")
+            || (args.Length is 6 or 7 && args[0] == "--bench" && args[5] is "batch=0" or "batch=1" && (args.Length == 6 || args[6] is "poll=spin" or "poll=adaptive" or "poll=interrupt")))
             return FabricsBench.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture), output,
-                batchDoorbells: args.Length == 5 || args[5] == "batch=1");
+                batchDoorbells: args.Length == 5 || args[5] == "batch=1",
+                poll: args.Length == 7 ? Enum.Parse<PollMode>(args[6]["poll=".Length..], ignoreCase: true) : PollMode.Spin);
         // After /init handed the controller back to nvme: opening it must fail with the clear message.
         if (args.Length == 2 && args[0] == "--expect-unbound")
         {
@@ -55,6 +57,7 @@ internal static class GuestRunner
             output.WriteLine("       pnvme-guest-test --fabrics tcp:127.0.0.1:4420/NQN PORT_LINK SUBSYSTEM_DIR   (NVMe/TCP checks against nvmet)");
             output.WriteLine("       pnvme-guest-test --fabrics-bench tcp:127.0.0.1:4420/NQN[,keys] QD SECONDS CPU   (4 KiB randread)");
             output.WriteLine("       pnvme-guest-test --bench pci:<bdf>[,dbbuf=0|1] QD SECONDS CPU [batch=0|1]   (4 KiB randread through VFIO; CPU -1: no pinning; batch=0: a doorbell per command)");
+            output.WriteLine("       pnvme-guest-test --bench pci:<bdf>[,dbbuf=0|1] QD SECONDS CPU batch=0|1 poll=spin|adaptive|interrupt   (the same; the queue pair sleeps on its MSI-X interrupt)");
             return 2;
         }
         var log = new GuestLog(output, args[1]);
@@ -90,6 +93,7 @@ internal static class GuestRunner
                 }
             }
             ResetKeepsShadowDoorbells(controller, log);
+            InterruptChecks.Run(controller, (controller.Transport as VfioTransport)?.InterruptVectors ?? 0, log);
             log.Info($"{formats} namespace formats in {Stopwatch.GetElapsedTime(start).TotalSeconds:0.0} s"
                 + (notOffered == 0 ? "" : $"; {notOffered} formats of the matrix not offered by this namespace (covered by another boot)"));
         }

@@ -91,8 +91,10 @@ public sealed record NamespaceGeometry(int BlockSize, int MetadataSize, long Blo
 /// <param name="HostGenerate">The host computes PI for writes.</param>
 /// <param name="HostVerify">The host verifies PI of reads.</param>
 /// <param name="HostChecks">What the host's verify compares: every field the format has, whatever the controller checks.</param>
+/// <param name="PollMode">How the job's queue pair waits for completions (<c>--poll</c>; the driver's engines only).</param>
 public sealed record JobIoSettings(int IoDepth, int MaxBlocksPerIo, bool WritePract, bool ReadPract, PiChecks Checks,
-    ushort AppTag, ushort AppTagMask, ulong StorageTag, bool HostGenerate, bool HostVerify, PiChecks HostChecks = PiChecks.None);
+    ushort AppTag, ushort AppTagMask, ulong StorageTag, bool HostGenerate, bool HostVerify, PiChecks HostChecks = PiChecks.None,
+    Driver.PollMode PollMode = Driver.PollMode.Spin);
 
 /// <summary>
 /// A device opened once per run (<c>emu:</c>, <c>mem:</c>, <c>null:</c>, <c>pci:</c>, <c>uring:</c>);

@@ -49,7 +49,15 @@ internal sealed class NvmeJobEngine : IIoEngine
             && _ns.DataBytes(1, settings.WritePract) == _ns.BlockSize && _ns.MetadataBytes(1, settings.WritePract) == 0
             && _ns.DataBytes(1, settings.ReadPract) == _ns.BlockSize && _ns.MetadataBytes(1, settings.ReadPract) == 0;
 
-        _pair = target.Controller.CreateIoQueuePair(Math.Min(target.Controller.MaxQueueEntries, settings.IoDepth + 1));
+        try
+        {
+            _pair = target.Controller.CreateIoQueuePair(Math.Min(target.Controller.MaxQueueEntries, settings.IoDepth + 1), settings.PollMode);
+        }
+        catch (NotSupportedException e)
+        {
+            // A sleeping --poll on a transport without completion interrupts (an inline emulated controller).
+            throw new Options.UsageException("--poll", e.Message);
+        }
         // What one pass of the job loop submits reaches the controller at once in Poll: one SQ
         // doorbell write on PCIe (a VM exit each under a hypervisor), one send on TCP, as SPDK's perf.
         _pair.BatchDoorbells = true;
@@ -120,7 +128,8 @@ internal sealed class NvmeJobEngine : IIoEngine
             for (int i = 0; i < _preparedCount; i++) _sink.OnIssued(_prepared[i], now);
             _preparedCount = 0;
         }
-        return _pair.ProcessCompletions(maxCompletions);
+        // --poll: spin returns at once; adaptive and interrupt sleep on the completion interrupt when idle.
+        return _pair.PollOrSleep(maxCompletions);
     }
 
     private void Complete(Slot s, in IoResult result)

@@ -18,6 +18,14 @@ internal static class Program
             AwaitHarness.Run(Console.Out, args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
             return;
         }
+        // `idle [device] [spin|adaptive|interrupt] [seconds]`: process CPU of an open controller with one idle queue pair.
+        if (args.Length > 0 && args[0] == "idle")
+        {
+            IdleCpuHarness.Run(Console.Out, args.Length > 1 ? args[1] : "mem:",
+                args.Length > 2 ? Enum.Parse<PolledNvme.Driver.PollMode>(args[2], ignoreCase: true) : PolledNvme.Driver.PollMode.Spin,
+                args.Length > 3 ? double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10);
+            return;
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

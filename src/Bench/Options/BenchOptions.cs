@@ -156,6 +156,8 @@ public sealed record BenchOptions
     public ulong StorageTag { get; init; }
     /// <summary>Host software PI (<c>--host-pi</c>); null = verify on PI namespaces (the default run).</summary>
     public HostPi? HostPi { get; init; }
+    /// <summary>How each job's queue pair waits for completions (<c>--poll</c>); spin by default.</summary>
+    public Driver.PollMode PollMode { get; init; } = Driver.PollMode.Spin;
 
     /// <summary>The read block size when it is fixed (the common case; reports and old callers).</summary>
     public int BlockSizeBytes => BlockSizes[0].Max;

@@ -212,6 +212,16 @@ internal static class JobOptionHandlers
         ["apptag"] = (s, v, f) => s.O = s.O with { AppTag = (ushort)FioValues.ParseInteger(f, Required(f, v), 0, 0xFFFF), AppTagGiven = true },
         ["apptag-mask"] = (s, v, f) => s.O = s.O with { AppTagMask = (ushort)FioValues.ParseInteger(f, Required(f, v), 0, 0xFFFF), AppTagGiven = true },
         ["storage-tag"] = (s, v, f) => s.O = s.O with { StorageTag = FioValues.ParseUnsigned(f, Required(f, v)) },
+        ["poll"] = (s, v, f) => s.O = s.O with
+        {
+            PollMode = Required(f, v) switch
+            {
+                "spin" => Driver.PollMode.Spin,
+                "adaptive" => Driver.PollMode.Adaptive,
+                "interrupt" => Driver.PollMode.Interrupt,
+                _ => throw new UsageException(f, $"'{v}' is not one of spin (poll without sleeping, the default), adaptive (spin, then sleep on the completion interrupt), interrupt (sleep whenever nothing is ready)"),
+            },
+        },
         ["host-pi"] = (s, v, f) => s.O = s.O with
         {
             HostPi = Required(f, v) switch

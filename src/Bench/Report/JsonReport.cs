@@ -41,6 +41,8 @@ public static class JsonReport
         WriteFloat(w, "process_usr_cpu_s", result.ProcessCpu.User.TotalSeconds);
         WriteFloat(w, "process_sys_cpu_s", result.ProcessCpu.System.TotalSeconds);
         WriteFloat(w, "wall_s", result.WallTime.TotalSeconds);
+        WriteFloat(w, "process_cpu_pct", 100 * (result.ProcessCpu.User + result.ProcessCpu.System).TotalSeconds / Math.Max(1e-9, result.WallTime.TotalSeconds));
+        w.WriteString("poll", ReportFacts.PollModes(result));
         w.WritePropertyName("total");
         WriteJob(w, result.Total, result.Jobs, elapsed, plus, "total");
         w.WriteEndObject();

@@ -67,7 +67,9 @@ public static class NormalReport
         var t = result.Total;
         double wall = Math.Max(1e-9, result.WallTime.TotalSeconds);
         long ios = t.Stats.Sum(s => s.Ios);
-        w.WriteLine($"    CPU: process usr={(100 * result.ProcessCpu.User.TotalSeconds / wall).ToString("F1", Inv)}%, sys={(100 * result.ProcessCpu.System.TotalSeconds / wall).ToString("F1", Inv)}% over {result.WallTime.TotalSeconds.ToString("F2", Inv)}s{(ios > 0 ? $", {((result.ProcessCpu.User + result.ProcessCpu.System).TotalNanoseconds / ios).ToString("F0", Inv)} ns CPU per I/O" : "")}");
+        double cpuPercent = 100 * (result.ProcessCpu.User + result.ProcessCpu.System).TotalSeconds / wall;
+        w.WriteLine($"    CPU: process usr={(100 * result.ProcessCpu.User.TotalSeconds / wall).ToString("F1", Inv)}%, sys={(100 * result.ProcessCpu.System.TotalSeconds / wall).ToString("F1", Inv)}%, total={cpuPercent.ToString("F1", Inv)}% ({(result.ProcessCpu.User + result.ProcessCpu.System).TotalSeconds.ToString("F2", Inv)}s CPU) over {result.WallTime.TotalSeconds.ToString("F2", Inv)}s"
+            + $"{(ios > 0 ? $", {((result.ProcessCpu.User + result.ProcessCpu.System).TotalNanoseconds / ios).ToString("F0", Inv)} ns CPU per I/O" : "")}, {(ios / wall).ToString("F0", Inv)} IOPS, poll={ReportFacts.PollModes(result)}");
         w.WriteLine();
         w.WriteLine(result.HasErrors
             ? $"errors: {t.PiErrors} PI, {t.VerifyErrors} verify, {t.OtherErrors} other; first: {t.FirstError}"

@@ -34,6 +34,10 @@ public static class ReportFacts
         return string.Join(',', parts);
     }
 
+    /// <summary>The jobs' <c>--poll</c> modes, e.g. <c>spin</c> or <c>adaptive,spin</c>.</summary>
+    public static string PollModes(BenchResult result)
+        => string.Join(",", result.Jobs.Select(j => j.Options.PollMode.ToString().ToLowerInvariant()).Distinct());
+
     /// <summary><c>generate</c>, <c>verify</c>, <c>both</c> or <c>none</c>.</summary>
     public static string HostPiName(HostPi h) => h switch
     {

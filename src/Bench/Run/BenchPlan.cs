@@ -155,6 +155,13 @@ public sealed class BenchPlan
                 "the device keeps no data (null: discards every write), so there is nothing to read back and check; use mem: or emu:PATH");
         CheckBufferMemory(options, g);
 
+        if (options.PollMode != Driver.PollMode.Spin)
+        {
+            if (target is not NvmeBenchTarget nvme)
+                throw new UsageException("--poll", $"the {target.EngineName} engine waits in the kernel (io_uring_enter); --poll chooses how the driver's queue pairs wait (emu:, mem:, null:, pci:, tcp:)");
+            if (nvme.Controller.CompletionInterruptsUnsupportedReason is { } noInterrupts)
+                throw new UsageException("--poll", $"{options.PollMode.ToString().ToLowerInvariant()} sleeps on a completion interrupt, but {noInterrupts}; use --poll=spin");
+        }
         bool pi = g.HasPi && target.SupportsPi;
         string why = !target.SupportsPi ? $"the {target.EngineName} engine carries no PI" : "the namespace has no protection information (format it with --pi)";
         if (!pi)
@@ -185,7 +192,8 @@ public sealed class BenchPlan
             StorageTag: options.StorageTag,
             HostGenerate: hostGenerate,
             HostVerify: hostVerify,
-            HostChecks: hostVerify ? PiChecks.Guard | PiChecks.ApplicationTag | PiChecks.ReferenceTag | (g.StorageTagBits > 0 ? PiChecks.StorageTag : PiChecks.None) : PiChecks.None);
+            HostChecks: hostVerify ? PiChecks.Guard | PiChecks.ApplicationTag | PiChecks.ReferenceTag | (g.StorageTagBits > 0 ? PiChecks.StorageTag : PiChecks.None) : PiChecks.None,
+            PollMode: options.PollMode);
         return new BenchPlan(options, g, settings, offset / lbs, size / lbs, hostPi, checks, groupId);
     }
 

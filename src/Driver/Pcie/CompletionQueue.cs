@@ -20,6 +20,7 @@ internal sealed unsafe class CompletionQueue
     private uint* _eventIndex;                 // written by the controller
     private bool _alwaysRing;
     private long _mmioWrites;
+    private DoorbellWake? _deviceWake;
     // ---- not touched per I/O below this line ----
     private readonly DmaBuffer _memory;
 
@@ -103,6 +104,7 @@ internal sealed unsafe class CompletionQueue
             return;
         Volatile.Write(ref *_headDoorbell, (uint)head);
         _mmioWrites++;
+        _deviceWake?.AfterHostWrite();   // a software device asleep on its register page (null on hardware)
     }
 
     /// <summary>Switches to shadow doorbells (see <see cref="SubmissionQueue.AttachShadow"/>); the shadow gets the current head.</summary>
@@ -120,6 +122,13 @@ internal sealed unsafe class CompletionQueue
         _shadowHead = null;
         _eventIndex = null;
         _alwaysRing = false;
+    }
+
+    /// <summary>The sleeping software device to wake after an MMIO doorbell write, or null.</summary>
+    public DoorbellWake? DeviceWake
+    {
+        get => _deviceWake;
+        set => _deviceWake = value;
     }
 
     /// <summary>MMIO head doorbell writes so far.</summary>

@@ -73,6 +73,16 @@ public class PcieQueuePair : TransportQueuePair
 
     internal override void ResetAfterControllerReset() => Rings.Reset();
 
+    /// <summary>Whether the pair was created to sleep on a completion interrupt (its CQ gets IEN and a vector).</summary>
+    internal bool WantsInterrupts { get; set; }
+
+    /// <summary>The eventfd the CQ's interrupt vector signals, once connected with interrupts; owned by the transport.</summary>
+    internal EventFd? Interrupt { get; set; }
+
+    internal override int CompletionWaitFd => Interrupt?.Descriptor ?? -1;
+
+    internal override void ArmCompletionWait() => Interrupt?.Consume();
+
     internal override long MmioDoorbellWrites => Rings.MmioDoorbellWrites;
 
     /// <summary>Returns the rings and PRP list pages to the controller's memory.</summary>

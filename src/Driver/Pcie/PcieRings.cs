@@ -92,6 +92,13 @@ public sealed class PcieRings
     }
 
     /// <summary>Back to MMIO doorbells only.</summary>
+    /// <summary>Doorbell writes of both rings wake <paramref name="wake"/>'s device when it sleeps (null: real hardware, nothing to wake).</summary>
+    internal void AttachDeviceWake(DoorbellWake? wake)
+    {
+        Submission.DeviceWake = wake;
+        Completion.DeviceWake = wake;
+    }
+
     internal void DetachShadow()
     {
         Submission.DetachShadow();

@@ -79,12 +79,43 @@ public class PcieTransport : NvmeTransport
     /// </summary>
     protected virtual PcieQueuePair CreateQueuePair(PcieRings rings) => new(rings);
 
+    /// <summary>
+    /// Why this binding cannot raise completion interrupts, or null when it can (then
+    /// <see cref="OpenInterruptVector"/> works). Default: it cannot.
+    /// </summary>
+    protected virtual string? InterruptsUnsupportedReason => $"the PCIe binding of {Address} has no completion interrupts";
+
+    /// <summary>
+    /// The eventfd that interrupt vector <paramref name="vector"/> signals (VFIO: an MSI-X vector
+    /// bound with VFIO_DEVICE_SET_IRQS; the emulated controller: its per-vector eventfd). Owned by
+    /// the binding (the same one on every call for a vector) and valid until it is disposed.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The binding has no interrupts, or not that many vectors.</exception>
+    protected virtual EventFd OpenInterruptVector(ushort vector)
+        => throw new NotSupportedException(InterruptsUnsupportedReason ?? $"the PCIe binding of {Address} has no interrupt vector {vector}");
+
+    /// <summary>
+    /// A software device that sleeps while idle and must be woken by doorbell and register writes
+    /// (the threaded emulated controller), or null (real hardware: the default).
+    /// </summary>
+    protected virtual DoorbellWake? DeviceWake => null;
+
+    internal override string? CompletionInterruptsUnsupportedReason => InterruptsUnsupportedReason;
+
     internal override TransportQueuePair CreateAdminQueuePair(in QueuePairSettings settings)
     {
         var cap = new ControllerCapabilities(GetProperty64(ControllerRegisters.Cap));
         // AQA.ASQS/ACQS are 12 bits (at most 4096 entries) and bounded by CAP.MQES.
         int entries = Math.Clamp(settings.Entries, 2, Math.Min(4096, cap.Mqes + 1));
-        return CreateQueuePair(PcieRings.Create(Registers, cap.Dstrd, settings with { Entries = entries }));
+        return Wrap(PcieRings.Create(Registers, cap.Dstrd, settings with { Entries = entries }), interrupts: false);
+    }
+
+    private PcieQueuePair Wrap(PcieRings rings, bool interrupts)
+    {
+        rings.AttachDeviceWake(DeviceWake);
+        PcieQueuePair pair = CreateQueuePair(rings);
+        pair.WantsInterrupts = interrupts;
+        return pair;
     }
 
     internal override void BeforeEnable(TransportQueuePair admin)
@@ -102,7 +133,7 @@ public class PcieTransport : NvmeTransport
     internal override TransportQueuePair CreateIoQueuePair(in QueuePairSettings settings)
     {
         var cap = new ControllerCapabilities(GetProperty64(ControllerRegisters.Cap));
-        return CreateQueuePair(PcieRings.Create(Registers, cap.Dstrd, settings));
+        return Wrap(PcieRings.Create(Registers, cap.Dstrd, settings), settings.CompletionInterrupts);
     }
 
     internal override void ConnectIoQueuePair(TransportQueuePair pair, AdminQueue admin)
@@ -116,8 +147,16 @@ public class PcieTransport : NvmeTransport
             shadow.ClearQueue(rings.Id);
             rings.AttachShadow(shadow, alwaysRing: false);
         }
+        // Interrupt vector = queue id (vector 0 is the admin queue's, as Linux and SPDK lay them out).
+        PcieQueuePair pcie = (PcieQueuePair)pair;
+        ushort? vector = null;
+        if (pcie.WantsInterrupts)
+        {
+            pcie.Interrupt = OpenInterruptVector(rings.Id);
+            vector = rings.Id;
+        }
         // §5.4, §5.5: the CQ first, then the SQ bound to it (same id).
-        admin.Execute(AdminCommandBuilder.CreateIoCompletionQueue(rings.Id, rings.Entries, rings.Completion.Iova));
+        admin.Execute(AdminCommandBuilder.CreateIoCompletionQueue(rings.Id, rings.Entries, rings.Completion.Iova, vector));
         try
         {
             admin.Execute(AdminCommandBuilder.CreateIoSubmissionQueue(rings.Id, rings.Entries, rings.Submission.Iova, rings.Id));

@@ -20,6 +20,7 @@ internal sealed unsafe class SubmissionQueue
     private uint* _eventIndex;                 // written by the controller: ring the MMIO doorbell when a tail update passes it
     private bool _alwaysRing;                  // admin queue: shadow kept current, MMIO rung every time
     private long _mmioWrites;
+    private DoorbellWake? _deviceWake;
     // ---- not touched per I/O below this line ----
     private readonly DmaBuffer _memory;
 
@@ -100,6 +101,7 @@ internal sealed unsafe class SubmissionQueue
         // The volatile store is a release: the entry bytes are visible before the doorbell.
         Volatile.Write(ref *_tailDoorbell, (uint)tail);
         _mmioWrites++;
+        _deviceWake?.AfterHostWrite();   // a software device asleep on its register page (null on hardware)
     }
 
     /// <summary>
@@ -139,6 +141,13 @@ internal sealed unsafe class SubmissionQueue
 
     /// <summary>Whether updates go to a shadow doorbell.</summary>
     public bool UsesShadow => _shadowTail != null;
+
+    /// <summary>The sleeping software device to wake after an MMIO doorbell write, or null.</summary>
+    public DoorbellWake? DeviceWake
+    {
+        get => _deviceWake;
+        set => _deviceWake = value;
+    }
 
     /// <summary>MMIO tail doorbell writes so far (each is a VM exit under a hypervisor).</summary>
     public long MmioDoorbellWrites => _mmioWrites;

@@ -9,6 +9,11 @@ namespace PolledNvme.Queues;
 /// <see cref="IPollable.BindToCurrentThread"/> on the poller thread); when the loop ends the
 /// poller thread releases them again, so after <see cref="Stop"/> any one thread may take them
 /// back (drain, dispose). For apps that want a thread per core rather than polling inline.
+/// When every pollable is an <see cref="Driver.IoQueuePair"/> created with a sleeping
+/// <see cref="Driver.PollMode"/>, an idle poller sleeps on their completion interrupts (a
+/// <see cref="CompletionWaitSet"/>): after the pairs' adaptive spin time with Adaptive pairs, at
+/// once with Interrupt pairs. It wakes on a completion, on <see cref="Wake"/> (call it after
+/// giving the poller's <c>onIteration</c> new work from another thread), and at least every 100 ms.
 /// </summary>
 public sealed class Poller : IDisposable
 {
@@ -17,6 +22,7 @@ public sealed class Poller : IDisposable
     private readonly Func<int>? _onIteration;
     private readonly Thread _thread;
     private volatile bool _stop;
+    private volatile CompletionWaitSet? _waitSet;   // while the loop runs with sleeping pairs
     private Exception? _failure;
 
     /// <summary>
@@ -39,6 +45,12 @@ public sealed class Poller : IDisposable
     /// <summary>Total completions reaped.</summary>
     public long Completions { get; private set; }
 
+    /// <summary>Times the loop slept on its queue pairs' completion interrupts.</summary>
+    public long Sleeps => _waitSet?.Sleeps ?? 0;
+
+    /// <summary>Wakes the loop if it sleeps (any thread): new work for <c>onIteration</c>.</summary>
+    public void Wake() => _waitSet?.Wake();
+
     /// <summary>True while the thread runs.</summary>
     public bool IsRunning => _thread.IsAlive;
 
@@ -58,6 +70,7 @@ public sealed class Poller : IDisposable
     public void Stop()
     {
         _stop = true;
+        Wake();
         if (_thread.IsAlive)
             _thread.Join();
         if (_failure is { } f)
@@ -76,15 +89,26 @@ public sealed class Poller : IDisposable
             CoreAffinity.PinCurrentThread(_cpu);
             for (; bound < pollables.Length; bound++)
                 pollables[bound].BindToCurrentThread();
+            CompletionWaitSet? waitSet = SleepingPairs(pollables, out long spinTicks);
+            _waitSet = waitSet;
+            long idleSince = 0;
             while (!_stop)
             {
                 int work = _onIteration?.Invoke() ?? 0;
                 int reaped = 0;
                 for (int i = 0; i < pollables.Length; i++)
                     reaped += pollables[i].ProcessCompletions();
-                Completions += reaped;
                 if (work + reaped == 0)
+                {
                     IdleIterations++;
+                    if (waitSet is not null && IdleLongEnough(ref idleSince, spinTicks))
+                        reaped += waitSet.SleepUntilCompletion(TimeSpan.FromMilliseconds(Driver.IoQueuePair.SleepSliceMs));
+                }
+                else
+                {
+                    idleSince = 0;
+                }
+                Completions += reaped;
             }
         }
         catch (Exception e)
@@ -108,11 +132,55 @@ public sealed class Poller : IDisposable
         }
     }
 
-    /// <summary>Stops the thread.</summary>
+    /// <summary>A wait set over the pollables when all are sleeping queue pairs (else null), and how long to spin first.</summary>
+    private static CompletionWaitSet? SleepingPairs(IPollable[] pollables, out long spinTicks)
+    {
+        spinTicks = 0;
+        if (pollables.Length == 0)
+            return null;
+        foreach (IPollable p in pollables)
+            if (p is not Driver.IoQueuePair { PollMode: not Driver.PollMode.Spin })
+                return null;
+        var set = new CompletionWaitSet();
+        try
+        {
+            foreach (IPollable p in pollables)
+            {
+                var pair = (Driver.IoQueuePair)p;
+                set.Add(pair);
+                if (pair.PollMode == Driver.PollMode.Adaptive)
+                    spinTicks = Math.Max(spinTicks, (long)(pair.Controller.Options.AdaptiveSpinTime.TotalSeconds * System.Diagnostics.Stopwatch.Frequency));
+            }
+        }
+        catch
+        {
+            set.Dispose();
+            throw;
+        }
+        return set;
+    }
+
+    private static bool IdleLongEnough(ref long idleSince, long spinTicks)
+    {
+        if (spinTicks == 0)
+            return true;
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (idleSince == 0)
+        {
+            idleSince = now;
+            return false;
+        }
+        return now - idleSince >= spinTicks;
+    }
+
+    /// <summary>Stops the thread and closes its wait set (do not call <see cref="Wake"/> concurrently).</summary>
     public void Dispose()
     {
         _stop = true;
+        Wake();
         if (_thread.IsAlive)
             _thread.Join();
+        // Only after the loop ended: a Wake racing the close could write into a reused fd.
+        _waitSet?.Dispose();
     }
 }

@@ -95,6 +95,8 @@ public readonly record struct NvmeStatus(ushort Value)
     public static NvmeStatus InvalidQueueSize => Create(StatusCodeType.CommandSpecific, 0x02, true);
     /// <summary>Abort Command Limit Exceeded (1h/03h).</summary>
     public static NvmeStatus AbortCommandLimitExceeded => Create(StatusCodeType.CommandSpecific, 0x03, true);
+    /// <summary>Invalid Interrupt Vector (1h/08h): Create I/O CQ with IEN and an IV the controller does not have.</summary>
+    public static NvmeStatus InvalidInterruptVector => Create(StatusCodeType.CommandSpecific, 0x08, true);
     /// <summary>Invalid Log Page (1h/09h).</summary>
     public static NvmeStatus InvalidLogPage => Create(StatusCodeType.CommandSpecific, 0x09, true);
     /// <summary>Invalid Format (1h/0Ah).</summary>

@@ -92,6 +92,9 @@ public sealed partial class NvmeTcpTransport : NvmeTransport
 
     internal override int? RequestedIoQueues => Options.IoQueues;
 
+    /// <summary>Every queue pair can sleep: its socket is readable when a completion arrives.</summary>
+    internal override string? CompletionInterruptsUnsupportedReason => null;
+
     internal override int MaxIoQueueEntries => Options.MaxQueueEntries ?? int.MaxValue;
 
     internal override string? ProtectionUnsupportedReason =>

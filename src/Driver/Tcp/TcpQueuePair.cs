@@ -282,6 +282,12 @@ internal sealed unsafe partial class TcpQueuePair : TransportQueuePair
 
     internal override void ResetAfterControllerReset() => ForgetWireState();
 
+    /// <summary>The socket is the wait handle: readable when a PDU (a completion) arrived.</summary>
+    internal override int CompletionWaitFd => _socket?.Descriptor ?? -1;
+
+    /// <summary>PDUs waiting to be sent, or responses received and not yet delivered: a sleep on the socket would stall them.</summary>
+    internal override bool MustKeepPolling => _txCount != 0 || _readyCount != 0 || _socket is null;
+
     /// <summary>Closes the connection and frees the PDU memory.</summary>
     protected override void Dispose(bool disposing)
     {

@@ -145,6 +145,12 @@ public abstract class NvmeTransport : IDmaMapper, IDisposable
     /// <summary>Whether the device string asked for shadow doorbells (<c>dbbuf=0|1</c> on <c>pci:</c>); null: the controller options decide.</summary>
     internal virtual bool? ShadowDoorbellsRequested => null;
 
+    /// <summary>
+    /// Why I/O queue pairs of this transport cannot sleep until a completion arrives
+    /// (<see cref="PollMode.Adaptive"/>, <see cref="PollMode.Interrupt"/>), or null when they can.
+    /// </summary>
+    internal virtual string? CompletionInterruptsUnsupportedReason => $"{Address} has no completion interrupts";
+
     /// <summary>Creates an I/O queue pair's resources (PCIe: rings and PRP list pages); nothing reaches the controller yet.</summary>
     internal abstract TransportQueuePair CreateIoQueuePair(in QueuePairSettings settings);
 

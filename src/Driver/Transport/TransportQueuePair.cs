@@ -65,6 +65,24 @@ public abstract class TransportQueuePair : IDisposable
     /// <summary>After a controller reset: forget what the wire state was (PCIe: ring positions and phase).</summary>
     internal abstract void ResetAfterControllerReset();
 
+    /// <summary>
+    /// A file descriptor that becomes readable (POLLIN) when completions may be ready: an eventfd
+    /// an interrupt signals (PCIe), or the socket (NVMe/TCP); -1 when the pair can only be polled
+    /// (created without interrupts). Read after the pair was connected.
+    /// </summary>
+    internal virtual int CompletionWaitFd => -1;
+
+    /// <summary>
+    /// Arms the wait before the caller re-checks for completions and sleeps: consumes a pending
+    /// signal (PCIe: reads the eventfd), so one that arrives after this call keeps the fd readable.
+    /// </summary>
+    internal virtual void ArmCompletionWait()
+    {
+    }
+
+    /// <summary>True when sleeping now could stall the pair (NVMe/TCP: PDUs still waiting to be sent).</summary>
+    internal virtual bool MustKeepPolling => false;
+
     /// <summary>MMIO doorbell writes so far (PCIe: SQ tail and CQ head registers; 0 where there are none).</summary>
     internal virtual long MmioDoorbellWrites => 0;
 

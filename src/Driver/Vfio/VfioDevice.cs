@@ -29,6 +29,8 @@ internal sealed unsafe class VfioDevice : IDisposable
     public bool WasReset { get; }
     /// <summary>Start of the BAR0 mapping.</summary>
     public nint Bar0 => _bar0;
+    /// <summary>The function's MSI-X vectors (bound to eventfds on first use).</summary>
+    public VfioInterrupts Interrupts { get; private set; } = null!;
     /// <summary>Length of the BAR0 mapping in bytes.</summary>
     public ulong Bar0Length => _bar0Length;
 
@@ -72,6 +74,7 @@ internal sealed unsafe class VfioDevice : IDisposable
             device = new VfioDevice(fd, address, config.Offset, reset);
             device.EnableMemoryAndBusMaster();
             device.MapBar0();
+            device.Interrupts = VfioInterrupts.Query(fd, address);
             return device;
         }
         catch
@@ -128,6 +131,7 @@ internal sealed unsafe class VfioDevice : IDisposable
     /// <summary>Unmaps BAR0, turns bus mastering off and closes the device.</summary>
     public void Dispose()
     {
+        Interrupts?.Dispose();   // MSI-X off before the eventfds and the device go
         if (_bar0 != 0) LibC.munmap((void*)_bar0, (size_t)_bar0Length);
         _bar0 = 0;
         if (_fd >= 0)

@@ -33,6 +33,10 @@ internal static class VfioIoctl
     public static readonly int DeviceGetInfo = Io(Type, Base + 7);
     /// <summary>VFIO_DEVICE_GET_REGION_INFO: _IO(VFIO_TYPE, VFIO_BASE + 8).</summary>
     public static readonly int DeviceGetRegionInfo = Io(Type, Base + 8);
+    /// <summary>VFIO_DEVICE_GET_IRQ_INFO: _IO(VFIO_TYPE, VFIO_BASE + 9).</summary>
+    public static readonly int DeviceGetIrqInfo = Io(Type, Base + 9);
+    /// <summary>VFIO_DEVICE_SET_IRQS: _IO(VFIO_TYPE, VFIO_BASE + 10).</summary>
+    public static readonly int DeviceSetIrqs = Io(Type, Base + 10);
     /// <summary>VFIO_DEVICE_RESET: _IO(VFIO_TYPE, VFIO_BASE + 11).</summary>
     public static readonly int DeviceReset = Io(Type, Base + 11);
     /// <summary>VFIO_IOMMU_GET_INFO: _IO(VFIO_TYPE, VFIO_BASE + 12).</summary>
@@ -70,6 +74,21 @@ internal static class VfioIoctl
     public const uint PciBar0RegionIndex = 0;
     /// <summary>VFIO_PCI_CONFIG_REGION_INDEX.</summary>
     public const uint PciConfigRegionIndex = 7;
+
+    /// <summary>VFIO_PCI_MSIX_IRQ_INDEX (after INTX 0 and MSI 1).</summary>
+    public const uint PciMsixIrqIndex = 2;
+
+    /// <summary>VFIO_IRQ_INFO_EVENTFD: the interrupts of this index can signal eventfds.</summary>
+    public const uint IrqInfoEventFd = 1 << 0;
+    /// <summary>VFIO_IRQ_INFO_NORESIZE: vectors cannot be added once the index is enabled (enable them all at once).</summary>
+    public const uint IrqInfoNoResize = 1 << 3;
+
+    /// <summary>VFIO_IRQ_SET_DATA_NONE: no data (with count 0 and ACTION_TRIGGER: disable the index).</summary>
+    public const uint IrqSetDataNone = 1 << 0;
+    /// <summary>VFIO_IRQ_SET_DATA_EVENTFD: data is an array of int32 eventfds (-1: unbind that vector).</summary>
+    public const uint IrqSetDataEventFd = 1 << 2;
+    /// <summary>VFIO_IRQ_SET_ACTION_TRIGGER: the interrupt signals the eventfd.</summary>
+    public const uint IrqSetActionTrigger = 1 << 5;
 
     /// <summary>VFIO_DMA_MAP_FLAG_READ: the device may read the mapping.</summary>
     public const uint DmaMapFlagRead = 1 << 0;

@@ -88,3 +88,29 @@ internal struct VfioIommuType1DmaUnmap
     [FieldOffset(8)] public ulong Iova;
     [FieldOffset(16)] public ulong Size;
 }
+
+/// <summary>struct vfio_irq_info (16 bytes).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+internal struct VfioIrqInfo
+{
+    [FieldOffset(0)] public uint Argsz;
+    [FieldOffset(4)] public uint Flags;
+    /// <summary>VFIO_PCI_*_IRQ_INDEX.</summary>
+    [FieldOffset(8)] public uint Index;
+    /// <summary>Vectors of that index (MSI-X: the table size).</summary>
+    [FieldOffset(12)] public uint Count;
+}
+
+/// <summary>struct vfio_irq_set without its flexible data array (20 bytes; the int32 eventfds follow at offset 20).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 20)]
+internal struct VfioIrqSet
+{
+    /// <summary>Header plus data bytes.</summary>
+    [FieldOffset(0)] public uint Argsz;
+    [FieldOffset(4)] public uint Flags;
+    [FieldOffset(8)] public uint Index;
+    /// <summary>First vector.</summary>
+    [FieldOffset(12)] public uint Start;
+    /// <summary>Vectors (and int32 data entries).</summary>
+    [FieldOffset(16)] public uint Count;
+}

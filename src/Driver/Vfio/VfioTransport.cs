@@ -76,6 +76,15 @@ public sealed class VfioTransport : PcieTransport
         }
     }
 
+    /// <summary>MSI-X vectors of the function (what sleeping queue pairs can use: vector N for queue pair N).</summary>
+    public int InterruptVectors => _device.Interrupts.VectorCount;
+
+    /// <inheritdoc/>
+    protected override string? InterruptsUnsupportedReason => _device.Interrupts.UnsupportedReason;
+
+    /// <inheritdoc/>
+    protected override EventFd OpenInterruptVector(ushort vector) => _device.Interrupts.Vector(vector);
+
     /// <summary>
     /// Stops the device's DMA, unmaps BAR0 and every DMA mapping, and closes the device, group
     /// and container.

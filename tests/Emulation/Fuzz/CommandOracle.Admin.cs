@@ -142,6 +142,9 @@ internal sealed partial class CommandOracle
         if (qid == 0 || qid > Model.CqAllocated || state.Cq(qid) is not null)
             broken |= Outcome.InvalidQueueIdentifier;
         broken |= RingRules(c, entries, CompletionEntry.Size, out byte* ring);
+        // IEN with an IV beyond the controller's vectors (one per queue id, admin included).
+        if ((c.Entry.Cdw11 & 2) != 0 && (c.Entry.Cdw11 >> 16) >= Model.MaxIoQueuePairs + 1)
+            broken |= Outcome.InvalidInterruptVector;
         c.Allowed = Result(broken);
         if (broken == Outcome.None)
         {

@@ -35,6 +35,7 @@ internal enum Outcome : ulong
     EndToEndReferenceTagCheckError = 1ul << 21,
     EndToEndStorageTagCheckError = 1ul << 22,
     CompareFailure = 1ul << 23,
+    InvalidInterruptVector = 1ul << 24,
 }
 
 internal static class Outcomes

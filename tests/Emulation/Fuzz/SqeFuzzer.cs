@@ -332,7 +332,7 @@ internal sealed unsafe partial class SqeFuzzer : IDisposable
         }
     }
 
-    /// <summary>Lets the device run: one inline pass, or (threaded) a check that the device thread is alive.</summary>
+    /// <summary>Lets the device run: one inline pass, or (threaded) a check that the device thread is alive and a wake-up if it sleeps.</summary>
     private void Advance()
     {
         try
@@ -341,6 +341,8 @@ internal sealed unsafe partial class SqeFuzzer : IDisposable
                 _controller.Step();
             else if (_controller.DeviceFailure is { } failure)
                 throw failure;
+            else
+                _controller.Core.DeviceWake?.Wake();   // the fuzzer's raw register writes bypass the transport's wake-up
         }
         catch (Exception e)
         {
