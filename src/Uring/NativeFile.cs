@@ -209,6 +209,13 @@ public sealed unsafe class NativeFile : IDisposable
             ThrowErrno("ftruncate");
     }
 
+    /// <summary>
+    /// Tells the kernel the file is read at random (posix_fadvise POSIX_FADV_RANDOM): no
+    /// readahead, so a read that misses the page cache brings in only its own pages. Advice only:
+    /// false when the kernel refused it (nothing changed).
+    /// </summary>
+    public bool AdviseRandomAccess() => LibC.posix_fadvise(Fd, 0, 0, LibC.POSIX_FADV_RANDOM) == 0;
+
     private void ThrowErrno(string operation)
     {
         int errno = LibC.errno;

@@ -74,6 +74,9 @@ internal sealed unsafe class MediaFileIo : IDisposable
         {
             if (buffered.IsBlockDevice)
                 throw new ArgumentException($"'{path}' is a block device; the emulated controller's file backend needs a regular file (use uring:{path} to benchmark the device).", nameof(path));
+            // A drive has no readahead: a random read that misses the page cache fills only its own
+            // pages (readahead of a fresh sparse image zero-filled 32 pages per 4 KiB read).
+            buffered.AdviseRandomAccess();
             if (preferDirect)
                 direct = TryOpenDirect(path, lockHolder, readOnly);
             bounce = new AlignedBuffer(BounceSize, 4096);
