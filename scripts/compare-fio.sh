@@ -11,7 +11,8 @@
 # usage: scripts/compare-fio.sh  (environment: BS=4k QD=32 RW=randread RUNTIME=5 SIZE=1g FILE=/var/tmp/pnvme-compare.img
 #        DIRECT=0 SECTIONS="uring null emu emu-direct emu-scaling" SCALING_QDS="1 4 16 64"
 #        POLL=spin|adaptive|interrupt: pnvme's --poll on the driver's devices (null:, emu:);
-#        HOG=N: N CPU hogs (yes > /dev/null) run through every section, for both tools alike)
+#        HOG=N: N CPU hogs (yes > /dev/null) run through every section, for both tools alike;
+#        PNVME=path/to/pnvme: that build, e.g. another worktree's, instead of building this one)
 # The emu images are FILE-emu.img (no PI; uring: and fio read the same file) and FILE-emupi.img (PI type 1).
 set -eu
 BS=${BS:-4k}
@@ -39,8 +40,10 @@ fi
 if ! command -v python3 >/dev/null 2>&1; then
     apt-get install -y python3 >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y python3 >/dev/null; }
 fi
-dotnet build "$ROOT/src/Bench/PolledNvme.Bench.csproj" -c Release --nologo -v:q >/dev/null
-PNVME="$ROOT/src/Bench/bin/Release/net10.0/pnvme"
+if [ -z "${PNVME:-}" ]; then
+    dotnet build "$ROOT/src/Bench/PolledNvme.Bench.csproj" -c Release --nologo -v:q >/dev/null
+    PNVME="$ROOT/src/Bench/bin/Release/net10.0/pnvme"
+fi
 
 want() { case " $SECTIONS " in *" $1 "*) return 0;; esac; return 1; }
 i=0
@@ -52,7 +55,7 @@ done
 COMMON_FIO="--bs=$BS --runtime=$RUNTIME --time_based --randrepeat=0 --output-format=json"
 COMMON_PNVME="--bs=$BS --runtime=$RUNTIME --time_based --progress=0 --output-format=json"
 EMU_FORMAT="lbads=4096,size=$SIZE"
-echo "== bs=$BS ${RUNTIME}s each; file $FILE ($SIZE); sections: $SECTIONS; pnvme --poll=$POLL; $HOG CPU hogs"
+echo "== bs=$BS ${RUNTIME}s each; file $FILE ($SIZE); sections: $SECTIONS; pnvme --poll=$POLL; $HOG CPU hogs; pnvme: $PNVME"
 
 if want uring || want null; then
     # Lay the file out once with written data (pnvme's uring: size= does what fio's layout does),
