@@ -84,6 +84,7 @@ public sealed partial class IoQueuePair
         Sleeps++;
         _slept = true;
         WaitSyscalls.WaitReadable(_wire.CompletionWaitFd, timeoutMs);
+        _wire.DisarmCompletionWait();
         reaped = _wire.ProcessCompletions(max);
         if (reaped != 0)
             _idleSince = 0;
@@ -98,8 +99,18 @@ public sealed partial class IoQueuePair
         Interlocked.MemoryBarrier();
         int reaped = _wire.ProcessCompletions(max);
         if (reaped != 0)
+        {
+            _wire.DisarmCompletionWait();
             _idleSince = 0;
+        }
         return reaped;
+    }
+
+    /// <summary>After a shared wait (<see cref="CompletionWaitSet"/>) woke: this pair polls again.</summary>
+    internal void DisarmCompletionWait()
+    {
+        CheckOwnerThread();
+        _wire.DisarmCompletionWait();
     }
 
     /// <summary>The fd a <see cref="CompletionWaitSet"/> waits on for this pair.</summary>

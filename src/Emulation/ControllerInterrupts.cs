@@ -50,8 +50,10 @@ internal sealed unsafe partial class ControllerCore
         var vectors = Volatile.Read(ref _vectors);
         for (int i = 0; i < queues.Length; i++)
         {
-            if (queues[i].TakeInterrupt() && vectors is not null)
-                vectors[queues[i].InterruptVector]?.Signal();
+            // TakeInterrupt fences our CQE stores before the loads that follow (the head, then
+            // Armed); the host stores Armed, fences, then re-checks the CQ: one of us sees the other.
+            if (queues[i].TakeInterrupt() && vectors is not null && vectors[queues[i].InterruptVector] is { Armed: true } fd)
+                fd.Signal();   // a masked (unarmed) vector sends nothing: the host is polling
         }
     }
 

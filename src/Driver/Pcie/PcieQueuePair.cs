@@ -81,7 +81,20 @@ public class PcieQueuePair : TransportQueuePair
 
     internal override int CompletionWaitFd => Interrupt?.Descriptor ?? -1;
 
-    internal override void ArmCompletionWait() => Interrupt?.Consume();
+    internal override void ArmCompletionWait()
+    {
+        if (Interrupt is { } fd)
+        {
+            fd.Armed = true;
+            fd.Consume();
+        }
+    }
+
+    internal override void DisarmCompletionWait()
+    {
+        if (Interrupt is { } fd)
+            fd.Armed = false;
+    }
 
     internal override long MmioDoorbellWrites => Rings.MmioDoorbellWrites;
 

@@ -79,14 +79,21 @@ public sealed unsafe class CompletionWaitSet : IDisposable
             keepPolling |= pair.MustKeepPolling;
         }
         if (reaped != 0 || keepPolling)
+        {
+            foreach (IoQueuePair pair in _pairs)
+                pair.DisarmCompletionWait();
             return reaped;
+        }
         int ms = timeout < TimeSpan.Zero ? -1 : (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
         WaitSyscalls.EpollEvent* events = stackalloc WaitSyscalls.EpollEvent[8];
         Sleeps++;
         WaitSyscalls.EpollWait(_epoll, events, 8, ms);
         _wake.Consume();
         foreach (IoQueuePair pair in _pairs)
+        {
+            pair.DisarmCompletionWait();
             reaped += pair.ProcessCompletions();
+        }
         return reaped;
     }
 

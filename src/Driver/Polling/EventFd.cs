@@ -8,6 +8,7 @@ namespace PolledNvme.Queues;
 public sealed class EventFd : IDisposable
 {
     private int _fd;
+    private bool _armed;
 
     /// <summary>Creates a non-blocking, close-on-exec eventfd with its counter at 0.</summary>
     /// <exception cref="IOException">The kernel refused (errno in the message: out of file descriptors?).</exception>
@@ -21,6 +22,18 @@ public sealed class EventFd : IDisposable
 
     /// <summary>The file descriptor (for VFIO_DEVICE_SET_IRQS and epoll); -1 once disposed.</summary>
     public int Descriptor => Volatile.Read(ref _fd);
+
+    /// <summary>
+    /// Whether the waiter is about to sleep on it (set just before its last re-check, cleared once
+    /// it polls again): the emulated controller's per-vector mask, so a device signals a host that
+    /// is busy polling with no write(2) per completion (as a masked MSI-X vector sends nothing). A
+    /// kernel-driven eventfd (VFIO) ignores it.
+    /// </summary>
+    public bool Armed
+    {
+        get => Volatile.Read(ref _armed);
+        set => Volatile.Write(ref _armed, value);
+    }
 
     /// <summary>Adds 1 to the counter: wakes a waiter.</summary>
     public void Signal() => WaitSyscalls.Signal(_fd);

@@ -80,6 +80,11 @@ public abstract class TransportQueuePair : IDisposable
     {
     }
 
+    /// <summary>The caller polls again (it woke, or its re-check found completions): the device need not signal until it arms again.</summary>
+    internal virtual void DisarmCompletionWait()
+    {
+    }
+
     /// <summary>True when sleeping now could stall the pair (NVMe/TCP: PDUs still waiting to be sent).</summary>
     internal virtual bool MustKeepPolling => false;
 
