@@ -11,16 +11,10 @@ internal sealed unsafe class CompletionQueue
 {
     // Hot fields first. The controller writes the ring; we only read it.
     private readonly CompletionEntry* _ring;
-    private readonly uint* _headDoorbell;      // device register; volatile store only
     private readonly int _entries;
     private int _head;
     private ushort _phase;                     // phase tag value that marks a new entry (starts at 1)
-    private int _rungHead;
-    private uint* _shadowHead;                 // Doorbell Buffer Config: host memory the controller reads; null when off
-    private uint* _eventIndex;                 // written by the controller
-    private bool _alwaysRing;
-    private long _mmioWrites;
-    private DoorbellWake? _deviceWake;
+    private QueueDoorbell _doorbell;           // the head doorbell (MMIO or shadow)
     // ---- not touched per I/O below this line ----
     private readonly DmaBuffer _memory;
 
@@ -53,7 +47,7 @@ internal sealed unsafe class CompletionQueue
         _memory = memory;
         _ring = (CompletionEntry*)memory.Pointer;
         _entries = entries;
-        _headDoorbell = registers.Pointer32(doorbellOffset);
+        _doorbell = new QueueDoorbell(registers.Pointer32(doorbellOffset));
         Reset();
     }
 
@@ -89,57 +83,34 @@ internal sealed unsafe class CompletionQueue
     public bool HasEntry => (Volatile.Read(ref _ring[_head].StatusAndPhase) & 1) == _phase;
 
     /// <summary>
-    /// Publishes the head to the controller, if it moved since the last time: one volatile MMIO
-    /// store, or with shadow doorbells the shadow store and the MMIO store only when EventIdx asks.
+    /// Publishes the head to the controller, if it moved since the last time
+    /// (<see cref="QueueDoorbell.Publish"/>: MMIO, or the shadow doorbell and MMIO only when EventIdx asks).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void RingDoorbell()
-    {
-        int head = _head;
-        int old = _rungHead;
-        if (head == old)
-            return;
-        _rungHead = head;
-        if (_shadowHead != null && !SubmissionQueue.ShadowDoorbellNeedsMmio(_shadowHead, _eventIndex, head, old, _alwaysRing))
-            return;
-        Volatile.Write(ref *_headDoorbell, (uint)head);
-        _mmioWrites++;
-        _deviceWake?.AfterHostWrite();   // a software device asleep on its register page (null on hardware)
-    }
+    public void RingDoorbell() => _doorbell.Publish(_head);
 
-    /// <summary>Switches to shadow doorbells (see <see cref="SubmissionQueue.AttachShadow"/>); the shadow gets the current head.</summary>
-    public void AttachShadow(uint* shadowHead, uint* eventIndex, bool alwaysRing)
-    {
-        Volatile.Write(ref *shadowHead, (uint)_rungHead);
-        _eventIndex = eventIndex;
-        _alwaysRing = alwaysRing;
-        _shadowHead = shadowHead;
-    }
+    /// <summary>Switches to shadow doorbells (<see cref="QueueDoorbell.AttachShadow"/>); the shadow gets the current head.</summary>
+    public void AttachShadow(uint* shadowHead, uint* eventIndex, bool alwaysRing) => _doorbell.AttachShadow(shadowHead, eventIndex, alwaysRing);
 
     /// <summary>Back to MMIO doorbells only.</summary>
-    public void DetachShadow()
-    {
-        _shadowHead = null;
-        _eventIndex = null;
-        _alwaysRing = false;
-    }
+    public void DetachShadow() => _doorbell.DetachShadow();
 
     /// <summary>The sleeping software device to wake after an MMIO doorbell write, or null.</summary>
     public DoorbellWake? DeviceWake
     {
-        get => _deviceWake;
-        set => _deviceWake = value;
+        get => _doorbell.DeviceWake;
+        set => _doorbell.DeviceWake = value;
     }
 
     /// <summary>MMIO head doorbell writes so far.</summary>
-    public long MmioDoorbellWrites => _mmioWrites;
+    public long MmioDoorbellWrites => _doorbell.MmioWrites;
 
     /// <summary>Zeroes the ring and starts again at slot 0 with phase 1 (§4.2.4: a new queue's entries are all phase 0).</summary>
     public void Reset()
     {
         _memory.Span.Slice(0, _entries * CompletionEntry.Size).Clear();
         _head = 0;
-        _rungHead = 0;
+        _doorbell.Reset();
         _phase = 1;
     }
 }

@@ -11,16 +11,10 @@ internal sealed unsafe class SubmissionQueue
 {
     // Hot fields first. The ring lives in DMA memory the controller reads; only we write it.
     private readonly SubmissionEntry* _ring;
-    private readonly uint* _tailDoorbell;      // device register; written only with a volatile store
     private readonly int _entries;
     private int _tail;                         // next slot we write (shadow tail)
     private int _head;                         // last SQ head the controller reported in a CQE
-    private int _rungTail;                     // tail value last published (doorbell or shadow doorbell)
-    private uint* _shadowTail;                 // Doorbell Buffer Config: host memory the controller reads; null when off
-    private uint* _eventIndex;                 // written by the controller: ring the MMIO doorbell when a tail update passes it
-    private bool _alwaysRing;                  // admin queue: shadow kept current, MMIO rung every time
-    private long _mmioWrites;
-    private DoorbellWake? _deviceWake;
+    private QueueDoorbell _doorbell;           // the tail doorbell (MMIO or shadow)
     // ---- not touched per I/O below this line ----
     private readonly DmaBuffer _memory;
 
@@ -47,7 +41,7 @@ internal sealed unsafe class SubmissionQueue
         _memory = memory;
         _ring = (SubmissionEntry*)memory.Pointer;
         _entries = entries;
-        _tailDoorbell = registers.Pointer32(doorbellOffset);
+        _doorbell = new QueueDoorbell(registers.Pointer32(doorbellOffset));
     }
 
     /// <summary>Entries written but not yet reported as fetched by the controller.</summary>
@@ -84,73 +78,30 @@ internal sealed unsafe class SubmissionQueue
     }
 
     /// <summary>
-    /// Publishes the shadow tail to the controller, if it moved: one volatile MMIO store, or with
-    /// shadow doorbells a store to the shadow doorbell and the MMIO store only when the
-    /// controller's EventIdx asks for it.
+    /// Publishes the tail to the controller, if it moved (<see cref="QueueDoorbell.Publish"/>: MMIO,
+    /// or the shadow doorbell and MMIO only when EventIdx asks).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void RingDoorbell()
-    {
-        int tail = _tail;
-        int old = _rungTail;
-        if (tail == old)
-            return;
-        _rungTail = tail;
-        if (_shadowTail != null && !ShadowDoorbellNeedsMmio(_shadowTail, _eventIndex, tail, old, _alwaysRing))
-            return;
-        // The volatile store is a release: the entry bytes are visible before the doorbell.
-        Volatile.Write(ref *_tailDoorbell, (uint)tail);
-        _mmioWrites++;
-        _deviceWake?.AfterHostWrite();   // a software device asleep on its register page (null on hardware)
-    }
+    public void RingDoorbell() => _doorbell.Publish(_tail);
 
-    /// <summary>
-    /// Writes <paramref name="value"/> to a shadow doorbell and says whether the MMIO doorbell must be
-    /// rung too (§5.9: EventIdx). The full fence orders the shadow store before the EventIdx load:
-    /// either the controller sees the new value when it re-reads the shadow after updating
-    /// EventIdx, or we see its new EventIdx and ring.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool ShadowDoorbellNeedsMmio(uint* shadow, uint* eventIndex, int value, int old, bool alwaysRing)
-    {
-        Volatile.Write(ref *shadow, (uint)value);
-        Interlocked.MemoryBarrier();
-        return alwaysRing || ShadowDoorbells.NeedEvent(Volatile.Read(ref *eventIndex), value, old);
-    }
-
-    /// <summary>
-    /// Switches this queue to shadow doorbells at <paramref name="shadowTail"/>/<paramref name="eventIndex"/>
-    /// (after Doorbell Buffer Config, or at queue creation while it is in force); the shadow gets
-    /// the current tail. <paramref name="alwaysRing"/> keeps the MMIO doorbell rung on every update.
-    /// </summary>
-    public void AttachShadow(uint* shadowTail, uint* eventIndex, bool alwaysRing)
-    {
-        Volatile.Write(ref *shadowTail, (uint)_rungTail);
-        _eventIndex = eventIndex;
-        _alwaysRing = alwaysRing;
-        _shadowTail = shadowTail;
-    }
+    /// <summary>Switches this queue to shadow doorbells (<see cref="QueueDoorbell.AttachShadow"/>); the shadow gets the current tail.</summary>
+    public void AttachShadow(uint* shadowTail, uint* eventIndex, bool alwaysRing) => _doorbell.AttachShadow(shadowTail, eventIndex, alwaysRing);
 
     /// <summary>Back to MMIO doorbells only (the controller was reset: its Doorbell Buffer Config is gone).</summary>
-    public void DetachShadow()
-    {
-        _shadowTail = null;
-        _eventIndex = null;
-        _alwaysRing = false;
-    }
+    public void DetachShadow() => _doorbell.DetachShadow();
 
     /// <summary>Whether updates go to a shadow doorbell.</summary>
-    public bool UsesShadow => _shadowTail != null;
+    public bool UsesShadow => _doorbell.UsesShadow;
 
     /// <summary>The sleeping software device to wake after an MMIO doorbell write, or null.</summary>
     public DoorbellWake? DeviceWake
     {
-        get => _deviceWake;
-        set => _deviceWake = value;
+        get => _doorbell.DeviceWake;
+        set => _doorbell.DeviceWake = value;
     }
 
     /// <summary>MMIO tail doorbell writes so far (each is a VM exit under a hypervisor).</summary>
-    public long MmioDoorbellWrites => _mmioWrites;
+    public long MmioDoorbellWrites => _doorbell.MmioWrites;
 
     /// <summary>Records the SQ head the controller reported in a completion entry (CQE DW2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -165,7 +116,7 @@ internal sealed unsafe class SubmissionQueue
     {
         _tail = 0;
         _head = 0;
-        _rungTail = 0;
+        _doorbell.Reset();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
