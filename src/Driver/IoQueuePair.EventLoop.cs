@@ -45,6 +45,7 @@ public sealed partial class IoQueuePair
         SynchronizationContext? previous = SynchronizationContext.Current;
         SynchronizationContext.SetSynchronizationContext(loop);
         loop.Enter();
+        _loopToken = cancellationToken;   // submissions check it (Enter)
         try
         {
             ValueTask task;

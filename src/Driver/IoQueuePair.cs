@@ -383,7 +383,9 @@ public sealed partial class IoQueuePair : IPollable, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Enter()
     {
-        if (_disposed | _loopStopping)
+        // The loop's token is read here, not only between polls: several continuations can run
+        // inside one ProcessCompletions, and none may submit once the token was cancelled.
+        if (_disposed | _loopStopping | _loopToken.IsCancellationRequested)
             ThrowClosed();   // IoQueuePair.EventLoop.cs
         CheckOwnerThread();
     }
