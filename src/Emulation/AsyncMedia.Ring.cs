@@ -90,6 +90,7 @@ internal sealed unsafe partial class AsyncMedia
         int metadataFault = metadataNeeded ? Inject(file, operation, m.Metadata) : 0;
         int dataFault = dataNeeded ? Inject(file, operation, m.Data) : 0;
         EnsureRoom(2);
+        BeginChain();
         if (metadataNeeded)
         {
             if (metadataFault != 0)
@@ -137,6 +138,16 @@ internal sealed unsafe partial class AsyncMedia
         // O_DIRECT for block data whose offset, length and buffer are page aligned; the page cache for the rest.
         int file = !metadata && direct >= 0 && ((offset | (uint)length | (long)buffer) & (MediaBufferArena.PageSize - 1)) == 0 ? direct : buffered;
         ulong userData = ((ulong)m.Index << 1) | (metadata ? MetadataPartBit : 0);
+        if (_chainBroken)
+        {
+            CancelInline(ref part, userData);
+            return;
+        }
+        if (GoesInline(m, write, file == direct))
+        {
+            WriteInline(m, ref part, userData, link);
+            return;
+        }
         ref UringSqe sqe = ref _ring.GetSqe();
         if (_fixedBuffers)
         {
@@ -194,7 +205,7 @@ internal sealed unsafe partial class AsyncMedia
     /// <summary>Takes every ready completion and hands each to its command.</summary>
     private int Reap()
     {
-        int total = 0, n;
+        int total = HasInlineDone ? ReapInline() : 0, n;
         while ((n = _ring.ReapBatch(_cqes)) > 0)
         {
             for (int i = 0; i < n; i++)

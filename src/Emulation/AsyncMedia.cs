@@ -113,7 +113,7 @@ internal sealed unsafe partial class AsyncMedia : IDisposable
     public bool CanAccept => _freeCount != 0 && _waitingHead is null;
 
     /// <summary>Media operations in the ring (prepared or submitted, not yet reaped).</summary>
-    public bool HasInFlight => _ring.InFlight != 0;
+    public bool HasInFlight => _ring.InFlight != 0 || HasInlineDone;
 
     /// <summary>Pages of the media buffer arena (0 before the first I/O queue).</summary>
     public int ArenaPages => _arena?.Pages ?? 0;
@@ -290,7 +290,7 @@ internal sealed unsafe partial class AsyncMedia : IDisposable
     /// <summary>Blocks until at least one media operation has completed (inline passes with nothing else to do).</summary>
     public void WaitForCompletion()
     {
-        if (!HoldSubmissions && _ring.InFlight != 0 && _ring.ReadyCompletions == 0)
+        if (!HoldSubmissions && _ring.InFlight != 0 && _ring.ReadyCompletions == 0 && !HasInlineDone)
             _ring.SubmitAndWait(1);
     }
 
@@ -302,9 +302,10 @@ internal sealed unsafe partial class AsyncMedia : IDisposable
     {
         while (_active != 0)
         {
-            if (_ring.InFlight == 0)
+            if (_ring.InFlight == 0 && !HasInlineDone)
                 throw new InvalidOperationException($"{_active} media commands are active with no media I/O in flight.");
-            _ring.SubmitAndWait(1);
+            if (!HasInlineDone)
+                _ring.SubmitAndWait(1);
             Reap();
         }
     }
