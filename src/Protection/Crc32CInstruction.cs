@@ -16,12 +16,15 @@ internal static unsafe class Crc32CInstruction
 
     public static bool IsSupported => Sse42.X64.IsSupported;
 
+    /// <summary>Below this many words per stream one stream is faster than paying for the combination.</summary>
+    private const int MinWordsPerStream = 4;
+
     /// <summary>
-    /// Below this many words per stream one stream is faster than paying for the combination:
-    /// a carry-less multiply per stream with PCLMULQDQ, a 16-multiply software product without
-    /// (<see cref="Crc32CShifts.SoftwareProduct"/>).
+    /// Without PCLMULQDQ, segments shorter than this are cut to a length with byte tables
+    /// (<see cref="Crc32CShifts.TableProduct"/>, four loads per stream); from here on the
+    /// 16-multiply software product (<see cref="Crc32CShifts.SoftwareProduct"/>) is amortised.
     /// </summary>
-    private static int MinWordsPerStream => Pclmulqdq.IsSupported ? 4 : 24;
+    private const int SoftwareProductWords = 24;
 
     /// <summary>Advances the (already inverted) CRC-32C register over <paramref name="data"/> with <typeparamref name="TShape"/>'s streams.</summary>
     public static uint Update<TShape>(uint register, ReadOnlySpan<byte> data) where TShape : struct, ICrc32CHybridShape
@@ -46,7 +49,7 @@ internal static unsafe class Crc32CInstruction
     public static uint Update<TShape>(uint register, byte* p, int length) where TShape : struct, ICrc32CHybridShape
     {
         int streams = TShape.Streams;
-        int minWords = MinWordsPerStream;
+        const int minWords = MinWordsPerStream;
         if (length < streams * 8 * minWords)
             return UpdateShort(register, p, length);
         int head = length & 7;
@@ -56,6 +59,8 @@ internal static unsafe class Crc32CInstruction
         while (wordsLeft >= streams * minWords)
         {
             int words = Math.Min(wordsLeft / streams, MaxWordsPerStream);
+            if (!Pclmulqdq.IsSupported && words < SoftwareProductWords)
+                words = Crc32CShifts.TableSegmentWords(words);
             int extra = wordsLeft - streams * words;
             if (extra >= streams * minWords)
                 extra = 0;
@@ -82,6 +87,20 @@ internal static unsafe class Crc32CInstruction
             {
                 ulong products = Crc32CStreamConstants<TShape>.Products(crc, c1, c2, c3, c4, words);
                 crc = Crc32CShifts.Reduce(products) ^ (TShape.Streams == 6 ? c5 : c2);
+            }
+            else if (words < SoftwareProductWords)
+            {
+                ulong products = Crc32CShifts.TableProduct(crc, (streams - 1) * words)
+                    ^ Crc32CShifts.TableProduct(c1, (streams - 2) * words);
+                if (TShape.Streams == 6)
+                {
+                    products ^= Crc32CShifts.TableProduct(c2, 3 * words)
+                        ^ Crc32CShifts.TableProduct(c3, 2 * words)
+                        ^ Crc32CShifts.TableProduct(c4, words);
+                    crc = Crc32CShifts.Reduce(products) ^ c5;
+                }
+                else
+                    crc = Crc32CShifts.Reduce(products) ^ c2;
             }
             else
             {
