@@ -147,6 +147,18 @@ public class CrcDispatchTests
     }
 
     [Test]
+    public void WithoutCarrylessMultiplyShortBuffersRunThreeStreams()
+    {
+        // Five table products cost more than six streams gain on short buffers; with a
+        // multiplier, or where the shape has three streams anyway, nothing changes by length.
+        var sse42 = CrcDispatchPlan.Decide(s_cpus["Zen5-without-PCLMULQDQ"]);
+        Assert.That(sse42.Crc32CSixStreamsFrom, Is.EqualTo(640));
+        Assert.That(sse42.Describe()[1], Does.Contain("crc32 x3 (x6 from 640 B)"));
+        foreach (CrcCpu cpu in new[] { Zen5, Zen5 with { Vpclmul512 = false }, Nehalem, Zen3 })
+            Assert.That(CrcDispatchPlan.Decide(cpu).Crc32CSixStreamsFrom, Is.Zero, cpu.ToString());
+    }
+
+    [Test]
     public void OneCrc32PerCycleWithNarrowFoldingTakesTheHybridFrom1KiB()
     {
         foreach (CrcCpu cpu in new[] { Zen2, Skylake, AlderLake })
