@@ -34,6 +34,7 @@ public static class Crc32C
     private static readonly CrcKernel s_hybrid = CrcDispatch.Plan.Crc32CHybrid;
     private static readonly Crc32CShapeId s_shape = CrcDispatch.Plan.Shape;
     private static readonly CrcKernel s_blocks = CrcDispatch.Plan.Crc32CBlocks;
+    private static readonly int s_sixStreamsFrom = CrcDispatch.Plan.Crc32CSixStreamsFrom;
 
     /// <summary>The path chosen at start-up for long buffers (see <see cref="KernelFor"/>).</summary>
     public static CrcKernel Kernel => CrcDispatch.Plan.Crc32CKernelFor(int.MaxValue);
@@ -129,7 +130,7 @@ public static class Crc32C
         switch (kernel)
         {
             case CrcKernel.Sse42:
-                return s_shape == Crc32CShapeId.SixByFive
+                return s_shape == Crc32CShapeId.SixByFive && data.Length >= s_sixStreamsFrom
                     ? Crc32CInstruction.Update<SixByFive>(register, data)
                     : Crc32CInstruction.Update<ThreeByFive>(register, data);
             case CrcKernel.Hybrid512:

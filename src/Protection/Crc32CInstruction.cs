@@ -12,36 +12,98 @@ namespace PolledNvme.Protection;
 internal static unsafe class Crc32CInstruction
 {
     /// <summary>Longest segment per stream, in 8-byte words, per round.</summary>
-    private const int MaxWordsPerStream = 256;
+    public const int MaxWordsPerStream = 256;
 
     public static bool IsSupported => Sse42.X64.IsSupported;
 
+    /// <summary>Below this many words per stream one stream is faster than paying for the combination.</summary>
+    private const int MinWordsPerStream = 4;
+
     /// <summary>
-    /// Below this many words per stream one stream is faster than paying for the combination:
-    /// a carry-less multiply per stream with PCLMULQDQ, a 16-multiply software product without
-    /// (<see cref="Crc32CShifts.SoftwareProduct"/>).
+    /// Without PCLMULQDQ, segments shorter than this are cut to a length with byte tables
+    /// (<see cref="Crc32CShifts.TableProduct"/>, four loads per stream); from here on the
+    /// 16-multiply software product (<see cref="Crc32CShifts.SoftwareProduct"/>) is amortised.
     /// </summary>
-    private static int MinWordsPerStream => Pclmulqdq.IsSupported ? 4 : 24;
+    private const int SoftwareProductWords = 24;
 
     /// <summary>Advances the (already inverted) CRC-32C register over <paramref name="data"/> with <typeparamref name="TShape"/>'s streams.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint Update<TShape>(uint register, ReadOnlySpan<byte> data) where TShape : struct, ICrc32CHybridShape
     {
         fixed (byte* start = data)
+            return Update<TShape>(register, start, data.Length);
+    }
+
+    /// <summary>
+    /// The streams over <paramref name="length"/> bytes at <paramref name="p"/>: the bytes past
+    /// whole words first, on the register; then rounds of S equal segments, where the last
+    /// round's words short of a multiple of S go to stream 0 ahead of its segment, so no
+    /// serial tail follows the combination (a 512-byte buffer on six streams: 4 + 10 words,
+    /// then 5 × 10 words, instead of 6 × 10 and 4 words after the combination).
+    /// </summary>
+    /// <remarks>
+    /// Tiered, not <see cref="MethodImplOptions.AggressiveOptimization"/>: compiled at the first
+    /// call, the shift tables' class-initialisation check is a call after the loop, and with
+    /// six CRCs live across a call the JIT kept three of them on the stack (a reload per word,
+    /// half the speed at 512 B). Tier 1 compiles after the tables exist.
+    /// </remarks>
+    public static uint Update<TShape>(uint register, byte* p, int length) where TShape : struct, ICrc32CHybridShape
+    {
+        int streams = TShape.Streams;
+        const int minWords = MinWordsPerStream;
+        if (length < streams * 8 * minWords)
+            return UpdateShort(register, p, length);
+        int head = length & 7;
+        ulong crc = UpdateShort(register, p, head);
+        p += head;
+        int wordsLeft = length >> 3;
+        while (wordsLeft >= streams * minWords)
         {
-            byte* p = start;
-            int length = data.Length;
-            ulong crc = register;
-            int streams = TShape.Streams;
-            while (length >= streams * 8 * MinWordsPerStream)
+            int words = Math.Min(wordsLeft / streams, MaxWordsPerStream);
+            if (!Pclmulqdq.IsSupported && words < SoftwareProductWords)
+                words = Crc32CShifts.TableSegmentWords(words);
+            int extra = wordsLeft - streams * words;
+            if (extra >= streams * minWords)
+                extra = 0;
+            wordsLeft -= streams * words + extra;
+            for (; extra > 0; extra--, p += 8)
+                crc = Sse42.X64.Crc32(crc, Unsafe.ReadUnaligned<ulong>(p));
+            // Few live registers in the loop (the six CRCs, two pointers, the gap, the end): with
+            // more, the JIT keeps some CRCs on the stack and every word waits for a reload.
+            nint gap = 8 * words;
+            byte* s = p;
+            byte* t = p + 3 * gap;
+            byte* end = p + gap;
+            ulong c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0;
+            do
             {
-                int words = Math.Min(length / (8 * streams), MaxWordsPerStream);
-                nint segment = words * 8;
-                byte* q = p + 3 * segment;
-                ulong c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0;
-                for (nint i = 0; i < segment; i += 8)
-                    Words<TShape>(ref crc, ref c1, ref c2, ref c3, ref c4, ref c5, p + i, q + i, segment, 0);
-                // Each partial CRC moved to the end of the last segment: products added, reduced once.
+                Words<TShape>(ref crc, ref c1, ref c2, ref c3, ref c4, ref c5, s, t, gap, 0);
+                s += 8;
+                t += 8;
+            }
+            while (s < end);
+            p = s + (streams - 1) * gap;
+            // Each partial CRC moved to the end of the last segment: products added, reduced once.
+            if (Pclmulqdq.IsSupported)
+            {
+                ulong products = Crc32CStreamConstants<TShape>.Products(crc, c1, c2, c3, c4, words);
+                crc = Crc32CShifts.Reduce(products) ^ (TShape.Streams == 6 ? c5 : c2);
+            }
+            else if (words < SoftwareProductWords)
+            {
+                ulong products = Crc32CShifts.TableProduct(crc, (streams - 1) * words)
+                    ^ Crc32CShifts.TableProduct(c1, (streams - 2) * words);
+                if (TShape.Streams == 6)
+                {
+                    products ^= Crc32CShifts.TableProduct(c2, 3 * words)
+                        ^ Crc32CShifts.TableProduct(c3, 2 * words)
+                        ^ Crc32CShifts.TableProduct(c4, words);
+                    crc = Crc32CShifts.Reduce(products) ^ c5;
+                }
+                else
+                    crc = Crc32CShifts.Reduce(products) ^ c2;
+            }
+            else
+            {
                 ulong products = Crc32CShifts.Product(crc, Crc32CShifts.Words((streams - 1) * words))
                     ^ Crc32CShifts.Product(c1, Crc32CShifts.Words((streams - 2) * words));
                 if (TShape.Streams == 6)
@@ -53,11 +115,9 @@ internal static unsafe class Crc32CInstruction
                 }
                 else
                     crc = Crc32CShifts.Reduce(products) ^ c2;
-                p += streams * segment;
-                length -= streams * (int)segment;
             }
-            return UpdateShort((uint)crc, new ReadOnlySpan<byte>(p, length));
         }
+        return UpdateShort((uint)crc, p, 8 * wordsLeft);
     }
 
     /// <summary>

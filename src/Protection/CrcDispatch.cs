@@ -84,6 +84,14 @@ internal sealed class CrcDispatchPlan
     /// <summary><c>crc32</c> streams of the instruction paths: 6 where it issues twice per cycle, else 3.</summary>
     public int Crc32Streams => Hybrid.Streams;
 
+    /// <summary>
+    /// Length from which the crc32 stream path runs six streams where the shape has six; below
+    /// it, three. Without PCLMULQDQ five table products cost more than three streams gain below
+    /// about 640 B (measured on the SSE4.2 proxy: 512 B 0.94x against 0.79x ISA-L with six,
+    /// 700 B 0.74x against 0.93x); with a multiplier six streams are never slower.
+    /// </summary>
+    public int Crc32CSixStreamsFrom => Crc32Streams == 6 && !Cpu.Pclmul ? 640 : 0;
+
     /// <summary>CRC-32C below <see cref="Crc32CFoldFrom"/>.</summary>
     public CrcKernel Crc32CShort { get; }
 
@@ -135,17 +143,19 @@ internal sealed class CrcDispatchPlan
             _ => CrcKernel.Hybrid128,
         };
         // Length classes (docs/PERFORMANCE.md, "CRC dispatch"): the crc32 instruction streams
-        // below foldFrom, folding up to hybridFrom, the hybrid kernel from there. Crossovers
-        // measured on Zen 5: 512-bit folding passes the streams at 128 B, the 512-bit hybrid
-        // passes folding at 2 KiB; with 256-bit folding the hybrid passes it at 768 B with three
-        // streams (a one-crc32-per-cycle core) and ties there with six; with 128-bit folding
-        // the streams alone stay ahead up to 1 KiB. Intel's 256-bit multiplier is twice as fast
-        // per cycle, so folding holds on longer there (1 KiB, not measured).
+        // below foldFrom, folding up to hybridFrom, the hybrid kernel from there. Measured on
+        // Zen 5, paired against ISA-L: 512-bit folding passes the streams at 128 B, the 512-bit
+        // hybrid passes folding at 2 KiB. Below AVX-512 the streams beat 256- and 128-bit
+        // folding at every length up to 1 KiB, with six streams and with three (three streams
+        // at latency 3 issue one crc32 per cycle, as on Zen 3 and Intel), so there is no folding
+        // class; the hybrid takes over from 1 KiB where crc32 issues once per cycle. Where it
+        // issues twice (six streams, 16 B per cycle) the streams stayed ahead of the 256-bit
+        // hybrid up to 3 KiB and of the 128-bit one at every length measured (512 B to 1 MiB).
         (int foldFrom, int hybridFrom) = folding switch
         {
             CrcKernel.Vpclmul512 => (128, 2048),
-            CrcKernel.Vpclmul256 => (256, cpu.Vendor == CrcCpuVendor.Amd ? 768 : 1024),
-            _ => (Never, 1024),
+            CrcKernel.Vpclmul256 => (Never, cpu.DualCrc32 ? 4096 : 1024),
+            _ => (Never, cpu.DualCrc32 ? Never : 1024),
         };
         hybridFrom = Math.Max(hybridFrom, Crc32CHybridShapeOf(shape).IterationBytes(hybridKernel switch
         {
@@ -159,6 +169,10 @@ internal sealed class CrcDispatchPlan
         // where the multiplier is as slow as on AMD (a 4-block step: 16 cycles); where it
         // issues once per cycle (Intel since Ice Lake) the streams would hold the folding back.
         CrcKernel blocks = cpu.Vendor == CrcCpuVendor.Amd ? hybridKernel : folding;
+        // A class no length reaches takes the path below it, so that a buffer of int.MaxValue
+        // bytes (and Crc32C.Kernel, the path "for long buffers") is not sent to it.
+        if (hybridFrom == Never)
+            hybridKernel = foldFrom == Never ? CrcKernel.Sse42 : folding;
         return new(cpu, folding, shape, CrcKernel.Sse42, foldFrom, folding, hybridFrom, hybridKernel, blocks);
     }
 
@@ -193,7 +207,7 @@ internal sealed class CrcDispatchPlan
 
     private string Named(CrcKernel kernel) => kernel switch
     {
-        CrcKernel.Sse42 => $"crc32 x{Crc32Streams}",
+        CrcKernel.Sse42 => Crc32CSixStreamsFrom > 0 ? $"crc32 x3 (x6 from {Size(Crc32CSixStreamsFrom)})" : $"crc32 x{Crc32Streams}",
         CrcKernel.Hybrid128 or CrcKernel.Hybrid256 or CrcKernel.Hybrid512 => $"{CrcDispatch.NameOf(kernel)} ({Hybrid})",
         _ => CrcDispatch.NameOf(kernel),
     };

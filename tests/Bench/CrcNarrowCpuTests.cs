@@ -23,8 +23,9 @@ public class CrcNarrowCpuTests
     public void DeleteDirectory() => Directory.Delete(_dir, recursive: true);
 
     // Block sizes that reach each CRC-32C length class (crc32 streams, folding, hybrid) and a
-    // last partial block; the whole file goes through the long path.
-    private static readonly int[] s_crc32CBlockSizes = [100, 700, 4099];
+    // last partial block; the whole file goes through the long path. Without PCLMULQDQ, 512,
+    // 700 and 1100 B combine their streams with byte tables (segments of 10, 12 and 20 words).
+    private static readonly int[] s_crc32CBlockSizes = [100, 512, 700, 1100, 4099];
 
     [TestCase(CrcCpuClass.Avx2Vpclmul, "DOTNET_EnableAVX512=0")]
     [TestCase(CrcCpuClass.Pclmul, "DOTNET_EnableAVX512=0", "DOTNET_EnableVAES=0")]

@@ -45,4 +45,28 @@ public class Crc32CShiftsTests
                 Assert.Fail($"{a:x8} * {b:x8}: PCLMULQDQ disagrees with the bit-serial product (test reference broken)");
         }
     }
+
+    [Test]
+    public void TableProductIsTheProductForEveryStreamDistanceOfATableSegment()
+    {
+        // Without PCLMULQDQ the streams of segments under 24 words combine with byte tables:
+        // every segment length rounds to one that has tables, and each table product (k · w
+        // words, k = 1..5) reduces to the register moved by the software product.
+        for (int words = 4; words < 24; words++)
+        {
+            int segment = Crc32CShifts.TableSegmentWords(words);
+            Assert.That(Crc32CShifts.TableSegments.ToArray(), Does.Contain(segment), $"{words} words");
+            Assert.That(segment, Is.LessThanOrEqualTo(words), $"{words} words");
+        }
+        var random = new Random(33);
+        foreach (int w in Crc32CShifts.TableSegments)
+            for (int k = 1; k <= 5; k++)
+                for (int i = 0; i < 2000; i++)
+                {
+                    uint register = i < 4 ? new uint[] { 0, 1, 0x80000000, 0xFFFFFFFF }[i] : (uint)random.NextInt64(0, 1L << 32);
+                    ulong expected = Crc32CShifts.SoftwareProduct(register, (uint)Crc32CShifts.Words(k * w));
+                    if (Crc32CShifts.TableProduct(register, k * w) != expected)
+                        Assert.Fail($"{register:x8} over {k} x {w} words: {Crc32CShifts.TableProduct(register, k * w):x16}, expected {expected:x16}");
+                }
+    }
 }

@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Runtime.Intrinsics.X86;
 using NUnit.Framework;
 using PolledNvme.Protection;
 
@@ -40,6 +41,45 @@ public sealed class Crc32CTests : CrcMatrixTests<Crc32CUnderTest>
         chained = Crc32C.Update(chained, data.AsSpan(12345, 2 * MiB + 77), kernel);
         chained = Crc32C.Update(chained, data.AsSpan(12345 + 2 * MiB + 77), kernel);
         Assert.That(chained, Is.EqualTo(Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, data)), "chained");
+    }
+
+    [Test]
+    public void StreamsOfEveryShapeAgreeWithSystemIoHashing()
+    {
+        // The crc32 stream path with three streams (one crc32 per cycle) and six (two per
+        // cycle), whichever this CPU dispatches to: every length up to two six-stream rounds
+        // of short segments (words short of a multiple of the streams go ahead of stream 0,
+        // the bytes past whole words go first), odd start addresses, lengths around a round
+        // of the longest segment (256 words per stream), and chained updates across rounds.
+        if (!Sse42.X64.IsSupported)
+            Assert.Ignore("no crc32 instruction on this CPU.");
+        byte[] data = new byte[3 * 6 * 256 * 8 + 4099 + 1];
+        new Random(21).NextBytes(data);
+        Check<SixByFive>(data);
+        Check<ThreeByFive>(data);
+
+        static void Check<TShape>(byte[] data) where TShape : struct, ICrc32CHybridShape
+        {
+            string shape = $"{TShape.Streams} streams";
+            for (int length = 0; length <= 1200; length++)
+                for (int offset = 0; offset < 8; offset += length % 3 == 0 ? 1 : 7)
+                    Expect<TShape>(data.AsSpan(offset, length));
+            int round = TShape.Streams * 256 * 8;
+            foreach (int length in new[] { round - 1, round, round + 7, round + 8 * 23 + 5, round + 8 * 24, 2 * round + 8 * TShape.Streams * 4 - 8, 3 * round + 4099 })
+                Expect<TShape>(data.AsSpan(1, length));
+            uint chained = Crc32CInstruction.Update<TShape>(~0u, data.AsSpan(0, 777));
+            chained = Crc32CInstruction.Update<TShape>(chained, data.AsSpan(777, round + 333));
+            chained = Crc32CInstruction.Update<TShape>(chained, data.AsSpan(777 + round + 333));
+            Assert.That(~chained, Is.EqualTo(Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, data)), $"{shape}, chained");
+        }
+
+        static void Expect<TShape>(ReadOnlySpan<byte> span) where TShape : struct, ICrc32CHybridShape
+        {
+            uint expected = Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, span);
+            uint actual = ~Crc32CInstruction.Update<TShape>(~0u, span);
+            if (actual != expected)
+                Assert.Fail($"{TShape.Streams} streams, length {span.Length}: {actual:x8}, expected {expected:x8}");
+        }
     }
 
     [Test]

@@ -115,15 +115,58 @@ public class CrcDispatchTests
     public void AvxTwoAmdTakesTheHybridAt4KiBNotTheInstructionAlone()
     {
         // Issue 13: on an AVX2-only AMD EPYC the old default (crc32 x3 at every length) was
-        // 12-15 % slower than 256-bit folding at 4 KiB. The hybrid runs both.
+        // 12-15 % slower than 256-bit folding at 4 KiB. The hybrid runs both from 1 KiB; below,
+        // three streams beat 256-bit folding (measured with three streams on Zen 5).
         var plan = CrcDispatchPlan.Decide(Zen3);
         Assert.That(Zen3.Class, Is.EqualTo(CrcCpuClass.Avx2Vpclmul));
         Assert.That(plan.Shape, Is.EqualTo(Crc32CShapeId.ThreeByFive));
-        Assert.That(plan.Crc32CKernelFor(512), Is.EqualTo(CrcKernel.Vpclmul256));
-        Assert.That(plan.Crc32CKernelFor(768), Is.EqualTo(CrcKernel.Hybrid256), "measured crossover with three streams");
+        Assert.That(plan.Crc32CKernelFor(512), Is.EqualTo(CrcKernel.Sse42));
+        Assert.That(plan.Crc32CKernelFor(1023), Is.EqualTo(CrcKernel.Sse42));
+        Assert.That(plan.Crc32CKernelFor(1024), Is.EqualTo(CrcKernel.Hybrid256));
         Assert.That(plan.Crc32CKernelFor(4096), Is.EqualTo(CrcKernel.Hybrid256));
         Assert.That(plan.Crc32CKernelFor(1 << 20), Is.EqualTo(CrcKernel.Hybrid256));
         Assert.That(plan.Crc32CBlocks, Is.EqualTo(CrcKernel.Hybrid256));
+    }
+
+    [Test]
+    public void TwoCrc32PerCycleWithoutWideFoldingRunsTheStreamsLonger()
+    {
+        // Six streams make 16 B per cycle: beside them 256-bit folding paid only from 4 KiB and
+        // 128-bit folding not at all (paired measurements, 512 B to 1 MiB). Multi-block keeps
+        // the hybrid (512-byte blocks on the streams beside four folded ones).
+        var avx2 = CrcDispatchPlan.Decide(s_cpus["Zen5-without-AVX512"]);
+        Assert.That(avx2.Crc32Streams, Is.EqualTo(6));
+        Assert.That(avx2.Crc32CKernelFor(512), Is.EqualTo(CrcKernel.Sse42));
+        Assert.That(avx2.Crc32CKernelFor(4095), Is.EqualTo(CrcKernel.Sse42));
+        Assert.That(avx2.Crc32CKernelFor(4096), Is.EqualTo(CrcKernel.Hybrid256));
+        Assert.That(avx2.Crc32CBlocks, Is.EqualTo(CrcKernel.Hybrid256));
+        var pclmul = CrcDispatchPlan.Decide(s_cpus["Zen5-without-VPCLMULQDQ"]);
+        foreach (int length in new[] { 0, 512, 4096, 1 << 20, int.MaxValue })
+            Assert.That(pclmul.Crc32CKernelFor(length), Is.EqualTo(CrcKernel.Sse42), $"length {length}");
+        Assert.That(pclmul.Crc32CBlocks, Is.EqualTo(CrcKernel.Hybrid128));
+    }
+
+    [Test]
+    public void WithoutCarrylessMultiplyShortBuffersRunThreeStreams()
+    {
+        // Five table products cost more than six streams gain on short buffers; with a
+        // multiplier, or where the shape has three streams anyway, nothing changes by length.
+        var sse42 = CrcDispatchPlan.Decide(s_cpus["Zen5-without-PCLMULQDQ"]);
+        Assert.That(sse42.Crc32CSixStreamsFrom, Is.EqualTo(640));
+        Assert.That(sse42.Describe()[1], Does.Contain("crc32 x3 (x6 from 640 B)"));
+        foreach (CrcCpu cpu in new[] { Zen5, Zen5 with { Vpclmul512 = false }, Nehalem, Zen3 })
+            Assert.That(CrcDispatchPlan.Decide(cpu).Crc32CSixStreamsFrom, Is.Zero, cpu.ToString());
+    }
+
+    [Test]
+    public void OneCrc32PerCycleWithNarrowFoldingTakesTheHybridFrom1KiB()
+    {
+        foreach (CrcCpu cpu in new[] { Zen2, Skylake, AlderLake })
+        {
+            var plan = CrcDispatchPlan.Decide(cpu);
+            Assert.That(plan.Crc32CKernelFor(1023), Is.EqualTo(CrcKernel.Sse42), cpu.ToString());
+            Assert.That(plan.Crc32CKernelFor(1024), Is.EqualTo(cpu.Vpclmul256 ? CrcKernel.Hybrid256 : CrcKernel.Hybrid128), cpu.ToString());
+        }
     }
 
     [Test]
