@@ -14,11 +14,16 @@ namespace PolledNvme.Emulation;
 /// </summary>
 public sealed class EmulatedController : IDisposable
 {
-    // Idle: spin this long after the last command, then sleep until the host writes a doorbell
-    // or a register (DoorbellWake), so an idle controller gives its core back (a real device
-    // does not care; a shared CI machine and an oversubscribed host do). While media I/O or a
-    // delayed completion is pending it cannot sleep: it yields, then naps 1 ms.
+    // Idle: spin this long after the last activity (a command, or the host consuming completions),
+    // then sleep until the host writes a doorbell or a register (DoorbellWake), so an idle
+    // controller gives its core back (a real device does not care; a shared CI machine and an
+    // oversubscribed host do). After signalling a sleeping host's interrupt, spin up to WakingTicks
+    // until it consumes: it wakes (which can take longer than SpinTicks on a VM) and resubmits
+    // right after; a device asleep by then costs every batch two wake-ups, host and device waking
+    // each other in turn. Both stop early when the thread loses its CPU (SpinWindow). While media
+    // I/O or a delayed completion is pending it cannot sleep: it yields, then naps 1 ms.
     private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;   // 50 µs
+    private static readonly long WakingTicks = Stopwatch.Frequency / 1_000;  // 1 ms
     private static readonly long YieldTicks = Stopwatch.Frequency / 500;     // 2 ms
 
     private readonly ControllerCore _core;
@@ -130,6 +135,8 @@ public sealed class EmulatedController : IDisposable
         if (cpu is int pinned)
             CoreAffinity.PinCurrentThread(pinned);
         long lastWork = Stopwatch.GetTimestamp();
+        var spin = new SpinWindow();
+        uint hostHeads = 0;
         try
         {
             while (!_stopping)
@@ -137,15 +144,24 @@ public sealed class EmulatedController : IDisposable
                 if (_core.Step() != 0)
                 {
                     lastWork = Stopwatch.GetTimestamp();
+                    spin.Reset();
                     continue;
                 }
-                long idle = Stopwatch.GetTimestamp() - lastWork;
-                if (idle < SpinTicks)
+                long now = Stopwatch.GetTimestamp();
+                uint heads = _core.HostCompletionHeads(out bool hostWaking);
+                if (heads != hostHeads)
+                {
+                    hostHeads = heads;   // the host is consuming: it is running, and submits next
+                    spin.Reset();
+                }
+                long idle = now - lastWork;
+                if (!spin.ShouldSleep(now, hostWaking ? WakingTicks : SpinTicks))
                     Thread.SpinWait(20);
                 else if (_core.CanSleep)
                 {
                     if (SleepUntilHostWrite())
                         lastWork = Stopwatch.GetTimestamp();
+                    spin.Reset();
                 }
                 else if (idle < YieldTicks || _core.HasMediaInFlight)
                     Thread.Yield();   // media I/O in flight (a slow disk): its completion is reaped on the next pass, not a sleep later
