@@ -14,7 +14,7 @@ namespace PolledNvme.Emulation;
 /// </summary>
 public sealed class EmulatedController : IDisposable
 {
-    // Idle: spin this long after the last activity (a command, or the host consuming completions),
+    // Idle: spin this long after the last activity (a command, or a woken host consuming completions),
     // then sleep until the host writes a doorbell or a register (DoorbellWake), so an idle
     // controller gives its core back (a real device does not care; a shared CI machine and an
     // oversubscribed host do). After signalling a sleeping host's interrupt, spin up to WakingTicks
@@ -137,6 +137,7 @@ public sealed class EmulatedController : IDisposable
         long lastWork = Stopwatch.GetTimestamp();
         var spin = new SpinWindow();
         uint hostHeads = 0;
+        bool hostWasWaking = false;
         try
         {
             while (!_stopping)
@@ -151,9 +152,14 @@ public sealed class EmulatedController : IDisposable
                 uint heads = _core.HostCompletionHeads(out bool hostWaking);
                 if (heads != hostHeads)
                 {
-                    hostHeads = heads;   // the host is consuming: it is running, and submits next
-                    spin.Reset();
+                    // A host we woke is consuming: it is running and submits next, give it a fresh
+                    // window. (Not any host's consumption: a spinning device would then burn its
+                    // share of a CPU it shares with a hog, and be the one preempted when needed.)
+                    if (hostWasWaking)
+                        spin.Reset();
+                    hostHeads = heads;
                 }
+                hostWasWaking = hostWaking;
                 long idle = now - lastWork;
                 if (!spin.ShouldSleep(now, hostWaking ? WakingTicks : SpinTicks))
                     Thread.SpinWait(20);
