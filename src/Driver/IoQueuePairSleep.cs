@@ -6,15 +6,16 @@ namespace PolledNvme.Driver;
 
 /// <summary>
 /// Sleeping instead of spinning (<see cref="Driver.PollMode"/>): an Adaptive pair spins for
-/// <see cref="NvmeControllerOptions.AdaptiveSpinTime"/> after its last completion, then sleeps on
-/// its completion interrupt; an Interrupt pair sleeps whenever nothing is ready. Wait, Drain,
+/// <see cref="NvmeControllerOptions.AdaptiveSpinTime"/> after its last completion (less when its
+/// thread loses the CPU: <see cref="SpinWindow"/>), then sleeps on its completion interrupt; an
+/// Interrupt pair sleeps whenever nothing is ready. Wait, Drain,
 /// <see cref="PollOrSleep"/>, a <see cref="Poller"/> and a <see cref="CompletionWaitSet"/> use it.
 /// <para>
 /// Lost-wakeup ordering: (1) ProcessCompletions consumed what was there and published the CQ
 /// head; (2) arm: consume the pending interrupt signal (eventfd read); (3) full fence; (4)
 /// re-check the CQ; (5) sleep on the fd. A completion posted before (2) is seen by (4); its
 /// interrupt, if it comes after (2), leaves the fd readable, so (5) returns at once. A device
-/// that raises an interrupt only when the host had caught up (the emulated controller) reads
+/// that skips the interrupt for entries the host has consumed (the emulated controller) reads
 /// the head doorbell after a fence of its own, so it either signals or (4) sees the entry.
 /// </para>
 /// </summary>
@@ -24,7 +25,7 @@ public sealed partial class IoQueuePair
     internal const int SleepSliceMs = 100;
 
     private readonly long _adaptiveSpinTicks;
-    private long _idleSince;   // Stopwatch ticks of the first empty poll since the last completion; 0 while busy
+    private SpinWindow _spin;   // Adaptive: the empty polls since the last completion
     private bool _slept;
 
     /// <summary>How this pair waits when nothing is ready; fixed at creation (<see cref="NvmeController.CreateIoQueuePair(int, Driver.PollMode)"/>).</summary>
@@ -47,7 +48,7 @@ public sealed partial class IoQueuePair
         int reaped = ProcessCompletions(max);
         if (reaped != 0 || PollMode == PollMode.Spin)
         {
-            _idleSince = 0;
+            _spin.Reset();
             return reaped;
         }
         return IdlePoll(max);
@@ -58,20 +59,11 @@ public sealed partial class IoQueuePair
     {
         if (_wire.InFlight == 0)
         {
-            _idleSince = 0;   // nothing to wait for: the next command starts a fresh spin window
+            _spin.Reset();   // nothing to wait for: the next command starts a fresh spin window
             return 0;
         }
-        if (PollMode == PollMode.Adaptive)
-        {
-            long now = Stopwatch.GetTimestamp();
-            if (_idleSince == 0)
-            {
-                _idleSince = now;
-                return 0;
-            }
-            if (now - _idleSince < _adaptiveSpinTicks)
-                return 0;
-        }
+        if (PollMode == PollMode.Adaptive && !_spin.ShouldSleep(Stopwatch.GetTimestamp(), _adaptiveSpinTicks))
+            return 0;
         return SleepUntilCompletion(max, SleepSliceMs);
     }
 
@@ -87,7 +79,7 @@ public sealed partial class IoQueuePair
         _wire.DisarmCompletionWait();
         reaped = _wire.ProcessCompletions(max);
         if (reaped != 0)
-            _idleSince = 0;
+            _spin.Reset();
         return reaped;
     }
 
@@ -101,7 +93,7 @@ public sealed partial class IoQueuePair
         if (reaped != 0)
         {
             _wire.DisarmCompletionWait();
-            _idleSince = 0;
+            _spin.Reset();
         }
         return reaped;
     }

@@ -6,8 +6,8 @@ namespace PolledNvme.Emulation;
 /// Completion interrupts and the idle device thread's sleep. The controller has one interrupt
 /// vector per queue id (like an MSI-X table of MaxIoQueuePairs + 1 entries); the host binds an
 /// eventfd to a vector (<see cref="InterruptVector"/>), and a CQ created with IEN signals its
-/// vector's eventfd at the end of a device pass that posted to it while the host had caught up
-/// (<see cref="EmulatedCompletionQueue.TakeInterrupt"/>). A vector without an eventfd drops its
+/// vector's eventfd at the end of a device pass that posted entries the host has not consumed yet,
+/// if the host armed it (<see cref="EmulatedCompletionQueue.RaiseInterrupt"/>). A vector without an eventfd drops its
 /// interrupts, as an unbound MSI-X vector would. Interrupt Coalescing (Set Features 08h) is stored
 /// and reported but not applied.
 /// </summary>
@@ -49,12 +49,7 @@ internal sealed unsafe partial class ControllerCore
         var queues = _interruptQueues;
         var vectors = Volatile.Read(ref _vectors);
         for (int i = 0; i < queues.Length; i++)
-        {
-            // TakeInterrupt fences our CQE stores before the loads that follow (the head, then
-            // Armed); the host stores Armed, fences, then re-checks the CQ: one of us sees the other.
-            if (queues[i].TakeInterrupt() && vectors is not null && vectors[queues[i].InterruptVector] is { Armed: true } fd)
-                fd.Signal();   // a masked (unarmed) vector sends nothing: the host is polling
-        }
+            queues[i].RaiseInterrupt(vectors?[queues[i].InterruptVector]);
     }
 
     /// <summary>Whether the device thread may sleep until a host write: nothing in flight that completes by itself.</summary>

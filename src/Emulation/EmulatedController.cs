@@ -14,11 +14,16 @@ namespace PolledNvme.Emulation;
 /// </summary>
 public sealed class EmulatedController : IDisposable
 {
-    // Idle: spin this long after the last command, then sleep until the host writes a doorbell
-    // or a register (DoorbellWake), so an idle controller gives its core back (a real device
-    // does not care; a shared CI machine and an oversubscribed host do). While media I/O or a
-    // delayed completion is pending it cannot sleep: it yields, then naps 1 ms.
+    // Idle: spin this long after the last activity (a command, or a woken host consuming completions),
+    // then sleep until the host writes a doorbell or a register (DoorbellWake), so an idle
+    // controller gives its core back (a real device does not care; a shared CI machine and an
+    // oversubscribed host do). After signalling a sleeping host's interrupt, spin up to WakingTicks
+    // until it consumes: it wakes (which can take longer than SpinTicks on a VM) and resubmits
+    // right after; a device asleep by then costs every batch two wake-ups, host and device waking
+    // each other in turn. Both stop early when the thread loses its CPU (SpinWindow). While media
+    // I/O or a delayed completion is pending it cannot sleep: it yields, then naps 1 ms.
     private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;   // 50 µs
+    private static readonly long WakingTicks = Stopwatch.Frequency / 1_000;  // 1 ms
     private static readonly long YieldTicks = Stopwatch.Frequency / 500;     // 2 ms
 
     private readonly ControllerCore _core;
@@ -133,6 +138,9 @@ public sealed class EmulatedController : IDisposable
         // (a pass is a few hundred nanoseconds of work; a clock read per pass cost 6 % of make run's device thread).
         long idleSince = 0;
         bool busy = true;
+        var spin = new SpinWindow();
+        uint hostHeads = 0;
+        bool hostWasWaking = false;
         try
         {
             while (!_stopping)
@@ -140,6 +148,7 @@ public sealed class EmulatedController : IDisposable
                 if (_core.Step() != 0)
                 {
                     busy = true;
+                    spin.Reset();
                     continue;
                 }
                 long now = Stopwatch.GetTimestamp();
@@ -148,13 +157,25 @@ public sealed class EmulatedController : IDisposable
                     busy = false;
                     idleSince = now;
                 }
+                uint heads = _core.HostCompletionHeads(out bool hostWaking);
+                if (heads != hostHeads)
+                {
+                    // A host we woke is consuming: it is running and submits next, give it a fresh
+                    // window. (Not any host's consumption: a spinning device would then burn its
+                    // share of a CPU it shares with a hog, and be the one preempted when needed.)
+                    if (hostWasWaking)
+                        spin.Reset();
+                    hostHeads = heads;
+                }
+                hostWasWaking = hostWaking;
                 long idle = now - idleSince;
-                if (idle < SpinTicks)
+                if (!spin.ShouldSleep(now, hostWaking ? WakingTicks : SpinTicks))
                     Thread.SpinWait(20);
                 else if (_core.CanSleep)
                 {
                     if (SleepUntilHostWrite())
                         busy = true;
+                    spin.Reset();
                 }
                 else if (idle < YieldTicks || _core.HasMediaInFlight)
                     Thread.Yield();   // media I/O in flight (a slow disk): its completion is reaped on the next pass, not a sleep later

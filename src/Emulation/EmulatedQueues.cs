@@ -34,15 +34,17 @@ internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, Comple
     public int EventIndexWrites;
 
     private bool _interruptPending;   // entries posted since the last interrupt decision
-    private int _tailAtFirstPost;     // the tail before the first of them
+    private bool _signalled;          // the interrupt was signalled and the host has not caught up since
 
     /// <summary>
-    /// Whether the entries posted since the last call need an interrupt: only when the host had
-    /// consumed everything before them (its head, read after a full fence, is where the first of
-    /// them went). A host that has not caught up is still working and re-checks the CQ, after its
-    /// own fence, before it sleeps, so it sees them; one that had caught up may be asleep. Linux
-    /// and SPDK keep interrupts enabled and coalesce nothing; this is the cheap aggregation an
-    /// emulator can afford (an eventfd write is a system call).
+    /// Whether the entries posted since the last call need an interrupt: unless the host has
+    /// consumed all of them already (its head, read after a full fence, is our tail), it may be
+    /// asleep or about to sleep without having seen the last ones. Not "only when the host had caught
+    /// up before the first of them": a host polling during a long pass consumes its first entries,
+    /// catches up, arms and sleeps while the pass posts more, and would never be woken. Linux and
+    /// SPDK keep interrupts enabled and coalesce nothing; one decision per pass (and the Armed mask
+    /// in <see cref="RaiseInterrupt"/>) is the cheap aggregation an emulator can afford (an eventfd
+    /// write is a system call).
     /// </summary>
     public bool TakeInterrupt()
     {
@@ -50,7 +52,37 @@ internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, Comple
             return false;
         _interruptPending = false;
         Interlocked.MemoryBarrier();   // our entry stores before the head load (the host: head store, fence, entry load)
-        return Volatile.Read(ref *_headDoorbell) == (uint)_tailAtFirstPost;
+        return Volatile.Read(ref *_headDoorbell) != (uint)_tail;
+    }
+
+    /// <summary>
+    /// The host's head as its doorbell says now (the idle device thread watches it), and whether
+    /// the host is waking up for entries it has not consumed yet: this queue signalled its
+    /// interrupt for them (the host was asleep, or about to sleep). Device thread only.
+    /// </summary>
+    public uint PeekHead(out bool hostWaking)
+    {
+        uint head = Volatile.Read(ref *_headDoorbell);
+        if (head == (uint)_tail)
+            _signalled = false;   // caught up: whatever comes next is a new story
+        hostWaking = _signalled;
+        return head;
+    }
+
+    /// <summary>
+    /// End of a device pass: signals <paramref name="vector"/> when <see cref="TakeInterrupt"/> says
+    /// the host may be asleep and the host armed it (a masked, unarmed vector sends nothing: the host
+    /// is polling and re-checks the queue, after its own fence, before it sleeps).
+    /// </summary>
+    public void RaiseInterrupt(EventFd? vector)
+    {
+        // TakeInterrupt fences our entry stores before the loads that follow (the head, then
+        // Armed); the host stores Armed, fences, then re-checks the CQ: one of us sees the other.
+        if (TakeInterrupt() && vector is { Armed: true })
+        {
+            vector.Signal();
+            _signalled = true;
+        }
     }
 
     /// <summary>Reads the head doorbell; an out-of-range value (Invalid Doorbell Write Value) is ignored.</summary>
@@ -104,11 +136,8 @@ internal sealed unsafe class EmulatedCompletionQueue(ushort id, int size, Comple
     /// </summary>
     public void Post(uint result, ushort sqHead, ushort sqId, ushort commandId, NvmeStatus status)
     {
-        if (InterruptsEnabled && !_interruptPending)
-        {
+        if (InterruptsEnabled)
             _interruptPending = true;
-            _tailAtFirstPost = _tail;
-        }
         CompletionEntry* entry = _ring + _tail;
         entry->Result = result;
         entry->Dw1 = 0;

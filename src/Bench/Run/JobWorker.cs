@@ -56,7 +56,9 @@ internal sealed partial class JobWorker : IIoCompletionSink
         Clone = clone;
         ThreadNumber = threadNumber;
         _blockSize = plan.Geometry.BlockSize;
-        _yieldWhenIdle = target.YieldWhenIdle;
+        // A sleeping pair (--poll=adaptive|interrupt) gives the core back itself when it waits; a
+        // yield on top hands it to any runnable thread for a whole time slice (a CPU hog), each time.
+        _yieldWhenIdle = target.YieldWhenIdle && _o.PollMode == Driver.PollMode.Spin;
         int depth = _o.IoDepth;
         _startTicks = new long[depth];
         _issueTicks = new long[depth];

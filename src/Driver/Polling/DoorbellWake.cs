@@ -49,13 +49,17 @@ public sealed class DoorbellWake : IDisposable
     /// <summary>Device side: the re-check found work, no sleep.</summary>
     public void CancelSleep() => Volatile.Write(ref _sleeping, 0);
 
-    /// <summary>Device side: sleeps until a host write wakes it (or <paramref name="timeoutMs"/>, -1: no limit), then clears the signal.</summary>
-    public void Sleep(int timeoutMs = -1)
+    /// <summary>
+    /// Device side: sleeps until a host write wakes it (or <paramref name="timeoutMs"/>, -1: no limit;
+    /// 0: no wait), then clears the signal. True when a host write (or a stop) woke it, before or
+    /// during the sleep; false when the time ran out.
+    /// </summary>
+    public bool Sleep(int timeoutMs = -1)
     {
-        if (Volatile.Read(ref _sleeping) != 0)
-            _event.Wait(timeoutMs);
+        bool woken = Volatile.Read(ref _sleeping) == 0 || _event.Wait(timeoutMs);
         Volatile.Write(ref _sleeping, 0);
         _event.Consume();
+        return woken;
     }
 
     /// <summary>Whether the device announced a sleep and no host write woke it yet (tests: the device thread is blocked).</summary>

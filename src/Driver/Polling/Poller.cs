@@ -91,7 +91,7 @@ public sealed class Poller : IDisposable
                 pollables[bound].BindToCurrentThread();
             CompletionWaitSet? waitSet = SleepingPairs(pollables, out long spinTicks);
             _waitSet = waitSet;
-            long idleSince = 0;
+            var spin = new SpinWindow();
             while (!_stop)
             {
                 int work = _onIteration?.Invoke() ?? 0;
@@ -101,12 +101,16 @@ public sealed class Poller : IDisposable
                 if (work + reaped == 0)
                 {
                     IdleIterations++;
-                    if (waitSet is not null && IdleLongEnough(ref idleSince, spinTicks))
+                    if (waitSet is not null && spin.ShouldSleep(System.Diagnostics.Stopwatch.GetTimestamp(), spinTicks))
+                    {
                         reaped += waitSet.SleepUntilCompletion(TimeSpan.FromMilliseconds(Driver.IoQueuePair.SleepSliceMs));
+                        if (reaped != 0)
+                            spin.Reset();   // woken by completions: their callbacks likely submit more, spin again
+                    }
                 }
                 else
                 {
-                    idleSince = 0;
+                    spin.Reset();
                 }
                 Completions += reaped;
             }
@@ -158,19 +162,6 @@ public sealed class Poller : IDisposable
             throw;
         }
         return set;
-    }
-
-    private static bool IdleLongEnough(ref long idleSince, long spinTicks)
-    {
-        if (spinTicks == 0)
-            return true;
-        long now = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (idleSince == 0)
-        {
-            idleSince = now;
-            return false;
-        }
-        return now - idleSince >= spinTicks;
     }
 
     /// <summary>Stops the thread and closes its wait set (do not call <see cref="Wake"/> concurrently).</summary>
