@@ -109,6 +109,14 @@ public static class Crc32C
                 _ => CrcKernel.Pclmul128,
             };
         }
+        else if (kernel == CrcKernel.Sse42)
+        {
+            // The crc32 instruction alone: one chain per block, three or six blocks interleaved.
+            fixed (byte* p = source)
+                done = Crc32CInstructionBlocks.Compute(p, blockLength, stride, crcs, s_shape == Crc32CShapeId.SixByFive);
+            if (done == crcs.Length)
+                return;
+        }
         CrcEngine<uint, Crc32CParameters, Crc32CBitOrder>.ComputeBlocks(
             source.Slice(done * stride), blockLength, stride, crcs.Slice(done), kernel, &Update);
     }

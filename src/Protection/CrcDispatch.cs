@@ -201,7 +201,9 @@ internal sealed class CrcDispatchPlan
         if (Crc32CHybridFrom != Never)
             crc32C.Add($"{Range(Crc32CHybridFrom, Never)} {Named(Crc32CHybrid)}");
         lines.Add("CRC-32C: " + string.Join("; ", crc32C));
-        lines.Add($"CRC-32C blocks (ComputeBlocks): {Named(Crc32CBlocks)}");
+        lines.Add("CRC-32C blocks (ComputeBlocks): " + (Crc32CBlocks == CrcKernel.Sse42
+            ? $"crc32, {Crc32Streams} blocks interleaved (one chain per block)"
+            : Named(Crc32CBlocks)));
         return lines;
     }
 

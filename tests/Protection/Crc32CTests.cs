@@ -109,8 +109,9 @@ public sealed class Crc32CTests : CrcMatrixTests<Crc32CUnderTest>
         {
             if (!Crc32C.IsSupported(kernel))
                 continue;
-            foreach (int blockLength in new[] { 32, 512, 4096 })
-                foreach (int count in new[] { 6, 7, 9, 10, 11, 20, 23 })
+            // Odd lengths: the crc32 path's per-block tails; 3-5 blocks: one group of three and a remainder.
+            foreach (int blockLength in new[] { 1, 13, 32, 100, 512, 4096 })
+                foreach (int count in new[] { 3, 5, 6, 7, 9, 10, 11, 20, 23 })
                 {
                     int stride = blockLength + 8;
                     byte[] source = new byte[(count - 1) * stride + blockLength];
