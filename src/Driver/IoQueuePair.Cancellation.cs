@@ -127,9 +127,7 @@ public sealed partial class IoQueuePair
     /// completes the command either way. A token that is never cancelled costs no allocation.
     /// </summary>
     public ValueTask ReadAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, CancellationToken cancellationToken)
-        => cancellationToken.IsCancellationRequested
-            ? ValueTask.FromCanceled(cancellationToken)
-            : SubmitCancellable(SubmitTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi)!, cancellationToken);
+        => CancellableTransfer(NvmOpcode.Read, ns, slba, blocks, data, metadata, in pi, cancellationToken);
 
     /// <summary><see cref="ReadAsync(Namespace, ulong, int, DmaBuffer, DmaBuffer?, in IoProtectionOptions)"/> with no metadata or PI options, cancellable as <see cref="ReadAsync(Namespace, ulong, int, DmaBuffer, DmaBuffer?, in IoProtectionOptions, CancellationToken)"/>.</summary>
     public ValueTask ReadAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, CancellationToken cancellationToken)
@@ -137,9 +135,7 @@ public sealed partial class IoQueuePair
 
     /// <summary>WriteAsync, cancellable as <see cref="ReadAsync(Namespace, ulong, int, DmaBuffer, DmaBuffer?, in IoProtectionOptions, CancellationToken)"/> (if the controller completed it first, the data was written).</summary>
     public ValueTask WriteAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, CancellationToken cancellationToken)
-        => cancellationToken.IsCancellationRequested
-            ? ValueTask.FromCanceled(cancellationToken)
-            : SubmitCancellable(SubmitTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi)!, cancellationToken);
+        => CancellableTransfer(NvmOpcode.Write, ns, slba, blocks, data, metadata, in pi, cancellationToken);
 
     /// <summary>WriteAsync with no metadata or PI options, cancellable.</summary>
     public ValueTask WriteAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, CancellationToken cancellationToken)
@@ -147,9 +143,7 @@ public sealed partial class IoQueuePair
 
     /// <summary>CompareAsync, cancellable as <see cref="ReadAsync(Namespace, ulong, int, DmaBuffer, DmaBuffer?, in IoProtectionOptions, CancellationToken)"/>.</summary>
     public ValueTask CompareAsync(Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, CancellationToken cancellationToken)
-        => cancellationToken.IsCancellationRequested
-            ? ValueTask.FromCanceled(cancellationToken)
-            : SubmitCancellable(SubmitTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi)!, cancellationToken);
+        => CancellableTransfer(NvmOpcode.Compare, ns, slba, blocks, data, metadata, in pi, cancellationToken);
 
     /// <summary>VerifyAsync, cancellable as <see cref="ReadAsync(Namespace, ulong, int, DmaBuffer, DmaBuffer?, in IoProtectionOptions, CancellationToken)"/>.</summary>
     public ValueTask VerifyAsync(Namespace ns, ulong slba, int blocks, in IoProtectionOptions pi, CancellationToken cancellationToken)
@@ -174,4 +168,10 @@ public sealed partial class IoQueuePair
         => cancellationToken.IsCancellationRequested
             ? ValueTask.FromCanceled(cancellationToken)
             : SubmitCancellable(SubmitDeallocate(ns, slba, blocks)!, cancellationToken);
+
+    /// <summary>A data transfer that a token cancelled before the call does not submit (the task is cancelled).</summary>
+    private ValueTask CancellableTransfer(NvmOpcode opcode, Namespace ns, ulong slba, int blocks, DmaBuffer data, DmaBuffer? metadata, in IoProtectionOptions pi, CancellationToken cancellationToken)
+        => cancellationToken.IsCancellationRequested
+            ? ValueTask.FromCanceled(cancellationToken)
+            : SubmitCancellable(SubmitTransfer(opcode, ns, slba, blocks, data, metadata, in pi)!, cancellationToken);
 }

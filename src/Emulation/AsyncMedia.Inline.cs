@@ -1,5 +1,4 @@
 using PolledNvme.Uring;
-using Tmds.Linux;
 
 namespace PolledNvme.Emulation;
 
@@ -52,24 +51,14 @@ internal sealed unsafe partial class AsyncMedia
     /// </summary>
     private void WriteInline(MediaCommand m, ref MediaPart part, ulong userData, bool link)
     {
-        int fd = m.Block.Ns.AsyncFile!.BufferedFd;
+        var file = m.Block.Ns.AsyncFile!;
         int length = part.Length - part.Done;
         int fault = InlineWriteFault?.Invoke(part.Offset + part.Done, length) ?? 0;
-        int result = fault < 0 ? fault : Write(fd, part.Buffer + part.Done, fault > 0 ? Math.Min(fault, length) : length, part.Offset + part.Done);
+        int result = fault < 0 ? fault : file.WriteBufferedNow(part.Buffer + part.Done, fault > 0 ? Math.Min(fault, length) : length, part.Offset + part.Done);
         if (link && result != length)
             _chainBroken = true;
         InlineWrites++;
         QueueInline(ref part, userData, result);
-    }
-
-    /// <summary>pwrite, again after a signal: the bytes written or a negated errno.</summary>
-    private static int Write(int fd, byte* buffer, int length, long offset)
-    {
-        long written;
-        do
-            written = LibC.pwrite(fd, buffer, (size_t)length, offset);
-        while (written < 0 && LibC.errno == Errno.EINTR);
-        return written < 0 ? -LibC.errno : (int)written;
     }
 
     /// <summary>The part is not started because the write it was linked behind fell short or failed.</summary>

@@ -2,9 +2,9 @@ namespace PolledNvme.Tests.Support;
 
 /// <summary>
 /// Allocation in steady state: a warm-up run (JIT, tiering, pools), then two measured runs on the
-/// same thread, and the smaller of the two. A path taken for the first time in a measured run (a
-/// wait long enough to reach the slow-poll branch on a busy machine, its first-call stubs and
-/// statics) allocates once, in one run; a per-I/O allocation shows in both.
+/// same thread, and the smaller of the two. Code that first runs during a measured run allocates
+/// once, in that run only (its stubs and statics): on a busy machine a wait can first reach the
+/// slow-poll branch there. A per-I/O allocation shows in both runs.
 /// </summary>
 internal static class SteadyState
 {

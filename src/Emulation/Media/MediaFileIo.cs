@@ -204,6 +204,9 @@ internal sealed unsafe class MediaFileIo : IDisposable
         return _ring.WaitCompletion().Result;
     }
 
+    /// <summary>A pwrite on the buffered descriptor now, in the calling thread (again after a signal): the bytes written or a negated errno.</summary>
+    public int WriteBufferedNow(byte* buffer, int length, long offset) => ExecuteWithSystemCall(UringOpcode.Write, buffer, (ulong)length, offset);
+
     private int ExecuteWithSystemCall(UringOpcode opcode, byte* buffer, ulong length, long offset)
     {
         long result;

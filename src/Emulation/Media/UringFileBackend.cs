@@ -191,6 +191,9 @@ internal sealed unsafe class UringFileBackend : IMediaBackend
     /// <summary>The buffered descriptor (metadata, unaligned data), for the media ring's registered files.</summary>
     public int BufferedFd => _io.Buffered.Fd;
 
+    /// <summary>A page-cache write now, on the calling thread (<see cref="MediaFileIo.WriteBufferedNow"/>): the bytes written or a negated errno.</summary>
+    public int WriteBufferedNow(byte* buffer, int length, long offset) => _io.WriteBufferedNow(buffer, length, offset);
+
     /// <summary>The O_DIRECT descriptor, or -1 when the file system has no O_DIRECT or direct=0.</summary>
     public int DirectFd => _io.DirectFd;
 
