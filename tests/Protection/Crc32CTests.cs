@@ -83,6 +83,90 @@ public sealed class Crc32CTests : CrcMatrixTests<Crc32CUnderTest>
     }
 
     [Test]
+    public unsafe void HybridOfEveryShapeAndWidthAgreesWithSystemIoHashing()
+    {
+        // Every shape (three streams leave a head that depends on the words per stream; six do
+        // not) at every register width this CPU runs, not only the shape its dispatch picked:
+        // lengths from one loop iteration through three, every remainder mod 16, odd addresses.
+        if (!Sse42.X64.IsSupported || !Pclmulqdq.IsSupported)
+            Assert.Ignore("the hybrid kernels need crc32 and PCLMULQDQ.");
+        byte[] data = new byte[3 * 1024 + 64];
+        new Random(34).NextBytes(data);
+        fixed (byte* start = data)
+        {
+            Check<FoldWidth128, System.Runtime.Intrinsics.Vector128<ulong>>(start, data);
+            if (Pclmulqdq.V256.IsSupported && Avx2.IsSupported)
+                Check<FoldWidth256, System.Runtime.Intrinsics.Vector256<ulong>>(start, data);
+            if (Pclmulqdq.V512.IsSupported && Avx512BW.IsSupported)
+                Check<FoldWidth512, System.Runtime.Intrinsics.Vector512<ulong>>(start, data);
+        }
+
+        static void Check<TWidth, TVector>(byte* start, byte[] data)
+            where TWidth : struct, ICrcFoldWidth<TVector>
+            where TVector : struct
+        {
+            Shape<TWidth, TVector, SixByFive>(start, data);
+            Shape<TWidth, TVector, ThreeByFive>(start, data);
+            Shape<TWidth, TVector, ThreeByTwo>(start, data);
+        }
+
+        static void Shape<TWidth, TVector, TShape>(byte* start, byte[] data)
+            where TWidth : struct, ICrcFoldWidth<TVector>
+            where TVector : struct
+            where TShape : struct, ICrc32CHybridShape
+        {
+            int iteration = Crc32CHybridShape.Of<TShape>().IterationBytes(TWidth.Bytes);
+            for (int length = iteration; length <= Math.Min(3 * iteration, data.Length - 8); length += length < iteration + 64 ? 1 : 13)
+            {
+                int offset = length % 5;
+                uint expected = Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, data.AsSpan(offset, length));
+                uint actual = ~Crc32CHybrid.Update<TWidth, TVector, TShape>(~0u, start + offset, length, Crc32CParameters.Constants);
+                if (actual != expected)
+                    Assert.Fail($"{TWidth.Bytes * 8}-bit, {Crc32CHybridShape.Of<TShape>()}, length {length} at +{offset}: {actual:x8}, expected {expected:x8}");
+            }
+        }
+    }
+
+    [Test]
+    public void HybridWordsPerStreamFollowTheLoopProportionAndLeaveWholeRegisters()
+    {
+        // The words per stream come from a rounded-down reciprocal: never above the exact
+        // proportion (which could leave the folding less than four registers); with six
+        // streams they step down further, by less than a register's lanes, until the folded
+        // part is whole registers. Every length a piece can have, every shape and width.
+        Widths<SixByFive>();
+        Widths<ThreeByFive>();
+        Widths<ThreeByTwo>();
+
+        static void Widths<TShape>() where TShape : struct, ICrc32CHybridShape
+        {
+            Check<FoldWidth512, System.Runtime.Intrinsics.Vector512<ulong>, TShape>();
+            Check<FoldWidth256, System.Runtime.Intrinsics.Vector256<ulong>, TShape>();
+            Check<FoldWidth128, System.Runtime.Intrinsics.Vector128<ulong>, TShape>();
+        }
+
+        static void Check<TWidth, TVector, TShape>()
+            where TWidth : struct, ICrcFoldWidth<TVector>
+            where TVector : struct
+            where TShape : struct, ICrc32CHybridShape
+        {
+            int iteration = Crc32CHybridShape.Of<TShape>().IterationBytes(TWidth.Bytes);
+            bool even = TShape.Streams % 2 == 0;
+            for (int length = iteration; length <= (1 << 20) + iteration; length += length < 64 * 1024 ? 1 : 7)
+            {
+                int words = Crc32CHybrid.WordsFor<TWidth, TVector, TShape>(length);
+                long exact = (long)length * TShape.WordsPerFold / iteration;
+                long bound = Math.Min(exact, (length - 4 * TWidth.Bytes) / (8 * TShape.Streams));
+                long lowest = bound - 1 - (even ? TWidth.Lanes - 1 : 0);
+                int foldedLanes = (length >> 4) - TShape.Streams / 2 * words;
+                if (words > bound || words < Math.Max(0, lowest) || (even && foldedLanes % TWidth.Lanes != 0))
+                    Assert.Fail($"{TWidth.Bytes * 8}-bit, {Crc32CHybridShape.Of<TShape>()}, length {length}: {words} words per stream; "
+                        + $"exact {exact}, bound {bound}, {foldedLanes} lanes folded");
+            }
+        }
+    }
+
+    [Test]
     public void ShortBuffersUseTheInstructionWhereAvailable()
     {
         Assert.That(Crc32C.IsSupported(Crc32C.ShortBufferKernel), Is.True);

@@ -15,11 +15,11 @@ internal static unsafe partial class CrcBenchTable
     /// <summary>Target length of one batch of a pair.</summary>
     private const double PairBatchSeconds = 50e-6;
 
-    /// <summary>Ratios (ours / ISA-L, throughput) of one default row against its ISA-L row at <paramref name="size"/>: median, 25th and 75th percentile.</summary>
-    private static (double Median, double Low, double High) PairedRatio(Row ours, Row isal, byte* buffer, int size, double seconds)
+    /// <summary>Ratios (ours / yardstick, throughput) of one row against another (a default against ISA-L, or against a forced path) at <paramref name="size"/>: median, 25th and 75th percentile.</summary>
+    private static (double Median, double Low, double High) PairedRatio(Row ours, Row yardstickRow, byte* buffer, int size, double seconds)
     {
         var run = (delegate*<byte*, int, ulong>)ours.Run;
-        var yardstick = (delegate*<byte*, int, ulong>)isal.Run;
+        var yardstick = (delegate*<byte*, int, ulong>)yardstickRow.Run;
         // Calls per batch from one timed call of each (the warm-up has run, so these are tier-1 figures).
         long one = Stopwatch.GetTimestamp();
         for (int i = 0; i < 16; i++)

@@ -19,9 +19,10 @@ internal static class CrcCommand
         --bench prints the CPU class and the dispatch the CRCs chose for it, then GB/s per
         algorithm and code path at 512 B, 4 KiB and 1 MiB beside the default (dispatched)
         path, System.IO.Hashing and ISA-L (when libisal is installed: the functions ISA-L
-        itself would run on this CPU class), the multi-block entry points, and whether each
-        default is the fastest forced path at 4 KiB, then each default against ISA-L in
-        alternating 50 µs batches (median ratio of the pairs and its quartiles). S is the
+        itself would run on this CPU class), the multi-block entry points, whether each
+        default is the fastest forced path at 4 KiB (timed against it in alternating
+        batches), then each default against ISA-L in alternating 50 µs batches (median
+        ratio of the pairs and its quartiles). S is the
         measuring time in seconds (default 20), after a warm-up that waits until the JIT has
         promoted every path (up to S/2 more, at least 10 s; one pass when S < 5); R runs
         alternate over all cells and the median is printed (default 1).
