@@ -30,9 +30,10 @@ internal readonly record struct HostLayout(int BlockSize, int MetadataSize, bool
 /// the DMA address space, and MPTR) and the media layout (all data, then all metadata) in one
 /// pass, generating or checking PI on the way and de-interleaving extended LBAs. Host data
 /// without metadata goes through <see cref="ProtectionContext.GenerateCopy"/> and
-/// <see cref="ProtectionContext.VerifyCopy"/> straight over the host's segments; every other
-/// layout is moved in batches smaller than the L1 cache, each checked or given its PI while it
-/// is still there (the PI engine's own copy operations work that way). The only staging is one
+/// <see cref="ProtectionContext.VerifyCopy"/> straight over the host's segments, and so do
+/// checked reads into separate data and metadata buffers (the metadata then follows to MPTR);
+/// every other layout is moved in batches smaller than the L1 cache, each checked or given its
+/// PI while it is still there (the PI engine's own copy operations work that way). The only staging is one
 /// block, for a block that straddles two host pages. Device thread only.
 /// </summary>
 internal sealed unsafe class HostBlockTransfer
@@ -107,9 +108,11 @@ internal sealed unsafe class HostBlockTransfer
         bool checking = context.Checks != PiChecks.None;
         host.Rewind();
         if (!layout.HostMetadata)
-            return checking ? VerifyToDataOnly(host, context, data, metadata, blocks, out error) : WriteAll(host, data[..(blocks * bs)]);
-        if (!checking && !layout.Interleaved)
+            return checking ? VerifyCopyToHost(host, null, context, data, metadata, blocks, out error) : WriteAll(host, data[..(blocks * bs)]);
+        if (!layout.Interleaved)
         {
+            if (checking)
+                return VerifyCopyToHost(host, hostMetadata, context, data, metadata, blocks, out error);
             host.Write(data[..(blocks * bs)]);
             metadata[..(blocks * ms)].CopyTo(new Span<byte>(hostMetadata, blocks * ms));
             return true;
@@ -203,9 +206,14 @@ internal sealed unsafe class HostBlockTransfer
         }
     }
 
-    /// <summary>PRACT=1 with MS equal to the PI size, checked: VerifyCopy over each run of whole blocks inside one host segment.</summary>
-    private bool VerifyToDataOnly(PrpTransfer host, in ProtectionContext context, ReadOnlySpan<byte> data, ReadOnlySpan<byte> metadata,
-        int blocks, out PiError error)
+    /// <summary>
+    /// Checked reads into separate host buffers: VerifyCopy over each run of whole blocks inside
+    /// one host segment (the data read once, checked on its way to the host), then the run's
+    /// metadata to MPTR (<paramref name="hostMetadata"/>; null for PRACT=1 with MS equal to the
+    /// PI size, where the host gets data only).
+    /// </summary>
+    private bool VerifyCopyToHost(PrpTransfer host, byte* hostMetadata, in ProtectionContext context, ReadOnlySpan<byte> data,
+        ReadOnlySpan<byte> metadata, int blocks, out PiError error)
     {
         error = default;
         int bs = context.Format.BlockSize, ms = context.Format.MetadataSize;
@@ -221,10 +229,13 @@ internal sealed unsafe class HostBlockTransfer
             }
             else
                 host.TryTake(run * bs, out destination);
-            if (!At(context, first).VerifyCopy(data.Slice(first * bs, run * bs), metadata.Slice(first * ms, run * ms), destination, run, out error))
+            ReadOnlySpan<byte> runMetadata = metadata.Slice(first * ms, run * ms);
+            if (!At(context, first).VerifyCopy(data.Slice(first * bs, run * bs), runMetadata, destination, run, out error))
                 return Failed(ref error, first);
             if (staged)
                 host.Write(destination);
+            if (hostMetadata != null)
+                runMetadata.CopyTo(new Span<byte>(hostMetadata + first * ms, run * ms));
             first += run;
         }
         return true;
