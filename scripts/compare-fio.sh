@@ -86,8 +86,13 @@ if want emu; then
     "$PNVME" bench $COMMON_PNVME --rw="$RW" --iodepth="$QD" --name=emu-pi1 --device="emu:$EMU_PI_FILE,direct=0" --poll="$POLL" \
         --host-pi=verify --prchk=guard,reftag >"$OUT/emu-pi1.json"
 fi
+# fio drops the file's page cache before its job (--invalidate=1, its default); pnvme bench does not,
+# and the layout above leaves the whole emu image cached. Both start their O_DIRECT jobs from an
+# uncached file (an O_DIRECT write over cached pages must invalidate them first).
+drop_cache() { dd if="$1" iflag=nocache count=0 status=none; }
 if want emu-direct; then
     for rw in randread randwrite; do
+        drop_cache "$EMU_FILE"
         "$PNVME" bench $COMMON_PNVME --rw=$rw --iodepth="$QD" --name=emu --device="emu:$EMU_FILE,direct=1" --poll="$POLL" >"$OUT/direct-$rw-emu.json"
         fio --name=fio --filename="$EMU_FILE" --size="$SIZE" --ioengine=io_uring --direct=1 --fixedbufs --registerfiles \
             --rw=$rw --iodepth="$QD" $COMMON_FIO >"$OUT/direct-$rw-fio.json"
@@ -95,6 +100,7 @@ if want emu-direct; then
 fi
 if want emu-scaling; then
     for qd in $SCALING_QDS; do
+        drop_cache "$EMU_FILE"
         "$PNVME" bench $COMMON_PNVME --rw=randread --iodepth=$qd --name=emu --device="emu:$EMU_FILE,direct=1" --poll="$POLL" >"$OUT/scaling-$qd-emu.json"
         fio --name=fio --filename="$EMU_FILE" --size="$SIZE" --ioengine=io_uring --direct=1 --fixedbufs --registerfiles \
             --rw=randread --iodepth=$qd $COMMON_FIO >"$OUT/scaling-$qd-fio.json"

@@ -111,6 +111,8 @@ internal sealed unsafe partial class AsyncMedia
         }
         if (m.Metadata.InFlight == 0 && m.Data.InFlight == 0)
             StepEnded(m);   // every operation failed before it started
+        else if (_directPrepared >= DirectSubmitBatch && !HoldSubmissions)
+            SubmitNow();   // after the command's last operation: a link never spans two submissions
     }
 
     private static int Inject(UringFileBackend file, MediaOperation operation, in MediaPart part)
@@ -148,6 +150,10 @@ internal sealed unsafe partial class AsyncMedia
             WriteInline(m, ref part, userData, link);
             return;
         }
+        if (_ring.Unsubmitted == 0)
+            _directPrepared = 0;   // the ring was handed over since the last count (whichever path submitted it)
+        if (file == direct)
+            _directPrepared++;
         ref UringSqe sqe = ref _ring.GetSqe();
         if (_fixedBuffers)
         {
